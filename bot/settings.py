@@ -1,0 +1,64 @@
+"""Configuration, read once from the environment (tests pass their own Settings)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _default_database_url() -> str:
+    instance = Path.cwd() / "instance"
+    return f"sqlite:///{instance / 'wishbot.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=_default_database_url)
+    redis_url: str | None = None
+
+    wechat_token: str = ""
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_aes_key: str | None = None
+    wechat_previous_aes_key: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+
+    secret_key: str = "dev-only-change-me"
+    http_timeout: float = 5.0
+    max_body_bytes: int = 64 * 1024
+    robot_per_minute: int = 20
+
+    @classmethod
+    def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        get = lambda name, default=None: env.get(name) or default  # noqa: E731
+        defaults = cls()
+        return cls(
+            database_url=get("WISHBOT_DATABASE_URL", defaults.database_url),
+            redis_url=get("WISHBOT_REDIS_URL"),
+            wechat_token=get("WECHAT_TOKEN", ""),
+            wechat_appid=get("WECHAT_APPID", ""),
+            wechat_secret=get("WECHAT_SECRET", ""),
+            wechat_aes_key=get("WECHAT_ENCODING_AES_KEY"),
+            wechat_previous_aes_key=get("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
+            wechat_api_base=get("WISHBOT_WECHAT_API_BASE", defaults.wechat_api_base).rstrip("/"),
+            wecom_corp_id=get("WECOM_CORP_ID", ""),
+            wecom_agent_id=get("WECOM_AGENT_ID", ""),
+            wecom_secret=get("WECOM_SECRET", ""),
+            wecom_token=get("WECOM_TOKEN", ""),
+            wecom_aes_key=get("WECOM_ENCODING_AES_KEY"),
+            wecom_api_base=get("WISHBOT_WECOM_API_BASE", defaults.wecom_api_base).rstrip("/"),
+            secret_key=get("WISHBOT_SECRET_KEY", defaults.secret_key),
+            http_timeout=float(get("WISHBOT_HTTP_TIMEOUT", defaults.http_timeout)),
+            robot_per_minute=int(get("WISHBOT_ROBOT_PER_MINUTE", defaults.robot_per_minute)),
+        )
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
