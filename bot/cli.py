@@ -1,0 +1,193 @@
+"""The `wishbot` command."""
+from __future__ import annotations
+
+import functools
+import secrets
+import sys
+
+import click
+
+from models import UserError
+
+from .settings import Settings
+
+
+def _runtime(settings: Settings | None = None):
+    from .runtime import Runtime
+
+    return Runtime(settings or Settings.from_env())
+
+
+def directory_command(func):
+    """Run in one transaction; a UserError exits non-zero with its one-line reason."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        rt = _runtime()
+        try:
+            with rt.db.transaction() as session:
+                message = func(session, *args, **kwargs)
+        except UserError as error:
+            raise click.ClickException(error.reply)
+        click.echo(message)
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """微心愿助手 wishbot."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema to the current version."""
+    from .schema import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve webhooks, dashboard and API from the environment's configuration."""
+    from app import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def demo(host: str, port: int) -> None:
+    """The whole system on one machine: SQLite, in-process jobs, seeded data."""
+    from .demo import run_demo
+
+    run_demo(host, port)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+def worker(burst: bool) -> None:
+    """The RQ worker (with its scheduler) on WISHBOT_REDIS_URL."""
+    from worker import run_worker
+
+    run_worker(Settings.from_env(), burst=burst)
+
+
+@main.command()
+@click.argument("openid")
+@click.argument("text")
+@click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
+def say(openid: str, text: str, url: str) -> None:
+    """Send TEXT as OPENID over the real Official Account protocol and print the reply."""
+    from .say import say_over_http
+
+    try:
+        reply = say_over_http(Settings.from_env(), url, openid, text)
+    except Exception as error:  # a CLI user wants the reason, not a traceback
+        raise click.ClickException(str(error))
+    click.echo(reply if reply is not None else "（没有回复）")
+
+
+# --- the directory --------------------------------------------------------------------
+
+
+@main.group()
+def community() -> None:
+    """Communities (社区)."""
+
+
+@community.command("add")
+@click.argument("name")
+@click.option("--street", help="街道")
+@click.option("--robot-url", help="the volunteers' group-robot webhook")
+@click.option("--no-review", is_flag=True, help="publish residents' wishes without review")
+@directory_command
+def community_add(session, name, street, robot_url, no_review):
+    from handlers.directory import add_community
+
+    row = add_community(session, name, street, robot_url, review_required=not no_review)
+    return f"community {row.name} added"
+
+
+@main.group()
+def grid() -> None:
+    """Grids (网格)."""
+
+
+@grid.command("add")
+@click.argument("community")
+@click.argument("name")
+@click.option("--robot-url", help="the grid workers' group-robot webhook")
+@directory_command
+def grid_add(session, community, name, robot_url):
+    from handlers.directory import add_grid
+
+    row = add_grid(session, community, name, robot_url)
+    return f"grid {row.label} added"
+
+
+@main.group()
+def unit() -> None:
+    """Partner organisations (共建单位)."""
+
+
+@unit.command("add")
+@click.argument("name")
+@directory_command
+def unit_add(session, name):
+    from handlers.directory import add_unit
+
+    return f"unit {add_unit(session, name).name} added"
+
+
+@main.group()
+def person() -> None:
+    """People."""
+
+
+@person.command("add")
+@click.argument("openid")
+@click.option("--role", required=True, type=click.Choice(["resident", "member", "gridworker", "admin"]))
+@click.option("--name", required=True)
+@click.option("--phone")
+@click.option("--address")
+@click.option("--community")
+@click.option("--grid", help="COMMUNITY/GRID")
+@click.option("--unit")
+@directory_command
+def person_add(session, openid, role, name, phone, address, community, grid, unit):
+    from handlers.directory import add_person
+
+    row = add_person(session, openid, role, name, phone=phone, community=community, grid=grid,
+                     unit=unit, address=address)
+    return f"person {row.name} ({row.roles}) added"
+
+
+@main.group()
+def token() -> None:
+    """Bearer tokens for the JSON API."""
+
+
+@token.command("create")
+@click.argument("name")
+@directory_command
+def token_create(session, name):
+    from sqlalchemy import select
+
+    from models import ApiToken, BadInput
+    from web.api import hash_token
+
+    if session.scalar(select(ApiToken.id).where(ApiToken.name == name)):
+        raise BadInput(f"token 已存在：{name}")
+    value = secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, token_hash=hash_token(value)))
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

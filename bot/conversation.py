@@ -1,0 +1,101 @@
+"""One message, one transaction: deduplicate, find the sender, route, reply.
+
+A retried delivery (same message key) hits the unique constraint on ProcessedMessage and
+gets the stored reply. A UserError rolls back the handler's changes (a savepoint) but the
+delivery is still recorded with its reply. Any other error rolls everything back, is logged,
+and the user gets a polite "busy" answer — never the exception text, never silence.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handlers import ROUTER
+from handlers.context import Context
+from handlers.help import HINT, WELCOME
+from handlers.media import attach_photo
+from models import Person, ProcessedMessage, UserError
+
+from .db import Database
+from .inbound import Inbound
+from .text import normalise
+
+log = logging.getLogger(__name__)
+
+BUSY = "系统繁忙，请稍后再试。"
+NEW_PERSON_NAME = "微信用户"
+
+
+class Conversation:
+    def __init__(self, db: Database, on_notices: Callable[[Iterable[int]], None]):
+        self.db = db
+        self.on_notices = on_notices
+
+    def handle(self, inbound: Inbound) -> str | None:
+        """The reply text for one delivery (None: no reply)."""
+        try:
+            reply, notice_ids = self._handle_once(inbound)
+        except IntegrityError:
+            # A concurrent retry of the same delivery committed first: answer as it did.
+            reply, notice_ids = self._stored_reply(inbound.message_key), []
+        except Exception:
+            log.exception("message %s from %s failed", inbound.message_key, inbound.sender)
+            return BUSY
+        if notice_ids:
+            self.on_notices(notice_ids)
+        return reply
+
+    def _stored_reply(self, key: str) -> str | None:
+        with self.db.sessions() as session:
+            return session.scalar(select(ProcessedMessage.reply).where(ProcessedMessage.key == key))
+
+    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int]]:
+        with self.db.transaction() as session:
+            seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
+            if seen is not None:
+                return seen.reply, []
+            record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
+            session.add(record)
+            session.flush()
+            person = self._sender(session, inbound)
+            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound)
+            try:
+                with session.begin_nested():
+                    reply = self._route(ctx, inbound)
+            except UserError as refusal:
+                ctx.notices.clear()
+                reply = refusal.reply
+            record.reply = reply
+            session.flush()
+            return reply, [n.id for n in ctx.notices]
+
+    def _sender(self, session: Session, inbound: Inbound) -> Person:
+        person = session.scalar(select(Person).where(Person.openid == inbound.sender))
+        if person is None:
+            person = Person(openid=inbound.sender, name=NEW_PERSON_NAME, roles="resident")
+            session.add(person)
+            session.flush()
+        return person
+
+    def _route(self, ctx: Context, inbound: Inbound) -> str | None:
+        if inbound.kind == "event":
+            if inbound.event == "subscribe":
+                return WELCOME
+            return None
+        if inbound.kind == "image":
+            return attach_photo(ctx, inbound.media_id)
+        text = normalise(inbound.text)
+        if not text:
+            if inbound.kind == "voice":
+                return "没听清楚，请再说一遍，或者直接打字。"
+            return HINT
+        match = ROUTER.match(text)
+        if match is None:
+            return HINT
+        if not match.command.allows(ctx.person.role_set):
+            return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
+        return match.command.handler(ctx, match.args)

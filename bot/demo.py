@@ -1,0 +1,126 @@
+"""`wishbot demo`: a fresh SQLite database seeded from the articles, served with in-process jobs."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from handlers import directory
+from handlers.context import Context
+from handlers.wishes import new_wish
+from models import Person
+
+from .say import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN
+from .settings import Settings
+
+STREETS = {
+    "新兴街道": {"新城社区": ["第一网格", "第二网格"], "新兴社区": ["明珠花园第二网格"]},
+    "向阳街道": {"东山社区": ["东山花园网格", "河西新苑网格"], "北寿社区": ["第一网格"], "福民社区": ["第一网格"],
+                 "福阳社区": ["第一网格"]},
+    "南康街道": {"南康社区": ["第一网格"], "站前社区": ["第一网格"]},
+}
+UNITS = ["市税务局", "市司法局", "市公安局南康分局", "市税务局稽查局", "市实验幼儿园"]
+
+# openid, role, name, phone, community, grid, unit, address
+PEOPLE = [
+    ("demo-wang", "resident", "王秀兰", "13800000001", "新城社区", "第一网格", None, "新城小区3号楼2单元401"),
+    ("demo-zhao", "resident", "赵德明", "13800000002", "新城社区", "第一网格", None, "新城小区5号楼1单元102"),
+    ("demo-sun", "resident", "孙桂芝", "13800000003", "东山社区", "东山花园网格", None, "东山花园8号楼301"),
+    ("demo-li", "member", "李建国", "13900000001", "新城社区", None, "市税务局", None),
+    ("demo-chen", "member", "陈晓梅", "13900000002", "新城社区", None, "市司法局", None),
+    ("demo-feng", "member", "冯殿利", "13900000003", "东山社区", None, "市税务局稽查局", None),
+    ("demo-liu", "gridworker", "刘芳", "13700000001", "新城社区", "第一网格", None, None),
+    ("demo-zhou", "gridworker", "周强", "13700000002", "东山社区", "东山花园网格", None, None),
+    ("demo-admin", "admin", "社区管理员", None, "新城社区", None, None, None),
+]
+
+WISHES = [  # requester, content, how far it gets
+    ("demo-wang", "需要一副老花镜，看报纸看不清了", "pending_review"),
+    ("demo-zhao", "家里水龙头漏水，想请人帮忙修一下", "published"),
+    ("demo-sun", "孩子上三年级，想要一个新书包和文具", "claimed"),
+    ("demo-wang", "腿脚不便，想借一个轮椅", "completed"),
+    ("demo-zhao", "想请人上门理发", "confirmed"),
+    ("demo-sun", "想要一台电视机", "rejected"),
+]
+CLAIMER = {"新城社区": "demo-li", "东山社区": "demo-feng"}
+
+
+def seed(session) -> None:
+    for street, communities in STREETS.items():
+        for community, grids in communities.items():
+            directory.add_community(session, community, street)
+            for grid in grids:
+                directory.add_grid(session, community, grid)
+    for unit in UNITS:
+        directory.add_unit(session, unit)
+    people: dict[str, Person] = {}
+    for openid, role, name, phone, community, grid, unit, address in PEOPLE:
+        people[openid] = directory.add_person(
+            session, openid, role, name, phone=phone, community=community,
+            grid=f"{community}/{grid}" if grid else None, unit=unit, address=address)
+    _seed_wishes(session, people)
+
+
+def _seed_wishes(session, people: dict[str, Person]) -> None:
+    for openid, content, goal in WISHES:
+        requester = people[openid]
+        ctx = Context(session=session, person=requester, channel="demo")
+        wish = new_wish(ctx, content)
+        ctx.log(wish, "submit", None)
+        reviewer = people["demo-liu"] if requester.community.name == "新城社区" else people["demo-zhou"]
+        if goal == "pending_review":
+            continue
+        if goal == "rejected":
+            wish.reject(reviewer, "超出微心愿范围，已转民政救助")
+            continue
+        wish.publish(reviewer)
+        if goal == "published":
+            continue
+        member = people[CLAIMER[requester.community.name]]
+        wish.claim_by(member)
+        if goal == "claimed":
+            continue
+        wish.complete_by(member, "已送到家")
+        if goal == "confirmed":
+            wish.confirm(requester, "理得很好，谢谢", 5)
+    session.flush()
+
+
+def run_demo(host: str, port: int) -> None:
+    instance = Path.cwd() / "instance"
+    instance.mkdir(exist_ok=True)
+    database = instance / "demo.sqlite3"
+    for stale in instance.glob("demo.sqlite3*"):
+        stale.unlink()
+    settings = Settings(
+        database_url=f"sqlite:///{database}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
+        wechat_aes_key=DEMO_AES_KEY, secret_key=os.urandom(24).hex(),
+    )
+    from app import create_app
+    from .schema import upgrade
+
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    with app.extensions["wishbot"].db.transaction() as session:
+        seed(session)
+    logging.getLogger("wishbot.push").setLevel(logging.INFO)
+    base = f"http://{host}:{port}"
+    click.echo(f"""
+微心愿助手 demo — database {database}
+  webhook   {base}/wechat   (token {DEMO_TOKEN}, AES key set: safe mode)
+  API       {base}/api/wishes   (create a token: WISHBOT_DATABASE_URL=sqlite:///{database} wishbot token create me)
+  health    {base}/healthz
+
+Try the whole loop from another terminal (pushes appear in this log):
+  wishbot say demo-wang "许愿 需要一个助听器"
+  wishbot say demo-liu  "审核 7 通过"
+  wishbot say demo-li   "认领 7"
+  wishbot say demo-li   "完成 7 已送到"
+  wishbot say demo-wang "确认 7 很好 5分"
+  wishbot say demo-wang "帮助"
+People: residents demo-wang demo-zhao demo-sun; members demo-li demo-chen demo-feng;
+grid workers demo-liu (新城社区/第一网格) demo-zhou (东山社区/东山花园网格); admin demo-admin.
+""")
+    app.run(host=host, port=port, threaded=True)

@@ -1,0 +1,33 @@
+"""Official Account API: customer-service messages and media downloads."""
+from __future__ import annotations
+
+import requests
+
+from bot.outbound._api import TokenAPI, checked, json_body, raise_for_errcode
+from bot.outbound.tokens import TokenStore
+
+
+class OfficialAccountAPI(TokenAPI):
+    def __init__(self, api_base: str, appid: str, secret: str, store: TokenStore, timeout: float,
+                 session: requests.Session | None = None):
+        super().__init__(api_base, f"official:{appid}", store, timeout, session)
+        self._appid = appid
+        self._secret = secret
+
+    def _fetch_token(self) -> tuple[str, int]:
+        # stable_token hands every caller the same token while it is valid, unlike /cgi-bin/token.
+        body = checked(self._request("POST", "/cgi-bin/stable_token", json={
+            "grant_type": "client_credential", "appid": self._appid, "secret": self._secret}))
+        return body["access_token"], int(body["expires_in"])
+
+    def send_text(self, openid: str, content: str) -> None:
+        """A customer-service text message; OutsideWindow if the user has been silent for 48 h."""
+        checked(self._call("POST", "/cgi-bin/message/custom/send", json={
+            "touser": openid, "msgtype": "text", "text": {"content": content}}))
+
+    def download_media(self, media_id: str) -> bytes:
+        response = self._call("GET", "/cgi-bin/media/get", params={"media_id": media_id})
+        body = json_body(response)
+        if body is not None:
+            raise_for_errcode(body)
+        return response.content

@@ -1,0 +1,53 @@
+"""The WeChat endpoints: /wechat (Official Account) and /wecom (WeCom application)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from .channels.errors import MalformedMessage, SignatureError
+
+webhook = Blueprint("webhook", __name__)
+
+
+def _runtime():
+    return current_app.extensions["wishbot"]
+
+
+def _verify(channel) -> Response:
+    try:
+        echo = channel.verify_url(request.args)
+    except SignatureError:
+        abort(403)
+    except MalformedMessage:
+        abort(400)
+    return Response(echo, mimetype="text/plain")
+
+
+def _receive(channel) -> Response:
+    try:
+        envelope = channel.open(request.args, request.get_data(cache=False))
+    except SignatureError:
+        abort(403)
+    except MalformedMessage:
+        abort(400)
+    reply = _runtime().conversation.handle(envelope.inbound)
+    return Response(channel.render(envelope, reply), mimetype="application/xml")
+
+
+@webhook.get("/wechat")
+def wechat_verify():
+    return _verify(_runtime().wechat_channel)
+
+
+@webhook.post("/wechat")
+def wechat_receive():
+    return _receive(_runtime().wechat_channel)
+
+
+@webhook.get("/wecom")
+def wecom_verify():
+    return _verify(_runtime().wecom_channel)
+
+
+@webhook.post("/wecom")
+def wecom_receive():
+    return _receive(_runtime().wecom_channel)

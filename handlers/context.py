@@ -1,0 +1,49 @@
+"""What a handler gets: the open session, the sender, and the ways to record effects."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.inbound import Inbound
+from bot.text import parse_number
+from models import BadInput, Notice, NotFound, Person, Wish, WishEvent
+
+
+@dataclass
+class Context:
+    session: Session
+    person: Person
+    channel: str = "wechat"
+    inbound: Inbound | None = None
+    notices: list[Notice] = field(default_factory=list)
+
+    def wish(self, number: int, *, for_update: bool = False) -> Wish:
+        query = select(Wish).where(Wish.id == number)
+        if for_update:
+            query = query.with_for_update()
+        wish = self.session.scalar(query)
+        if wish is None:
+            raise NotFound(f"没有找到心愿 #{number}。")
+        return wish
+
+    def wish_from(self, token: str, usage: str, *, for_update: bool = False) -> Wish:
+        number = parse_number(token)
+        if number is None:
+            raise BadInput(f"请这样写：{usage}")
+        return self.wish(number, for_update=for_update)
+
+    def log(self, wish: Wish, action: str, before: str | None, note: str | None = None) -> None:
+        """Add a line to the wish's timeline (who, when, which channel, before and after)."""
+        self.session.add(
+            WishEvent(
+                wish_id=wish.id, actor_id=self.person.id, channel=self.channel,
+                action=action, before=before, after=wish.status, note=note,
+            )
+        )
+
+    def notify(self, notices: list[Notice]) -> None:
+        """Queue outbox rows in this transaction; they are handed to the jobs after commit."""
+        self.session.add_all(notices)
+        self.notices.extend(notices)

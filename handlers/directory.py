@@ -1,0 +1,112 @@
+"""Adding streets, communities, grids, units and people (the CLI, imports and the dashboard)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import BadInput, Community, Grid, Person, Street, Unit, normalise_phone
+from models.directory import ROLES
+
+
+def _required(value: str | None, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise BadInput(f"{what}不能为空")
+    return value
+
+
+def find_community(session: Session, name: str) -> Community:
+    community = session.scalar(select(Community).where(Community.name == name.strip()))
+    if community is None:
+        raise BadInput(f"没有这个社区：{name}")
+    return community
+
+
+def find_grid(session: Session, path: str) -> Grid:
+    """`社区/网格`"""
+    community_name, sep, grid_name = path.partition("/")
+    if not sep:
+        raise BadInput(f"网格要写成 社区/网格：{path}")
+    community = find_community(session, community_name)
+    grid = session.scalar(select(Grid).where(Grid.community_id == community.id, Grid.name == grid_name.strip()))
+    if grid is None:
+        raise BadInput(f"没有这个网格：{path}")
+    return grid
+
+
+def find_unit(session: Session, name: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.name == name.strip()))
+    if unit is None:
+        raise BadInput(f"没有这个共建单位：{name}")
+    return unit
+
+
+def street_named(session: Session, name: str) -> Street:
+    street = session.scalar(select(Street).where(Street.name == name))
+    if street is None:
+        street = Street(name=name)
+        session.add(street)
+    return street
+
+
+def add_community(session: Session, name: str, street: str | None = None,
+                  robot_url: str | None = None, review_required: bool = True) -> Community:
+    name = _required(name, "社区名称")
+    if session.scalar(select(Community.id).where(Community.name == name)):
+        raise BadInput(f"社区已存在：{name}")
+    community = Community(name=name, robot_url=robot_url or None, review_required=review_required,
+                          street=street_named(session, street.strip()) if street else None)
+    session.add(community)
+    session.flush()
+    return community
+
+
+def add_grid(session: Session, community: str, name: str, robot_url: str | None = None) -> Grid:
+    owner = find_community(session, community)
+    name = _required(name, "网格名称")
+    if session.scalar(select(Grid.id).where(Grid.community_id == owner.id, Grid.name == name)):
+        raise BadInput(f"网格已存在：{community}/{name}")
+    grid = Grid(community=owner, name=name, robot_url=robot_url or None)
+    session.add(grid)
+    session.flush()
+    return grid
+
+
+def add_unit(session: Session, name: str) -> Unit:
+    name = _required(name, "单位名称")
+    if session.scalar(select(Unit.id).where(Unit.name == name)):
+        raise BadInput(f"共建单位已存在：{name}")
+    unit = Unit(name=name)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def add_person(session: Session, openid: str | None, role: str, name: str, *, phone: str | None = None,
+               community: str | None = None, grid: str | None = None, unit: str | None = None,
+               address: str | None = None) -> Person:
+    """A new person, or a new role for a person already known by that OpenID."""
+    if role not in ROLES:
+        raise BadInput(f"角色只能是 {'|'.join(ROLES)}：{role}")
+    name = _required(name, "姓名")
+    phone = normalise_phone(phone)
+    grid_row = find_grid(session, grid) if grid else None
+    community_row = find_community(session, community) if community else (grid_row.community if grid_row else None)
+    if grid_row and community_row and grid_row.community_id != community_row.id:
+        raise BadInput(f"网格 {grid} 不属于社区 {community}")
+    unit_row = find_unit(session, unit) if unit else None
+    person = session.scalar(select(Person).where(Person.openid == openid)) if openid else None
+    if person is not None and person.has_role(role):
+        raise BadInput(f"此人已登记为 {role}：{openid}")
+    if person is None:
+        person = Person(openid=openid or None, name=name, roles="")
+        session.add(person)
+    person.add_role(role)
+    person.name = name
+    person.phone = phone or person.phone
+    person.address = address or person.address
+    person.community = community_row or person.community
+    person.grid = grid_row or person.grid
+    person.unit = unit_row or person.unit
+    session.flush()
+    return person

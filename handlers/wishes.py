@@ -1,0 +1,108 @@
+"""A resident's wishes: submit, list, withdraw, confirm."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bot.router import CommandGroup
+from bot.text import split_first
+from models import BadInput, Community, Wish
+from models.wish import PENDING_REVIEW, WITHDRAWN
+
+from . import notices
+from .context import Context
+
+group = CommandGroup()
+
+MAX_WISH_LENGTH = 500
+_RATING = re.compile(r"(?:^|\s)([1-5])\s*(?:分|星)?$")
+
+
+def resolve_community(ctx: Context) -> Community:
+    person = ctx.person
+    if person.community is not None:
+        return person.community
+    communities = list(ctx.session.scalars(select(Community).limit(2)))
+    if len(communities) == 1:
+        return communities[0]
+    raise BadInput("您还没有登记所在社区，请联系您的网格员登记后再许愿。")
+
+
+def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) -> Wish:
+    content = content.strip()
+    if not content:
+        raise BadInput("请写上心愿内容，比如：许愿 需要一副老花镜")
+    if len(content) > MAX_WISH_LENGTH:
+        raise BadInput(f"心愿内容太长了，请控制在{MAX_WISH_LENGTH}字以内。")
+    requester = requester or ctx.person
+    community = requester.community or resolve_community(ctx)
+    wish = Wish(
+        content=content, requester=requester, recorded_by=recorded_by, community=community,
+        grid=requester.grid, status=PENDING_REVIEW,
+    )
+    ctx.session.add(wish)
+    ctx.session.flush()
+    return wish
+
+
+@group.command("许愿", "心愿", roles={"resident"}, usage="许愿 内容 —— 提交心愿，如：许愿 需要一副老花镜")
+def submit_wish(ctx: Context, args: str) -> str:
+    wish = new_wish(ctx, args)
+    if wish.community.review_required:
+        ctx.log(wish, "submit", None)
+        ctx.notify(notices.wish_submitted(ctx.session, wish))
+        return f"收到您的心愿 {wish.ref}，网格员审核后会发布。"
+    wish._publish_now(None, 1)
+    ctx.log(wish, "submit", None, "社区免审核，直接发布")
+    ctx.notify(notices.wish_published(ctx.session, wish))
+    return f"收到您的心愿 {wish.ref}，已发布，有人认领会告诉您。"
+
+
+@group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿")
+def list_my_wishes(ctx: Context, args: str) -> str:
+    wishes = ctx.session.scalars(
+        select(Wish).where(Wish.requester_id == ctx.person.id).order_by(Wish.id.desc()).limit(10)
+    ).all()
+    if not wishes:
+        return "您还没有心愿。发送「许愿 内容」提交一个。"
+    lines = [f"{w.ref} {w.content[:20]} —— {w.status_label}" for w in wishes]
+    return "您的心愿：\n" + "\n".join(lines)
+
+
+@group.command("撤回", roles={"resident"}, usage="撤回 N —— 撤回还没人认领的心愿")
+def withdraw_wish(ctx: Context, args: str) -> str:
+    token, _ = split_first(args)
+    wish = ctx.wish_from(token, "撤回 N", for_update=True)
+    before = wish.status
+    wish.withdraw(ctx.person)
+    ctx.log(wish, "withdraw", before)
+    if before != PENDING_REVIEW:
+        ctx.notify([notices.to_group(wish, "withdrawn", f"心愿 {wish.ref} 已由许愿人撤回。")])
+    return f"心愿 {wish.ref} 已撤回。"
+
+
+def parse_feedback(rest: str) -> tuple[str | None, int | None]:
+    """`很满意 5分` -> ("很满意", 5); a trailing 1–5 is a rating."""
+    rest = rest.strip()
+    match = _RATING.search(rest)
+    if match:
+        return rest[: match.start()].strip() or None, int(match.group(1))
+    return rest or None, None
+
+
+@group.command("确认", roles={"resident", "gridworker", "admin"},
+               usage="确认 N [评价] —— 确认心愿已实现")
+def confirm_wish(ctx: Context, args: str) -> str:
+    token, rest = split_first(args)
+    wish = ctx.wish_from(token, "确认 N [评价]", for_update=True)
+    feedback, rating = parse_feedback(rest)
+    before = wish.status
+    wish.confirm(ctx.person, feedback, rating)
+    proxy = ctx.person.id != wish.requester_id
+    ctx.log(wish, "confirm", before, "网格员代确认" if proxy else feedback)
+    ctx.notify(notices.wish_confirmed(ctx.session, wish))
+    return f"心愿 {wish.ref} 已确认圆梦，谢谢您！" if not proxy else f"已代 {wish.requester.name} 确认心愿 {wish.ref}。"
+
+
+__all__ = ["group", "new_wish", "WITHDRAWN"]

@@ -1,0 +1,12 @@
+"""SQLAlchemy models and the rules that guard their states."""
+from .base import Base, utcnow
+from .directory import Community, Grid, Person, Street, Unit, mask_name, normalise_phone
+from .errors import AlreadyTaken, BadInput, InvalidState, NotAllowed, NotFound, UserError
+from .messaging import ApiToken, Notice, ProcessedMessage
+from .wish import Claim, Wish, WishEvent
+
+__all__ = [
+    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState",
+    "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Street", "Unit",
+    "UserError", "Wish", "WishEvent", "mask_name", "normalise_phone", "utcnow",
+]

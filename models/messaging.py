@@ -1,0 +1,54 @@
+"""What crosses the chat boundary: processed deliveries, the notice outbox, API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Timestamped
+
+NOTICE_PENDING = "pending"
+NOTICE_SENT = "sent"
+NOTICE_FAILED = "failed"
+
+
+class ProcessedMessage(Timestamped, Base):
+    """One row per WeChat delivery; a retried delivery hits the unique key and gets `reply`."""
+
+    __tablename__ = "processed_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    text: Mapped[Optional[str]] = mapped_column(Text)
+    reply: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class Notice(Timestamped, Base):
+    """The outbox: one message to one recipient, written in the transaction of the change.
+
+    channel: "robot" (target = a group robot URL or key), "official" (target = an OpenID),
+    "wecom" (target = a WeCom UserID) or "log" (no destination configured: shown in the log).
+    """
+
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(32))
+    wish_id: Mapped[Optional[int]] = mapped_column(ForeignKey("wish.id"), index=True)
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    audience: Mapped[str] = mapped_column(String(16))  # group, private, gridworkers
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(512))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=NOTICE_PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
+    sent_at: Mapped[Optional[datetime]]
+
+
+class ApiToken(Timestamped, Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)

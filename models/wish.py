@@ -1,0 +1,236 @@
+"""Wishes and claims, and the rules that guard their states.
+
+A wish: pending_review -> published -> claimed (every slot taken) -> completed -> confirmed;
+also rejected and withdrawn. A claim: active -> completed or released.
+The methods here change state or raise a typed UserError; they never commit.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, Timestamped, utcnow
+from .directory import Community, Grid, Person
+from .errors import AlreadyTaken, InvalidState, NotAllowed
+
+PENDING_REVIEW = "pending_review"
+PUBLISHED = "published"
+CLAIMED = "claimed"
+COMPLETED = "completed"
+CONFIRMED = "confirmed"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+
+STATUS_LABELS = {
+    PENDING_REVIEW: "待审核",
+    PUBLISHED: "待认领",
+    CLAIMED: "已认领",
+    COMPLETED: "已完成，待确认",
+    CONFIRMED: "已圆梦",
+    REJECTED: "未通过",
+    WITHDRAWN: "已撤回",
+}
+
+ACTIVE = "active"
+RELEASED = "released"
+CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
+
+MAX_SLOTS = 50
+
+
+class Wish(Timestamped, Base):
+    __tablename__ = "wish"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING_REVIEW, index=True)
+    slots: Mapped[int] = mapped_column(default=1)
+    category: Mapped[Optional[str]] = mapped_column(String(20))
+    urgency: Mapped[int] = mapped_column(default=2)  # 1 low … 4 urgent
+    kind: Mapped[str] = mapped_column(String(20), default="individual")  # or "common" (共性)
+    beneficiaries: Mapped[int] = mapped_column(default=1)
+
+    requester_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
+
+    reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    reject_reason: Mapped[Optional[str]] = mapped_column(String(200))
+    published_at: Mapped[Optional[datetime]]
+    claimed_at: Mapped[Optional[datetime]]
+    completed_at: Mapped[Optional[datetime]]
+    confirmed_at: Mapped[Optional[datetime]]
+    feedback: Mapped[Optional[str]] = mapped_column(String(500))
+    rating: Mapped[Optional[int]]
+    confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+
+    requester: Mapped[Person] = relationship(foreign_keys=[requester_id])
+    recorded_by: Mapped[Optional[Person]] = relationship(foreign_keys=[recorded_by_id])
+    community: Mapped[Community] = relationship()
+    grid: Mapped[Optional[Grid]] = relationship()
+    claims: Mapped[list["Claim"]] = relationship(
+        back_populates="wish", order_by="Claim.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}"
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def active_claims(self) -> list["Claim"]:
+        return [c for c in self.claims if c.status == ACTIVE]
+
+    @property
+    def taken_slots(self) -> int:
+        return sum(1 for c in self.claims if c.status in (ACTIVE, COMPLETED))
+
+    @property
+    def open_slots(self) -> int:
+        return max(self.slots - self.taken_slots, 0)
+
+    def claim_of(self, member: Person) -> Optional["Claim"]:
+        return next((c for c in self.active_claims if c.member_id == member.id), None)
+
+    # --- review ---------------------------------------------------------------------------
+
+    def publish(self, reviewer: Person | None, slots: int = 1) -> None:
+        if self.status != PENDING_REVIEW:
+            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不用再审核。")
+        self._publish_now(reviewer, slots)
+
+    def _publish_now(self, reviewer: Person | None, slots: int) -> None:
+        if not 1 <= slots <= MAX_SLOTS:
+            raise InvalidState(f"人数要在1到{MAX_SLOTS}之间。")
+        self.slots = slots
+        self.status = PUBLISHED
+        self.reviewed_by_id = reviewer.id if reviewer else None
+        self.published_at = utcnow()
+
+    def reject(self, reviewer: Person, reason: str) -> None:
+        if self.status != PENDING_REVIEW:
+            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不能驳回。")
+        self.status = REJECTED
+        self.reviewed_by_id = reviewer.id
+        self.reject_reason = reason
+
+    def withdraw(self, by: Person) -> None:
+        if by.id != self.requester_id:
+            raise NotAllowed(f"心愿{self.ref}不是您提交的。")
+        if self.status not in (PENDING_REVIEW, PUBLISHED) or self.taken_slots:
+            raise InvalidState(f"心愿{self.ref}已有人认领，不能撤回了，请联系网格员。")
+        self.status = WITHDRAWN
+
+    # --- claims ---------------------------------------------------------------------------
+
+    def claim_by(self, member: Person, assigned_by: Person | None = None) -> "Claim":
+        """Take one slot. Callers load the wish FOR UPDATE so concurrent claims serialise."""
+        if self.claim_of(member):
+            raise InvalidState(f"您已认领心愿{self.ref}。")
+        if self.status == CLAIMED or (self.status == PUBLISHED and not self.open_slots):
+            raise AlreadyTaken(f"心愿{self.ref}已被认领，请看看其他心愿。")
+        if self.status != PUBLISHED:
+            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不能认领。")
+        claim = Claim(member=member, assigned_by=assigned_by, status=ACTIVE)
+        self.claims.append(claim)
+        if not self.open_slots:
+            self.status = CLAIMED
+            self.claimed_at = utcnow()
+        return claim
+
+    def release(self, member: Person) -> "Claim":
+        claim = self._active_claim_of(member)
+        claim.status = RELEASED
+        claim.ended_at = utcnow()
+        if self.status == CLAIMED:
+            self.status = PUBLISHED
+            self.claimed_at = None
+        return claim
+
+    def complete_by(self, member: Person, note: str | None) -> "Claim":
+        claim = self._active_claim_of(member)
+        claim.status = COMPLETED
+        claim.note = note
+        claim.ended_at = utcnow()
+        if self.status == CLAIMED and not self.active_claims:
+            self.status = COMPLETED
+            self.completed_at = utcnow()
+        return claim
+
+    def _active_claim_of(self, member: Person) -> "Claim":
+        claim = self.claim_of(member)
+        if claim is None:
+            raise InvalidState(f"您没有认领心愿{self.ref}。")
+        return claim
+
+    # --- the requester's confirmation -----------------------------------------------------
+
+    def confirm(self, by: Person, feedback: str | None, rating: int | None) -> None:
+        if by.id != self.requester_id and not by.is_staff:
+            raise NotAllowed(f"心愿{self.ref}不是您提交的。")
+        if self.status != COMPLETED:
+            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，还不能确认。")
+        self.status = CONFIRMED
+        self.confirmed_at = utcnow()
+        self.confirmed_by_id = by.id
+        self.feedback = feedback or None
+        self.rating = rating
+
+
+class Claim(Timestamped, Base):
+    __tablename__ = "claim"
+    __table_args__ = (
+        # One active claim per member and wish, enforced by the database as well.
+        Index(
+            "uq_claim_active_member",
+            "wish_id",
+            "member_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wish_id: Mapped[int] = mapped_column(ForeignKey("wish.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
+    note: Mapped[Optional[str]] = mapped_column(String(500))
+    proof_media_id: Mapped[Optional[str]] = mapped_column(String(256))
+    ended_at: Mapped[Optional[datetime]]
+
+    wish: Mapped[Wish] = relationship(back_populates="claims")
+    member: Mapped[Person] = relationship(foreign_keys=[member_id])
+    assigned_by: Mapped[Optional[Person]] = relationship(foreign_keys=[assigned_by_id])
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if self.unit_id is None and self.member is not None:
+            self.unit_id = self.member.unit_id
+
+    @property
+    def status_label(self) -> str:
+        return CLAIM_LABELS.get(self.status, self.status)
+
+
+class WishEvent(Timestamped, Base):
+    """The timeline: every change to a wish, who made it, through which channel."""
+
+    __tablename__ = "wish_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wish_id: Mapped[int] = mapped_column(ForeignKey("wish.id"), index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(20))  # wechat, wecom, web, cli, system
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[Optional[str]] = mapped_column(String(20))
+    after: Mapped[Optional[str]] = mapped_column(String(20))
+    note: Mapped[Optional[str]] = mapped_column(String(500))
+
+    actor: Mapped[Optional[Person]] = relationship()

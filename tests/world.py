@@ -1,0 +1,29 @@
+"""A small city for the tests: two communities with grids, units and people."""
+from __future__ import annotations
+
+from handlers import directory
+
+VOLUNTEERS_KEY = "xincheng-volunteers"
+GRIDWORKERS_KEY = "xincheng-grid-1"
+DONGSHAN_KEY = "dongshan-volunteers"
+
+
+def build_world(db) -> None:
+    with db.transaction() as s:
+        directory.add_community(s, "新城社区", "新兴街道", robot_url=VOLUNTEERS_KEY)
+        directory.add_grid(s, "新城社区", "第一网格", robot_url=GRIDWORKERS_KEY)
+        directory.add_grid(s, "新城社区", "第二网格")
+        directory.add_community(s, "东山社区", "向阳街道", robot_url=DONGSHAN_KEY)
+        directory.add_grid(s, "东山社区", "第一网格")
+        directory.add_unit(s, "市税务局")
+        directory.add_unit(s, "市司法局")
+        add = directory.add_person
+        add(s, "o-wang", "resident", "王秀兰", phone="13800000001", grid="新城社区/第一网格",
+            address="新城小区3号楼401")
+        add(s, "o-zhao", "resident", "赵德明", phone="13800000002", grid="新城社区/第二网格",
+            address="新城小区5号楼102")
+        add(s, "o-sun", "resident", "孙桂芝", phone="13800000003", grid="东山社区/第一网格")
+        add(s, "o-li", "member", "李建国", phone="13900000001", community="新城社区", unit="市税务局")
+        add(s, "o-chen", "member", "陈晓梅", phone="13900000002", community="新城社区", unit="市司法局")
+        add(s, "o-liu", "gridworker", "刘芳", phone="13700000001", grid="新城社区/第一网格")
+        add(s, "o-zhou", "gridworker", "周强", phone="13700000002", grid="东山社区/第一网格")
