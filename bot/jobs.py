@@ -20,12 +20,20 @@ class InProcessJobs:
         self.send = send
         self.intervals = intervals
         self.queue: queue.Queue[tuple[int, int]] = queue.Queue()
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="wishbot-jobs", daemon=True)
         self._thread.start()
 
     def enqueue(self, notice_ids: Iterable[int]) -> None:
         for notice_id in notice_ids:
             self.queue.put((notice_id, 0))
+
+    def close(self) -> None:
+        """Stop retrying; whatever is still pending stays in the outbox."""
+        self._closed = True
+        for timer in list(self._timers):
+            timer.cancel()
 
     def join(self, timeout: float = 10) -> None:
         """Wait until every queued notice has been tried (tests and the CLI use this)."""
@@ -36,19 +44,31 @@ class InProcessJobs:
     def _run(self) -> None:
         while True:
             notice_id, attempt = self.queue.get()
+            if self._closed:
+                self.queue.task_done()
+                continue
             try:
                 self.send(notice_id)
             except Exception as error:  # the failure is recorded on the row by deliver()
                 if getattr(error, "retryable", True) and attempt < len(self.intervals):
                     delay = self.intervals[attempt]
                     log.warning("notice %s failed (%s); retry in %ss", notice_id, error, delay)
-                    timer = threading.Timer(delay, self.queue.put, args=((notice_id, attempt + 1),))
-                    timer.daemon = True
-                    timer.start()
+                    self._retry_later(notice_id, attempt + 1, delay)
                 else:
                     log.error("notice %s failed for good: %s", notice_id, error)
             finally:
                 self.queue.task_done()
+
+
+    def _retry_later(self, notice_id: int, attempt: int, delay: float) -> None:
+        def fire() -> None:
+            self._timers.discard(timer)
+            self.queue.put((notice_id, attempt))
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        self._timers.add(timer)
+        timer.start()
 
 
 class RQJobs:
@@ -75,4 +95,7 @@ class RQJobs:
                 log.warning("could not enqueue notice %s (%s); left pending for the relay", notice_id, error)
 
     def join(self, timeout: float = 10) -> None:
+        pass
+
+    def close(self) -> None:
         pass

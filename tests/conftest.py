@@ -127,7 +127,10 @@ def app(settings):
     app = create_app(settings)
     app.config.update(TESTING=True)
     yield app
-    app.extensions["wishbot"].db.dispose()
+    runtime = app.extensions["wishbot"]
+    runtime.jobs.join()
+    runtime.jobs.close()
+    runtime.db.dispose()
 
 
 @pytest.fixture
