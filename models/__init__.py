@@ -3,10 +3,12 @@ from .base import Base, utcnow
 from .directory import Community, Grid, Person, Street, Unit, mask_name, normalise_phone
 from .errors import AlreadyTaken, BadInput, InvalidState, NotAllowed, NotFound, UserError
 from .messaging import ApiToken, Notice, ProcessedMessage
+from .staff import StaffUser
 from .wish import Claim, Wish, WishEvent
+from .workflow import Proof, Registration
 
 __all__ = [
     "AlreadyTaken", "ApiToken", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState",
-    "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Street", "Unit",
+    "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
     "UserError", "Wish", "WishEvent", "mask_name", "normalise_phone", "utcnow",
 ]

@@ -45,6 +45,9 @@ class Notice(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[Optional[str]] = mapped_column(String(500))
     sent_at: Mapped[Optional[datetime]]
+    # When a private notice cannot be delivered (45015: outside the 48-hour window), the grid
+    # workers are asked to pass it on; that notice points back here.
+    fallback_for_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))
 
 
 class ApiToken(Timestamped, Base):

@@ -205,6 +205,7 @@ class Claim(Timestamped, Base):
     note: Mapped[Optional[str]] = mapped_column(String(500))
     proof_media_id: Mapped[Optional[str]] = mapped_column(String(256))
     ended_at: Mapped[Optional[datetime]]
+    reminded_at: Mapped[Optional[datetime]]
 
     wish: Mapped[Wish] = relationship(back_populates="claims")
     member: Mapped[Person] = relationship(foreign_keys=[member_id])
