@@ -1,0 +1,139 @@
+"""Command parsing, number forms, role refusals and hints."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.text import normalise, parse_number, split_first
+from handlers import ROUTER
+from models import Claim, Wish
+
+
+@pytest.mark.parametrize("said", ["认领 123", "认领123", "认领 #１２３", "认领　＃123", "认领#123", "认领 # 123"])
+def test_every_number_form_is_the_same_command(said):
+    match = ROUTER.match(normalise(said))
+    assert match is not None and match.keyword == "认领"
+    token, _ = split_first(match.args)
+    assert parse_number(token) == 123
+
+
+@pytest.mark.parametrize("token", ["abc", "12a", "", "#", "-3"])
+def test_non_numbers_are_refused(token):
+    assert parse_number(token) is None
+
+
+def test_longest_keyword_wins():
+    assert ROUTER.match("心愿列表").keyword == "心愿列表"
+    assert ROUTER.match("心愿 想要书包").keyword == "心愿"
+    assert ROUTER.match("我的心愿").keyword == "我的心愿"
+
+
+def test_duplicate_keywords_fail_at_start_up():
+    from bot.router import CommandGroup, DuplicateKeyword, Router
+
+    a, b = CommandGroup(), CommandGroup()
+    a.command("认领")(lambda ctx, args: "")
+    b.command("认领")(lambda ctx, args: "")
+    with pytest.raises(DuplicateKeyword):
+        Router([a, b])
+
+
+def published_wish(chat) -> None:
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-liu", "审核 1 通过")
+
+
+@pytest.mark.parametrize("said", ["认领 1", "认领1", "认领 #１", "认领　＃1"])
+def test_claim_with_any_number_form(chat, app, said):
+    published_wish(chat)
+    assert "#1" in chat.say("o-li", said)
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.get(Wish, 1).status == "claimed"
+
+
+def test_a_resident_may_not_claim_and_nothing_changes(chat, app):
+    published_wish(chat)
+    reply = chat.say("o-zhao", "认领 1")
+    assert "不是您能用的命令" in reply and "\n" not in reply
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.get(Wish, 1).status == "published"
+        assert s.scalar(select(Claim)) is None
+
+
+def test_a_member_may_not_review(chat, app):
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    assert "不是您能用的命令" in chat.say("o-li", "审核 1 通过")
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.get(Wish, 1).status == "pending_review"
+
+
+def test_a_grid_worker_reviews_only_their_grid(chat, app):
+    chat.say("o-sun", "许愿 孩子想要书包")  # 东山社区
+    assert "不在您负责的网格" in chat.say("o-liu", "审核 1 通过")
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.get(Wish, 1).status == "pending_review"
+    assert "#1" in chat.say("o-zhou", "审核 1 通过")
+
+
+def test_someone_else_cannot_withdraw_or_confirm(chat, app):
+    published_wish(chat)
+    assert "不是您提交的" in chat.say("o-zhao", "撤回 1")
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.get(Wish, 1).status == "published"
+
+
+def test_claiming_twice_and_claiming_a_taken_wish(chat):
+    published_wish(chat)
+    chat.say("o-li", "认领 1")
+    assert "已认领" in chat.say("o-li", "认领 1")
+    assert "已被认领" in chat.say("o-chen", "认领 1")
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("认领", "认领 N"),
+    ("认领 abc", "认领 N"),
+    ("认领 999", "#999"),
+    ("完成 1", "没有认领"),
+    ("放弃 1", "没有认领"),
+])
+def test_bad_input_gets_a_short_clear_answer(chat, said, expected):
+    published_wish(chat)
+    assert expected in chat.say("o-li", said)
+
+
+def test_empty_and_overlong_wishes_are_refused(chat, app):
+    assert "请写上心愿内容" in chat.say("o-wang", "许愿")
+    assert "太长" in chat.say("o-wang", "许愿 " + "很" * 600)
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.scalar(select(Wish)) is None
+
+
+def test_text_that_is_no_command_gets_a_hint(chat):
+    assert "帮助" in chat.say("o-wang", "你好")
+    assert "帮助" in chat.say("o-li", "今天天气不错")
+
+
+def test_help_lists_the_commands_of_your_role(chat):
+    resident = chat.say("o-wang", "帮助")
+    assert "许愿" in resident and "认领 N" not in resident
+    member = chat.say("o-li", "帮助")
+    assert "认领" in member and "审核" not in member
+    assert "审核" in chat.say("o-liu", "帮助")
+
+
+def test_a_stranger_is_a_resident(chat):
+    assert "许愿" in chat.say("o-stranger", "帮助")
+
+
+def test_review_reply_never_leaks_an_exception(chat, app, monkeypatch):
+    import handlers.review as review
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(review, "publish_wish", broken)
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    reply = chat.say("o-liu", "审核 1 通过")
+    assert reply == "系统繁忙，请稍后再试。"
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.get(Wish, 1).status == "pending_review"

@@ -1,0 +1,82 @@
+"""Many members claim a one-slot wish at the same moment, over real HTTP: exactly one wins."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from bot.channels import simulate
+from handlers import directory
+from models import Claim, Wish
+
+from .conftest import AES_KEY, APPID, TOKEN
+
+CLAIMERS = 12
+
+
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
+def say_over_http(base: str, openid: str, text: str, msg_id: int) -> str:
+    xml = simulate.build_text_message(openid, text, msg_id=msg_id)
+    params, body = simulate.sign_request(xml, token=TOKEN, appid=APPID, aes_key=AES_KEY)
+    response = requests.post(f"{base}/wechat", params=params, data=body, timeout=30)
+    response.raise_for_status()
+    return simulate.read_reply(response.content, token=TOKEN, appid=APPID, aes_key=AES_KEY)
+
+
+def test_exactly_one_of_many_concurrent_claims_wins(app, chat):
+    db = app.extensions["wishbot"].db
+    with db.transaction() as s:
+        for n in range(CLAIMERS):
+            directory.add_person(s, f"o-member-{n}", "member", f"党员{n}", community="新城社区")
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-liu", "审核 1 通过")
+
+    server = serve(app)
+    base = f"http://127.0.0.1:{server.server_port}"
+    start = threading.Barrier(CLAIMERS)
+
+    def claim(n: int) -> str:
+        start.wait()
+        return say_over_http(base, f"o-member-{n}", "认领 1", msg_id=900_000 + n)
+
+    try:
+        with ThreadPoolExecutor(CLAIMERS) as pool:
+            replies = list(pool.map(claim, range(CLAIMERS)))
+    finally:
+        server.shutdown()
+
+    winners = [r for r in replies if "认领成功" in r]
+    losers = [r for r in replies if "已被认领" in r]
+    assert len(winners) == 1, replies
+    assert len(losers) == CLAIMERS - 1, replies
+    with db.sessions() as s:
+        assert s.get(Wish, 1).status == "claimed"
+        assert len(s.scalars(select(Claim).where(Claim.status == "active")).all()) == 1
+
+
+def test_concurrent_retries_of_one_delivery_take_effect_once(app, chat):
+    server = serve(app)
+    base = f"http://127.0.0.1:{server.server_port}"
+    start = threading.Barrier(6)
+
+    def submit(_):
+        start.wait()
+        return say_over_http(base, "o-wang", "许愿 需要一个助听器", msg_id=424242)
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            replies = list(pool.map(submit, range(6)))
+    finally:
+        server.shutdown()
+    assert len(set(replies)) == 1 and "#1" in replies[0]
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert len(s.scalars(select(Wish)).all()) == 1

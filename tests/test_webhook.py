@@ -1,0 +1,98 @@
+"""The /wechat endpoint over HTTP: verification, modes, bad input, retries."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels import simulate
+from bot.channels.wechat import signature
+from models import ProcessedMessage, Wish
+
+from .conftest import AES_KEY, APPID, TOKEN
+
+
+def count(app, model) -> int:
+    with app.extensions["wishbot"].db.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_url_verification_with_the_official_vector(client):
+    params = {"timestamp": "1410685589", "nonce": "test", "echostr": "hello-echo",
+              "signature": signature(TOKEN, "1410685589", "test")}
+    response = client.get("/wechat", query_string=params)
+    assert response.status_code == 200 and response.data == b"hello-echo"
+    params["signature"] = "0" * 40
+    assert client.get("/wechat", query_string=params).status_code == 403
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+def test_every_mode_gets_a_reply_in_kind(chat, mode):
+    assert "许愿" in chat.say("o-wang", "帮助", mode=mode)
+
+
+def test_encrypted_request_gets_an_encrypted_reply(chat, client):
+    xml = simulate.build_text_message("o-wang", "帮助", msg_id=42)
+    params, body = simulate.sign_request(xml, token=TOKEN, appid=APPID, aes_key=AES_KEY, mode="safe")
+    response = client.post("/wechat", query_string=params, data=body)
+    assert b"<Encrypt>" in response.data and "帮助".encode() not in response.data
+
+
+def test_bad_signature_is_403_and_stores_nothing(chat, client, app):
+    xml = simulate.build_text_message("o-wang", "许愿 需要老花镜", msg_id=43)
+    params, body = simulate.sign_request(xml, token="wrong-token", appid=APPID, aes_key=AES_KEY)
+    assert client.post("/wechat", query_string=params, data=body).status_code == 403
+    params, body = simulate.sign_request(xml, token="wrong-token")
+    assert client.post("/wechat", query_string=params, data=body).status_code == 403
+    assert count(app, ProcessedMessage) == 0 and count(app, Wish) == 0
+
+
+@pytest.mark.parametrize("body", [
+    b"not xml at all",
+    b"<xml><FromUserName>o-wang</FromUserName></xml>",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>',
+    b"\xff\xfe\x00garbage",
+    b"",
+])
+def test_malformed_bodies_are_4xx_and_store_nothing(chat, client, app, body):
+    params = {"timestamp": "1410685589", "nonce": "n", "signature": signature(TOKEN, "1410685589", "n")}
+    response = client.post("/wechat", query_string=params, data=body)
+    assert 400 <= response.status_code < 500
+    assert count(app, ProcessedMessage) == 0
+
+
+def test_oversized_body_is_413(chat, client, app):
+    xml = simulate.build_text_message("o-wang", "许愿 " + "很" * 70_000, msg_id=44)
+    params, body = simulate.sign_request(xml, token=TOKEN)
+    assert client.post("/wechat", query_string=params, data=body).status_code == 413
+    assert count(app, Wish) == 0
+
+
+def test_a_retried_delivery_takes_effect_once_with_the_same_reply(chat, app):
+    first = chat.say("o-wang", "许愿 需要一副老花镜", msg_id=777)
+    again = chat.say("o-wang", "许愿 需要一副老花镜", msg_id=777)
+    assert first == again and "#1" in first
+    assert count(app, Wish) == 1
+
+
+def test_a_retried_refusal_gets_the_same_answer(chat, app):
+    first = chat.say("o-li", "认领 99", msg_id=778)
+    assert "#99" in first
+    assert chat.say("o-li", "认领 99", msg_id=778) == first
+
+
+def test_subscribe_gets_a_welcome_once_per_event(chat, app):
+    welcome = chat.event("o-new", "subscribe", create_time=1_700_000_000)
+    assert "许愿" in welcome
+    assert chat.event("o-new", "subscribe", create_time=1_700_000_000) == welcome
+    with app.extensions["wishbot"].db.sessions() as s:
+        keys = s.scalars(select(ProcessedMessage.key)).all()
+    assert keys == ["wechat:o-new:1700000000"]
+
+
+def test_unsubscribe_is_answered_with_success(chat):
+    assert chat.event("o-wang", "unsubscribe") is None
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json["status"] == "ok"
