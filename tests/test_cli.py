@@ -1,0 +1,88 @@
+"""The directory CLI and init-db, run as a user would: the installed `wishbot` command."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+WISHBOT = str(Path(sys.executable).with_name("wishbot"))
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {**os.environ, "WISHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    env.pop("WISHBOT_REDIS_URL", None)
+
+    def wishbot(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([WISHBOT, *args], env=env, cwd=tmp_path, capture_output=True, text=True,
+                              input=input, timeout=60)
+
+    assert wishbot("init-db").returncode == 0
+    wishbot.url = env["WISHBOT_DATABASE_URL"]
+    return wishbot
+
+
+def rows(url: str, table: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    engine.dispose()
+    return value
+
+
+def test_init_db_is_safe_to_run_again(run):
+    result = run("init-db")
+    assert result.returncode == 0 and "up to date" in result.stdout
+
+
+def test_the_directory_round_trip(run):
+    assert run("community", "add", "新城社区", "--street", "新兴街道", "--robot-url", "k1").returncode == 0
+    assert run("grid", "add", "新城社区", "第一网格").returncode == 0
+    assert run("unit", "add", "市税务局").returncode == 0
+    result = run("person", "add", "o-li", "--role", "member", "--name", "李建国", "--phone", "13900000001",
+                 "--community", "新城社区", "--unit", "市税务局")
+    assert result.returncode == 0, result.stderr
+    result = run("person", "add", "o-li", "--role", "gridworker", "--name", "李建国",
+                 "--grid", "新城社区/第一网格")
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(run.url)
+    with engine.connect() as connection:
+        roles = connection.execute(text("SELECT roles FROM person WHERE openid='o-li'")).scalar()
+    engine.dispose()
+    assert roles == "gridworker,member"
+
+
+@pytest.mark.parametrize("args, reason", [
+    (("grid", "add", "没有的社区", "网格"), "没有这个社区"),
+    (("person", "add", "o-x", "--role", "resident", "--name", "张三", "--phone", "12345"), "手机号格式不对"),
+    (("person", "add", "o-x", "--role", "resident", "--name", "张三", "--community", "没有的社区"), "没有这个社区"),
+    (("person", "add", "o-x", "--role", "resident", "--name", "张三", "--grid", "新城社区"), "社区/网格"),
+    (("community", "add", "新城社区"), "已存在"),
+    (("unit", "add", "  "), "不能为空"),
+])
+def test_bad_input_exits_non_zero_with_one_line_and_changes_nothing(run, args, reason):
+    assert run("community", "add", "新城社区").returncode == 0
+    before = {t: rows(run.url, t) for t in ("community", "grid", "person", "unit", "street")}
+    result = run(*args)
+    assert result.returncode != 0
+    assert reason in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert {t: rows(run.url, t) for t in before} == before
+
+
+def test_token_create_prints_a_token_that_the_api_accepts(run, tmp_path):
+    result = run("token", "create", "ledger-sync")
+    assert result.returncode == 0
+    token = result.stdout.strip()
+    assert len(token) >= 32
+    assert run("token", "create", "ledger-sync").returncode != 0
+
+    from app import create_app
+    from bot.settings import Settings
+
+    client = create_app(Settings(database_url=run.url)).test_client()
+    assert client.get("/api/wishes", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/api/wishes", headers={"Authorization": "Bearer nope"}).status_code == 401
