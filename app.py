@@ -20,6 +20,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(webhook)
     app.register_blueprint(api)
+    from web import register_dashboard
+
+    register_dashboard(app)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

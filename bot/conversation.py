@@ -18,6 +18,7 @@ from handlers import ROUTER
 from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
+from handlers.natural import understand
 from models import Person, ProcessedMessage, UserError
 
 from .db import Database
@@ -31,33 +32,37 @@ NEW_PERSON_NAME = "微信用户"
 
 
 class Conversation:
-    def __init__(self, db: Database, on_notices: Callable[[Iterable[int]], None]):
+    def __init__(self, db: Database, on_notices: Callable[[Iterable[int]], None],
+                 on_jobs: Callable[[list[tuple[str, int]]], None] | None = None):
         self.db = db
         self.on_notices = on_notices
+        self.on_jobs = on_jobs  # (job name, id) pairs a handler asked for, after commit
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
         try:
-            reply, notice_ids = self._handle_once(inbound)
+            reply, notice_ids, jobs = self._handle_once(inbound)
         except IntegrityError:
             # A concurrent retry of the same delivery committed first: answer as it did.
-            reply, notice_ids = self._stored_reply(inbound.message_key), []
+            reply, notice_ids, jobs = self._stored_reply(inbound.message_key), [], []
         except Exception:
             log.exception("message %s from %s failed", inbound.message_key, inbound.sender)
             return BUSY
         if notice_ids:
             self.on_notices(notice_ids)
+        if jobs and self.on_jobs is not None:
+            self.on_jobs(jobs)
         return reply
 
     def _stored_reply(self, key: str) -> str | None:
         with self.db.sessions() as session:
             return session.scalar(select(ProcessedMessage.reply).where(ProcessedMessage.key == key))
 
-    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int]]:
+    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int], list[tuple[str, int]]]:
         with self.db.transaction() as session:
             seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
             if seen is not None:
-                return seen.reply, []
+                return seen.reply, [], []
             record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
             session.add(record)
             session.flush()
@@ -68,10 +73,11 @@ class Conversation:
                     reply = self._route(ctx, inbound)
             except UserError as refusal:
                 ctx.notices.clear()
+                ctx.jobs.clear()
                 reply = refusal.reply
             record.reply = reply
             session.flush()
-            return reply, [n.id for n in ctx.notices]
+            return reply, [n.id for n in ctx.notices], ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
         person = session.scalar(select(Person).where(Person.openid == inbound.sender))
@@ -95,7 +101,7 @@ class Conversation:
             return HINT
         match = ROUTER.match(text)
         if match is None:
-            return HINT
+            return understand(ctx, text) or HINT
         if not match.command.allows(ctx.person.role_set):
             return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
         return match.command.handler(ctx, match.args)

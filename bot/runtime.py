@@ -6,6 +6,7 @@ from functools import cached_property
 from .conversation import Conversation
 from .db import Database
 from .delivery import Outbound, deliver
+from .outbound.log import LoggingSender
 from .outbound.official import OfficialAccountAPI
 from .outbound.robot import GroupRobot
 from .outbound.tokens import MemoryTokenStore, RedisTokenStore
@@ -32,10 +33,9 @@ class Runtime:
     def outbound(self) -> Outbound:
         s = self.settings
         store = RedisTokenStore(self.redis) if self.redis is not None else MemoryTokenStore()
-        return Outbound(
-            robot=GroupRobot(s.wecom_api_base, s.http_timeout),
-            official=OfficialAccountAPI(s.wechat_api_base, s.wechat_appid, s.wechat_secret, store, s.http_timeout),
-        )
+        official = (OfficialAccountAPI(s.wechat_api_base, s.wechat_appid, s.wechat_secret, store, s.http_timeout)
+                    if s.wechat_secret else LoggingSender("private notice"))
+        return Outbound(robot=GroupRobot(s.wecom_api_base, s.http_timeout), official=official)
 
     @cached_property
     def jobs(self):

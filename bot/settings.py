@@ -34,6 +34,14 @@ class Settings:
     http_timeout: float = 5.0
     max_body_bytes: int = 64 * 1024
     robot_per_minute: int = 20
+    # Delivery, digests and reminders (bot/delivery.py, bot/digest.py, worker.py).
+    relay_seconds: int = 30
+    timezone: str = "Asia/Shanghai"
+    digest_hour: int = 8
+    unclaimed_days: int = 3
+    open_claim_days: int = 7
+    remind_days: int = 3
+    release_days: int = 14
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":
@@ -58,6 +66,13 @@ class Settings:
             secret_key=get("WISHBOT_SECRET_KEY", defaults.secret_key),
             http_timeout=float(get("WISHBOT_HTTP_TIMEOUT", defaults.http_timeout)),
             robot_per_minute=int(get("WISHBOT_ROBOT_PER_MINUTE", defaults.robot_per_minute)),
+            relay_seconds=int(get("WISHBOT_RELAY_SECONDS", defaults.relay_seconds)),
+            timezone=get("WISHBOT_TIMEZONE", defaults.timezone),
+            digest_hour=int(get("WISHBOT_DIGEST_HOUR", defaults.digest_hour)),
+            unclaimed_days=int(get("WISHBOT_UNCLAIMED_DAYS", defaults.unclaimed_days)),
+            open_claim_days=int(get("WISHBOT_OPEN_CLAIM_DAYS", defaults.open_claim_days)),
+            remind_days=int(get("WISHBOT_REMIND_DAYS", defaults.remind_days)),
+            release_days=int(get("WISHBOT_RELEASE_DAYS", defaults.release_days)),
         )
 
     def with_(self, **changes) -> "Settings":

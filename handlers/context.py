@@ -18,6 +18,7 @@ class Context:
     channel: str = "wechat"
     inbound: Inbound | None = None
     notices: list[Notice] = field(default_factory=list)
+    jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
 
     def wish(self, number: int, *, for_update: bool = False) -> Wish:
         query = select(Wish).where(Wish.id == number)
@@ -42,6 +43,10 @@ class Context:
                 action=action, before=before, after=wish.status, note=note,
             )
         )
+
+    def run_after_commit(self, job: str, row_id: int) -> None:
+        """Ask for a job (a function of worker.py taking this id) once the transaction commits."""
+        self.jobs.append((job, row_id))
 
     def notify(self, notices: list[Notice]) -> None:
         """Queue outbox rows in this transaction; they are handed to the jobs after commit."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Claim, Notice, Person, Wish
+from models import Claim, Notice, Person, Registration, Wish
 
 
 def _brief(wish: Wish, limit: int = 40) -> str:
@@ -99,19 +99,29 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
         f"电话：{requester.phone}" if requester.phone else None,
         f"地址：{requester.address}" if requester.address else None,
     ]))
+    if claim.assigned_by is not None:
+        taken = f"心愿 {wish.ref} 已派给 {_claimer_label(claim)}{remaining}。"
+        to_claimer = (f"网格员{claim.assigned_by.name}给您派了心愿 {wish.ref}：{_brief(wish, 80)}\n{contact}\n"
+                      f"完成后回复「完成 {wish.id}」；不方便请回复「放弃 {wish.id}」。")
+    else:
+        taken = f"心愿 {wish.ref} 已由 {_claimer_label(claim)} 认领{remaining}。"
+        to_claimer = (f"您认领了心愿 {wish.ref}：{_brief(wish, 80)}\n{contact}\n"
+                      f"完成后回复「完成 {wish.id}」。")
     return [
-        to_group(wish, "claimed", f"心愿 {wish.ref} 已由 {_claimer_label(claim)} 认领{remaining}。"),
+        to_group(wish, "claimed", taken),
         to_person(session, requester, "claimed",
                   f"您的心愿 {wish.ref} 已有人认领：{_claimer_label(claim)}，会尽快联系您。", wish),
-        to_person(session, claim.member, "contact",
-                  f"您认领了心愿 {wish.ref}：{_brief(wish, 80)}\n{contact}\n"
-                  f"完成后回复「完成 {wish.id}」。", wish),
+        to_person(session, claim.member, "contact", to_claimer, wish),
     ]
 
 
 def claim_released(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
-    return [to_group(wish, "released", f"心愿 {wish.ref} 重新开放认领：{_brief(wish)}\n"
-                                       f"回复「认领 {wish.id}」认领。")]
+    notices = [to_group(wish, "released", f"心愿 {wish.ref} 重新开放认领：{_brief(wish)}\n"
+                                          f"回复「认领 {wish.id}」认领。")]
+    if claim.assigned_by is not None and claim.assigned_by.id != claim.member_id:
+        notices.append(to_person(session, claim.assigned_by, "released",
+                                 f"{claim.member.name}放弃了您派的心愿 {wish.ref}，可以改派：派单 {wish.id} 姓名", wish))
+    return notices
 
 
 def claim_completed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
@@ -131,3 +141,32 @@ def wish_confirmed(session: Session, wish: Wish) -> list[Notice]:
             notices.append(to_person(session, claim.member, "confirmed",
                                      f"许愿人已确认心愿 {wish.ref}，谢谢您！", wish))
     return notices
+
+
+# --- volunteer registration (双报到) -----------------------------------------------------------
+
+
+def staff_of_community(session: Session, community_id: int) -> list[Person]:
+    """The community's grid workers; its admins when it has none."""
+    gridworkers = list(session.scalars(select(Person).where(
+        Person.roles.contains("gridworker"), Person.community_id == community_id).order_by(Person.id)))
+    return gridworkers or list(session.scalars(select(Person).where(Person.roles.contains("admin"))))
+
+
+def registration_submitted(session: Session, registration: Registration) -> list[Notice]:
+    text = (f"新的报到申请 {registration.ref}：{registration.name}（{registration.unit_name}，"
+            f"{registration.phone}）到{registration.community.name}报到。\n"
+            f"回复「审核 {registration.ref} 通过」或「审核 {registration.ref} 驳回 原因」。")
+    return [to_person(session, staff, "registration", text)
+            for staff in staff_of_community(session, registration.community_id)]
+
+
+def registration_approved(session: Session, registration: Registration) -> list[Notice]:
+    return [to_person(session, registration.person, "registration_approved",
+                      f"您的报到申请 {registration.ref} 已通过，欢迎成为{registration.community.name}的志愿者！"
+                      f"发「心愿列表」看看可以认领的心愿。")]
+
+
+def registration_rejected(session: Session, registration: Registration) -> list[Notice]:
+    return [to_person(session, registration.person, "registration_rejected",
+                      f"您的报到申请 {registration.ref} 未通过：{registration.reason}。有疑问请联系社区。")]

@@ -23,3 +23,10 @@ def require_staff_of(person: Person, wish: Wish) -> None:
 def may_see_contact(person: Person, wish: Wish) -> bool:
     """Staff of its grid and the wish's active claimers; a claimer loses access when the claim ends."""
     return is_staff_of(person, wish) or wish.claim_of(person) is not None or person.id == wish.requester_id
+
+
+def is_staff_of_community(person: Person, community_id: int | None) -> bool:
+    """Admins everywhere; grid workers of any grid in the community."""
+    if person.has_role("admin"):
+        return True
+    return person.has_role("gridworker") and community_id is not None and person.community_id == community_id

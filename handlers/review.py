@@ -10,6 +10,7 @@ from models import BadInput, Wish
 from . import notices
 from .context import Context
 from .permissions import require_staff_of
+from .registration import approve_registration, registration_from, reject_registration
 
 group = CommandGroup()
 USAGE = "审核 N 通过 [K人] 或 审核 N 驳回 原因"
@@ -44,7 +45,8 @@ def parse_slots(detail: str, wish: Wish) -> int:
     return int(match.group(1))
 
 
-@group.command("审核", roles={"gridworker", "admin"}, usage=f"{USAGE} —— 审核心愿")
+@group.command("审核", roles={"gridworker", "admin"},
+               usage=f"{USAGE} —— 审核心愿；报到申请写 R12，如：审核 R12 通过")
 def review_wish(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
     decision, _, detail = rest.partition(" ")
@@ -53,9 +55,20 @@ def review_wish(ctx: Context, args: str) -> str:
             decision, detail = word, decision[len(word):].strip()
     if decision not in ("通过", "驳回"):
         raise BadInput(f"请这样写：{USAGE}")
+    if token[:1] in ("R", "r"):
+        return review_registration(ctx, token, decision, detail)
     wish = ctx.wish_from(token, USAGE, for_update=True)
     if decision == "通过":
         publish_wish(ctx, wish, parse_slots(detail, wish))
         return f"心愿 {wish.ref} 已发布到志愿者群。"
     reject_wish(ctx, wish, detail)
     return f"心愿 {wish.ref} 已驳回，已告知许愿人。"
+
+
+def review_registration(ctx: Context, token: str, decision: str, reason: str) -> str:
+    registration = registration_from(ctx, token)
+    if decision == "通过":
+        approve_registration(ctx, registration)
+        return f"报到申请 {registration.ref} 已通过，{registration.name} 成为志愿者，已通知本人。"
+    reject_registration(ctx, registration, reason)
+    return f"报到申请 {registration.ref} 已驳回，已通知本人。"

@@ -11,12 +11,16 @@ from models import BadInput, Community, Wish
 from models.wish import PENDING_REVIEW, WITHDRAWN
 
 from . import notices
+from .categories import guess_category, guess_urgency
 from .context import Context
+from .permissions import require_staff_of
 
 group = CommandGroup()
 
 MAX_WISH_LENGTH = 500
 _RATING = re.compile(r"(?:^|\s)([1-5])\s*(?:分|星)?$")
+# Spoken wishes arrive with the recogniser's punctuation: "许愿，需要一个助听器。"
+_EDGE_PUNCTUATION = " \t\n，,。.：:；;！!？?、"
 
 
 def resolve_community(ctx: Context) -> Community:
@@ -30,7 +34,7 @@ def resolve_community(ctx: Context) -> Community:
 
 
 def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) -> Wish:
-    content = content.strip()
+    content = content.strip(_EDGE_PUNCTUATION)
     if not content:
         raise BadInput("请写上心愿内容，比如：许愿 需要一副老花镜")
     if len(content) > MAX_WISH_LENGTH:
@@ -40,6 +44,7 @@ def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) ->
     wish = Wish(
         content=content, requester=requester, recorded_by=recorded_by, community=community,
         grid=requester.grid, status=PENDING_REVIEW,
+        category=guess_category(content), urgency=guess_urgency(content),
     )
     ctx.session.add(wish)
     ctx.session.flush()
@@ -91,18 +96,33 @@ def parse_feedback(rest: str) -> tuple[str | None, int | None]:
     return rest or None, None
 
 
+def confirm_for(ctx: Context, wish: Wish, feedback: str | None, rating: int | None) -> None:
+    """The requester confirms, or staff of the wish's grid confirm on their behalf (recorded so)."""
+    proxy = ctx.person.id != wish.requester_id
+    if proxy and ctx.person.is_staff:
+        require_staff_of(ctx.person, wish)  # the model refuses anyone else
+    if rating is not None and not 1 <= rating <= 5:
+        raise BadInput("评分请写 1 到 5。")
+    feedback = (feedback or "").strip()[:500] or None
+    before = wish.status
+    wish.confirm(ctx.person, feedback, rating)
+    note = feedback
+    if proxy:
+        note = f"网格员代确认（许愿人：{feedback}）" if feedback else "网格员代确认"
+    ctx.log(wish, "confirm", before, note)
+    ctx.notify(notices.wish_confirmed(ctx.session, wish))
+
+
 @group.command("确认", roles={"resident", "gridworker", "admin"},
-               usage="确认 N [评价] —— 确认心愿已实现")
+               usage="确认 N [评价] —— 确认心愿已实现，可加1-5分")
 def confirm_wish(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
     wish = ctx.wish_from(token, "确认 N [评价]", for_update=True)
     feedback, rating = parse_feedback(rest)
-    before = wish.status
-    wish.confirm(ctx.person, feedback, rating)
-    proxy = ctx.person.id != wish.requester_id
-    ctx.log(wish, "confirm", before, "网格员代确认" if proxy else feedback)
-    ctx.notify(notices.wish_confirmed(ctx.session, wish))
-    return f"心愿 {wish.ref} 已确认圆梦，谢谢您！" if not proxy else f"已代 {wish.requester.name} 确认心愿 {wish.ref}。"
+    confirm_for(ctx, wish, feedback, rating)
+    if ctx.person.id != wish.requester_id:
+        return f"已代 {wish.requester.name} 确认心愿 {wish.ref}。"
+    return f"心愿 {wish.ref} 已确认圆梦，谢谢您！"
 
 
 __all__ = ["group", "new_wish", "WITHDRAWN"]

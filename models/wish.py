@@ -96,7 +96,8 @@ class Wish(Timestamped, Base):
         return max(self.slots - self.taken_slots, 0)
 
     def claim_of(self, member: Person) -> Optional["Claim"]:
-        return next((c for c in self.active_claims if c.member_id == member.id), None)
+        # Compare objects too: a claim made in this transaction may not be flushed yet.
+        return next((c for c in self.active_claims if c.member is member or c.member_id == member.id), None)
 
     # --- review ---------------------------------------------------------------------------
 
@@ -221,6 +222,16 @@ class Claim(Timestamped, Base):
         return CLAIM_LABELS.get(self.status, self.status)
 
 
+# How the timeline reads to people (chat, dashboard, API); unknown actions show as written.
+EVENT_LABELS = {
+    "submit": "提交心愿", "record": "代许愿", "publish": "审核发布", "reject": "审核驳回",
+    "withdraw": "撤回", "claim": "认领", "assign": "派单", "release": "放弃认领",
+    "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
+    "category": "修改类别", "urgency": "修改紧急程度", "kind": "修改受益人数",
+}
+CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "网页", "cli": "命令行", "system": "系统"}
+
+
 class WishEvent(Timestamped, Base):
     """The timeline: every change to a wish, who made it, through which channel."""
 
@@ -235,3 +246,11 @@ class WishEvent(Timestamped, Base):
     note: Mapped[Optional[str]] = mapped_column(String(500))
 
     actor: Mapped[Optional[Person]] = relationship()
+
+    @property
+    def label(self) -> str:
+        return EVENT_LABELS.get(self.action, self.action)
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNEL_LABELS.get(self.channel, self.channel)

@@ -115,7 +115,7 @@ def test_query_shows_each_role_what_it_may_see(chat):
     public = chat.say("o-chen", "查询 1")
     assert "#1" in public and "王**" in public and "13800000001" not in public
     staff = chat.say("o-liu", "查询 1")
-    assert "13800000001" in staff and "publish" in staff
+    assert "13800000001" in staff and "审核发布" in staff
     chat.say("o-li", "认领 1")
     assert "13800000001" in chat.say("o-li", "查询 1")
     chat.say("o-li", "放弃 1")

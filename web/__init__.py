@@ -1,0 +1,22 @@
+"""The staff dashboard, the chat simulator, and the JSON API (web/api.py)."""
+from __future__ import annotations
+
+
+def register_dashboard(app) -> None:
+    """Every dashboard and simulator blueprint, in one visible list."""
+    from .auth import SESSION_LIFETIME
+    from .common import close_db
+    from .dashboard import admin
+    from .exports import exports
+    from .figures import figures
+    from .ledger import ledger
+    from .people import people
+    from .sim import sim
+
+    for blueprint in (admin, ledger, figures, exports, people, sim):
+        app.register_blueprint(blueprint)
+    app.teardown_appcontext(close_db)
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+

@@ -1,0 +1,17 @@
+"""Where pushes go when no WeChat credentials are configured (the demo): the server's log."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("wishbot.push")
+
+
+class LoggingSender:
+    def __init__(self, what: str):
+        self.what = what
+
+    def send_text(self, target: str, content: str, *args, **kwargs) -> None:
+        log.info("%s to %s (not configured, shown here):\n%s", self.what, target, content)
+
+    def download_media(self, media_id: str) -> bytes:
+        raise LookupError("no Official Account configured: media cannot be downloaded")

@@ -1,0 +1,62 @@
+"""A grid worker's `派单 N 姓名`: an active claim on a member's behalf."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.router import CommandGroup
+from bot.text import split_first
+from models import BadInput, Claim, InvalidState, NotFound, Person, Wish, normalise_phone
+
+from . import notices
+from .context import Context
+from .permissions import require_staff_of
+
+group = CommandGroup()
+USAGE = "派单 N 姓名"
+
+
+def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
+    """Take one slot of the wish for the member; they are told privately and may `放弃` it.
+    Callers load the wish FOR UPDATE, as for a claim."""
+    require_staff_of(ctx.person, wish)
+    if not member.has_role("member"):
+        raise BadInput(f"{member.name}还不是志愿者，不能派单。")
+    if wish.claim_of(member):
+        raise InvalidState(f"{member.name}已经认领了心愿 {wish.ref}。")
+    before = wish.status
+    claim = wish.claim_by(member, assigned_by=ctx.person)
+    ctx.session.flush()
+    ctx.log(wish, "assign", before, f"派给 {member.name}")
+    ctx.notify(notices.wish_claimed(ctx.session, wish, claim))
+    return claim
+
+
+def find_member(ctx: Context, wish: Wish, who: str) -> Person:
+    """A member by phone number, or by name — preferring the wish's community."""
+    who = who.strip()
+    query = select(Person).where(Person.roles.contains("member"))
+    if who[:1].isdigit() or who.startswith("+"):
+        query = query.where(Person.phone == normalise_phone(who))
+    else:
+        query = query.where(Person.name == who)
+    found = list(ctx.session.scalars(query.order_by(Person.id)))
+    local = [p for p in found if p.community_id == wish.community_id]
+    candidates = local or found
+    if not candidates:
+        raise NotFound(f"没有找到志愿者「{who}」。请确认姓名，或者写手机号：派单 {wish.id} 手机号")
+    if len(candidates) > 1:
+        raise BadInput(f"有{len(candidates)}位志愿者叫「{who}」，请写手机号：派单 {wish.id} 手机号")
+    return candidates[0]
+
+
+@group.command("派单", roles={"gridworker", "admin"}, usage=f"{USAGE} —— 把心愿派给一位志愿者")
+def dispatch_wish(ctx: Context, args: str) -> str:
+    token, who = split_first(args)
+    if not who:
+        raise BadInput(f"请这样写：{USAGE}，比如：派单 12 李建国")
+    wish = ctx.wish_from(token, USAGE, for_update=True)
+    require_staff_of(ctx.person, wish)
+    member = find_member(ctx, wish, who)
+    assign_wish(ctx, wish, member)
+    remaining = f"，还差{wish.open_slots}人" if wish.open_slots else ""
+    return f"心愿 {wish.ref} 已派给 {member.name}，已私信通知本人{remaining}。"

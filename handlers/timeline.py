@@ -1,0 +1,53 @@
+"""A wish's timeline as people read it: when, who, through which channel, before and after."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Wish, WishEvent
+from models.wish import STATUS_LABELS
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC; PostgreSQL an aware value."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(LOCAL)
+
+
+def events_of(session: Session, wish: Wish) -> list[WishEvent]:
+    return list(session.scalars(select(WishEvent).where(WishEvent.wish_id == wish.id).order_by(WishEvent.id)))
+
+
+def change(event: WishEvent) -> str | None:
+    """`待审核→待认领` when the status changed."""
+    if event.before == event.after:
+        return None
+    after = STATUS_LABELS.get(event.after, event.after)
+    return f"{STATUS_LABELS.get(event.before, event.before)}→{after}" if event.before else after
+
+
+def event_line(event: WishEvent) -> str:
+    who = event.actor.name if event.actor else "系统"
+    details = "，".join(filter(None, [change(event), event.note]))
+    return (f"· {local_time(event.created_at):%m-%d %H:%M} {who}（{event.channel_label}）{event.label}"
+            + (f"：{details}" if details else ""))
+
+
+def event_json(event: WishEvent) -> dict:
+    return {
+        "at": local_time(event.created_at).isoformat(),
+        "actor": event.actor.name if event.actor else None,
+        "channel": event.channel,
+        "channel_label": event.channel_label,
+        "action": event.action,
+        "label": event.label,
+        "before": event.before,
+        "after": event.after,
+        "note": event.note,
+    }

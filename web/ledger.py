@@ -1,0 +1,242 @@
+"""The ledger (台账): wishes filtered and paginated, one wish's page, and staff actions on it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from handlers.review import publish_wish, reject_wish
+from handlers.wishes import parse_feedback
+from models import Claim, Person, Proof, Unit, Wish, WishEvent
+from models.wish import COMPLETED, RELEASED, STATUS_LABELS
+
+from .auth import check_csrf, login_required
+from .common import CHINA, act, db, optional
+
+ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
+PAGE_SIZE = 20
+ACTION_LABELS = {
+    "submit": "提交心愿", "publish": "审核通过", "reject": "驳回", "withdraw": "撤回", "claim": "认领",
+    "assign": "派单", "release": "放弃认领", "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
+}
+CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台", "cli": "命令行", "system": "系统",
+                  "demo": "演示"}
+
+
+def categories() -> list[str]:
+    return list(optional("handlers.categories.CATEGORIES") or [])
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@dataclass
+class LedgerFilter:
+    community: int | None = None
+    grid: int | None = None
+    status: str | None = None
+    category: str | None = None
+    unit: int | None = None
+    start: date | None = None
+    end: date | None = None
+    q: str | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "LedgerFilter":
+        status = args.get("status")
+        return cls(
+            community=_int(args.get("community")), grid=_int(args.get("grid")),
+            status=status if status in STATUS_LABELS else None,
+            category=args.get("category") or None, unit=_int(args.get("unit")),
+            start=_day(args.get("start")), end=_day(args.get("end")), q=(args.get("q") or "").strip() or None,
+        )
+
+    def as_args(self) -> dict[str, str]:
+        return {f.name: str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+    def apply(self, query: Select) -> Select:
+        if self.community:
+            query = query.where(Wish.community_id == self.community)
+        if self.grid:
+            query = query.where(Wish.grid_id == self.grid)
+        if self.status:
+            query = query.where(Wish.status == self.status)
+        if self.category:
+            query = query.where(Wish.category == self.category)
+        if self.unit:
+            claimed = select(Claim.wish_id).where(Claim.unit_id == self.unit, Claim.status != RELEASED)
+            query = query.where(Wish.id.in_(claimed))
+        if self.start:
+            query = query.where(Wish.created_at >= datetime.combine(self.start, time(), CHINA))
+        if self.end:
+            query = query.where(Wish.created_at < datetime.combine(self.end + timedelta(days=1), time(), CHINA))
+        if self.q:
+            number = self.q.lstrip("#")
+            requesters = select(Person.id).where(Person.name.contains(self.q))
+            match = or_(Wish.content.contains(self.q), Wish.requester_id.in_(requesters))
+            if number.isdigit():
+                match = or_(match, Wish.id == int(number))
+            query = query.where(match)
+        return query
+
+
+def wishes_query(flt: LedgerFilter) -> Select:
+    """The wishes this login may see, narrowed by the filter, newest first."""
+    query = select(Wish).options(
+        selectinload(Wish.requester), selectinload(Wish.community), selectinload(Wish.grid),
+        selectinload(Wish.claims).selectinload(Claim.member).selectinload(Person.unit),
+    )
+    return flt.apply(g.scope.wishes(query)).order_by(Wish.id.desc())
+
+
+def units() -> list[Unit]:
+    return list(db().scalars(select(Unit).order_by(Unit.id)))
+
+
+@ledger.get("/")
+@login_required
+def index():
+    flt = LedgerFilter.from_args(request.args)
+    query = wishes_query(flt)
+    total = db().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    wishes = db().scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template(
+        "admin/ledger.html", wishes=wishes, flt=flt, total=total, page=page, pages=pages,
+        communities=g.scope.communities(db()), grids=g.scope.grids(db()), units=units(),
+        categories=categories(), statuses=STATUS_LABELS,
+    )
+
+
+def wish_in_scope(number: int) -> Wish:
+    """404 rather than 403 outside the login's scope: not even the number's existence leaks."""
+    wish = db().get(Wish, number)
+    if wish is None or not g.scope.covers(wish):
+        abort(404)
+    return wish
+
+
+def assignable_members(wish: Wish) -> list[Person]:
+    query = (select(Person).where(Person.roles.contains("member"), Person.community_id == wish.community_id)
+             .order_by(Person.name))
+    taken = {c.member_id for c in wish.active_claims}
+    return [p for p in db().scalars(query) if p.id not in taken]
+
+
+@ledger.get("/<int:number>")
+@login_required
+def wish_page(number: int):
+    wish = wish_in_scope(number)
+    events = db().scalars(select(WishEvent).where(WishEvent.wish_id == wish.id).order_by(WishEvent.id)).all()
+    proofs = db().scalars(select(Proof).where(Proof.claim_id.in_([c.id for c in wish.claims]))
+                          .order_by(Proof.id)).all()
+    return render_template(
+        "admin/wish.html", wish=wish, events=events, proofs=proofs, actions=ACTION_LABELS,
+        channels=CHANNEL_LABELS, members=assignable_members(wish),
+        can_assign=optional("handlers.dispatch.assign_wish") is not None,
+    )
+
+
+@ledger.get("/proofs/<int:proof_id>")
+@login_required
+def proof_image(proof_id: int):
+    proof = db().get(Proof, proof_id)
+    if proof is None or proof.image is None:
+        abort(404)
+    claim = db().get(Claim, proof.claim_id)
+    wish_in_scope(claim.wish_id)
+    return proof.image, 200, {"Content-Type": proof.content_type or "image/jpeg",
+                              "Cache-Control": "private, max-age=3600"}
+
+
+# --- actions ------------------------------------------------------------------------------
+
+
+def _back(wish: Wish):
+    return redirect(url_for("ledger.wish_page", number=wish.id))
+
+
+def _locked(number: int) -> Wish:
+    wish = wish_in_scope(number)
+    db().refresh(wish, with_for_update=True)
+    return wish
+
+
+@ledger.post("/<int:number>/publish")
+@login_required
+def publish(number: int):
+    check_csrf()
+    wish = _locked(number)
+    slots = request.form.get("slots", 1, type=int) or 1
+    act(publish_wish, wish, slots, success=f"心愿 {wish.ref} 已发布到志愿者群。")
+    return _back(wish)
+
+
+@ledger.post("/<int:number>/reject")
+@login_required
+def reject(number: int):
+    check_csrf()
+    wish = _locked(number)
+    act(reject_wish, wish, request.form.get("reason", ""), success=f"心愿 {wish.ref} 已驳回，已告知许愿人。")
+    return _back(wish)
+
+
+@ledger.post("/<int:number>/assign")
+@login_required
+def assign(number: int):
+    check_csrf()
+    assign_wish = optional("handlers.dispatch.assign_wish")
+    if assign_wish is None:
+        abort(404)
+    wish = _locked(number)
+    member = db().get(Person, request.form.get("member", 0, type=int))
+    if member is None or member not in assignable_members(wish):
+        abort(400, description="请选择本社区的志愿者。")
+    act(assign_wish, wish, member, success=f"心愿 {wish.ref} 已派给 {member.name}。")
+    return _back(wish)
+
+
+@ledger.post("/<int:number>/confirm")
+@login_required
+def confirm(number: int):
+    check_csrf()
+    wish = _locked(number)
+    feedback, rating = parse_feedback(request.form.get("feedback", ""))
+    rating = request.form.get("rating", type=int) or rating
+    act(confirm_for_resident(), wish, feedback, rating,
+        success=f"已代 {wish.requester.name} 确认心愿 {wish.ref}。")
+    return _back(wish)
+
+
+def confirm_for_resident():
+    confirm_for = optional("handlers.wishes.confirm_for")
+    if confirm_for is not None:
+        return confirm_for
+    return _confirm_directly
+
+
+def _confirm_directly(ctx, wish: Wish, feedback: str | None, rating: int | None) -> None:
+    # Until handlers.wishes.confirm_for exists: the same steps as the chat command 确认.
+    from handlers import notices
+    from handlers.permissions import require_staff_of
+
+    require_staff_of(ctx.person, wish)
+    before = wish.status
+    wish.confirm(ctx.person, feedback, rating)
+    ctx.log(wish, "confirm", before, "网格员代确认")
+    ctx.notify(notices.wish_confirmed(ctx.session, wish))
+
+
+__all__ = ["ledger", "LedgerFilter", "wishes_query", "COMPLETED"]

@@ -1,0 +1,129 @@
+"""The roster page: people in scope, import and export (花名册), and registrations to approve."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from handlers.roster import COLUMNS, HEADINGS, ImportFailed, export_rows, import_people, read_rows
+from models import NotAllowed, Person, Registration, UserError
+from models.workflow import REGISTRATION_PENDING
+
+from .auth import check_csrf, login_required
+from .common import act, db, optional
+from .exports import XLSX, add_sheet, download, today_stamp, xlsx_bytes
+
+people = Blueprint("people", __name__, url_prefix="/admin/people")
+PAGE_SIZE = 50
+MAX_UPLOAD = 5 * 1024 * 1024
+ROLE_LABELS = {"resident": "居民", "member": "志愿者", "gridworker": "网格员", "admin": "管理员"}
+
+
+def _pending_registrations() -> list[Registration]:
+    query = select(Registration).where(Registration.status == REGISTRATION_PENDING).order_by(Registration.id)
+    return list(db().scalars(g.scope.registrations(query)))
+
+
+@people.get("/")
+@login_required
+def index():
+    query = g.scope.people(select(Person))
+    if q := (request.args.get("q") or "").strip():
+        query = query.where(Person.name.contains(q) | Person.phone.contains(q))
+    total = db().scalar(select(func.count()).select_from(query.subquery()))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = db().scalars(query.order_by(Person.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template(
+        "admin/people.html", people=rows, total=total, page=page, pages=pages, q=q, roles=ROLE_LABELS,
+        registrations=_pending_registrations(), columns=COLUMNS,
+        can_decide=optional("handlers.registration.approve_registration") is not None,
+        report=None,
+    )
+
+
+def _check_scope(person: Person) -> None:
+    if not g.scope.covers_person(person):
+        raise NotAllowed("不在您负责的社区或网格")
+
+
+@people.post("/import")
+@login_required
+def upload():
+    request.max_content_length = MAX_UPLOAD  # the app-wide limit is sized for webhook bodies
+    check_csrf()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash("请选择要导入的文件。", "error")
+        return redirect(url_for("people.index"))
+    session = db()
+    try:
+        added = import_people(session, read_rows(file.filename, file.read()), check=_check_scope)
+        session.commit()
+    except ImportFailed as failure:
+        session.rollback()
+        return render_template("admin/import_report.html", errors=failure.errors, filename=file.filename), 422
+    except UserError as refusal:
+        session.rollback()
+        flash(refusal.reply, "error")
+        return redirect(url_for("people.index"))
+    flash(f"已导入 {len(added)} 行。", "ok")
+    return redirect(url_for("people.index"))
+
+
+@people.get("/export.xlsx")
+@login_required
+def exportxlsx_bytes():
+    book = Workbook()
+    add_sheet(book, "花名册", COLUMNS, export_rows(db(), g.scope.people(select(Person))),
+           [30, 12, 10, 14, 12, 22, 20, 30])
+    return download(xlsx_bytes(book), f"花名册-{today_stamp()}.xlsx", XLSX)
+
+
+@people.get("/export.csv")
+@login_required
+def export_csv():
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(export_rows(db(), g.scope.people(select(Person))))
+    return download(("\ufeff" + buffer.getvalue()).encode("utf-8"), f"花名册-{today_stamp()}.csv",
+                     "text/csv; charset=utf-8")
+
+
+def _registration(number: int) -> Registration:
+    registration = db().scalar(g.scope.registrations(select(Registration).where(Registration.id == number)))
+    if registration is None:
+        abort(404)
+    return registration
+
+
+@people.post("/registrations/<int:number>/approve")
+@login_required
+def approve(number: int):
+    check_csrf()
+    approve_registration = optional("handlers.registration.approve_registration")
+    if approve_registration is None:
+        abort(404)
+    registration = _registration(number)
+    act(approve_registration, registration, success=f"报到 {registration.ref}（{registration.name}）已通过。")
+    return redirect(url_for("people.index"))
+
+
+@people.post("/registrations/<int:number>/reject")
+@login_required
+def reject(number: int):
+    check_csrf()
+    reject_registration = optional("handlers.registration.reject_registration")
+    if reject_registration is None:
+        abort(404)
+    registration = _registration(number)
+    reason = (request.form.get("reason") or "").strip() or "信息不全"
+    act(reject_registration, registration, reason, success=f"报到 {registration.ref} 已驳回。")
+    return redirect(url_for("people.index"))
+
+
+__all__ = ["people", "HEADINGS"]
