@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+
+import redis
 
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -24,13 +27,63 @@ def send_notice(notice_id: int) -> None:
     runtime().send_notice(notice_id)
 
 
+def flush_robot(target: str) -> None:
+    """Send what waits for one group robot, within its budget."""
+    runtime().flush_robot(target)
+
+
+def relay_notices(min_age: float) -> None:
+    runtime().relay_notices(min_age)
+
+
+def send_digests(day: str) -> None:
+    runtime().send_digests(day)
+
+
+def send_reminders(hour: str) -> None:
+    runtime().send_reminders(hour)
+
+
+def fetch_proof(proof_id: int) -> None:
+    """Download a completion photo (Proof) from WeChat and store it; raises so RQ retries."""
+    runtime().fetch_proof(proof_id)
+
+
 def run_worker(settings: Settings, burst: bool = False) -> None:
-    from rq import Worker
+    from bot.clock import Clock, redis_claims
+
+    global _runtime, _runtime_pid
+    if not settings.redis_url:
+        raise SystemExit("WISHBOT_REDIS_URL is not set: without Redis, jobs run inside `wishbot serve`.")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = Runtime(settings)
+    _runtime, _runtime_pid = rt, os.getpid()  # the jobs run in this process and use it too
+    rt.jobs.call("relay_notices", 0)  # whatever a killed worker or a Redis outage left pending goes first
+    if not burst:
+        Clock(settings, rt.jobs, redis_claims(rt.redis)).start()
+    _work(rt, burst)
+
+
+def _work(rt: Runtime, burst: bool) -> None:
+    """RQ's worker, started again whenever it quits because Redis went away."""
+    from rq import SimpleWorker
 
     from bot.jobs import QUEUE_NAME
 
-    if not settings.redis_url:
-        raise SystemExit("WISHBOT_REDIS_URL is not set: without Redis, jobs run inside `wishbot serve`.")
-    rt = Runtime(settings)
-    worker = Worker([QUEUE_NAME], connection=rt.redis)
-    worker.work(with_scheduler=True, burst=burst)
+    pause = 1.0
+    while True:
+        worker = None
+        try:
+            # Jobs run in this process one at a time, reusing its database pool and clients: no fork
+            # per job. A frequent maintenance lets a live worker take over a killed one's scheduler.
+            worker = SimpleWorker([QUEUE_NAME], connection=rt.redis, maintenance_interval=30)
+            worker.work(with_scheduler=True, burst=burst)
+        except redis.RedisError as error:  # from RQ's teardown, while Redis is still away
+            log.warning("worker stopped: %s", error)
+        # RQ quits on an error it did not expect, such as Redis going away in the middle of a job.
+        if burst or (worker is not None and worker._stop_requested):  # a signal asked it to stop
+            return
+        log.warning("worker quit unexpectedly; starting again in %.0f s", pause)
+        time.sleep(pause)
+        pause = min(pause * 2, 30)

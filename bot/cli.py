@@ -56,7 +56,9 @@ def serve(host: str, port: int) -> None:
     """Serve webhooks, dashboard and API from the environment's configuration."""
     from app import create_app
 
-    create_app().run(host=host, port=port, threaded=True)
+    app = create_app()
+    app.extensions["wishbot"].start_in_process_clock()
+    app.run(host=host, port=port, threaded=True)
 
 
 @main.command()
@@ -76,6 +78,19 @@ def worker(burst: bool) -> None:
     from worker import run_worker
 
     run_worker(Settings.from_env(), burst=burst)
+
+
+@main.command()
+def digest() -> None:
+    """Send the grid workers' digests now (the worker's scheduler sends them daily)."""
+    rt = _runtime()
+    count = len(rt.send_digests())
+    if rt.redis is not None:
+        click.echo(f"{count} digests queued for the workers")
+        return
+    rt.jobs.join(timeout=60)
+    rt.jobs.close()
+    click.echo(f"{count} digests sent")
 
 
 @main.command()
@@ -187,6 +202,41 @@ def token_create(session, name):
     value = secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, token_hash=hash_token(value)))
     return value
+
+
+@main.group()
+def staff() -> None:
+    """Dashboard logins."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "community", "gridworker"]))
+@click.option("--community")
+@click.option("--grid", help="COMMUNITY/GRID")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--openid", help="act as this known person (else a new person is created)")
+@click.option("--name", help="the new person's name (default: USERNAME)")
+@directory_command
+def staff_add(session, username, role, community, grid, password, openid, name):
+    from web.auth import add_staff
+
+    row = add_staff(session, username, role, password, community=community, grid=grid, openid=openid, name=name)
+    return f"staff {row.username} ({row.role}) added"
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@directory_command
+def import_file(session, file):
+    """People in bulk from .csv or .xlsx (all or nothing)."""
+    from pathlib import Path
+
+    from handlers.roster import import_people, read_rows
+
+    path = Path(file)
+    people = import_people(session, read_rows(path.name, path.read_bytes()))
+    return f"imported {len(people)} rows"
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 
 import click
@@ -45,6 +46,20 @@ WISHES = [  # requester, content, how far it gets
     ("demo-sun", "想要一台电视机", "rejected"),
 ]
 CLAIMER = {"新城社区": "demo-li", "东山社区": "demo-feng"}
+
+# username, role, community, grid, acts as (openid; None: a new person named below)
+STAFF = [
+    ("admin", "admin", None, None, "demo-admin", None),
+    ("xincheng", "community", "新城社区", None, None, "新城社区工作人员"),
+    ("liufang", "gridworker", None, "新城社区/第一网格", "demo-liu", None),
+]
+
+
+def seed_staff(session, password: str) -> None:
+    from web.auth import add_staff
+
+    for username, role, community, grid, openid, name in STAFF:
+        add_staff(session, username, role, password, community=community, grid=grid, openid=openid, name=name)
 
 
 def seed(session) -> None:
@@ -103,12 +118,24 @@ def run_demo(host: str, port: int) -> None:
 
     upgrade(settings.database_url)
     app = create_app(settings)
+    app.config["WISHBOT_DEMO"] = True  # opens /sim to everyone: never set outside the demo
+    password = secrets.token_urlsafe(9)
     with app.extensions["wishbot"].db.transaction() as session:
         seed(session)
+        seed_staff(session, password)
     logging.getLogger("wishbot.push").setLevel(logging.INFO)
     base = f"http://{host}:{port}"
     click.echo(f"""
-微心愿助手 demo — database {database}
+微心愿助手 demo
+
+  聊天模拟器 chat simulator   {base}/sim     ← start here: chat as any demo person
+  管理台 dashboard            {base}/admin
+    logins (password {password}):
+      admin     管理员, every community
+      xincheng  社区工作人员, 新城社区
+      liufang   网格员, 新城社区/第一网格
+
+  database  {database}
   webhook   {base}/wechat   (token {DEMO_TOKEN}, AES key set: safe mode)
   API       {base}/api/wishes   (create a token: WISHBOT_DATABASE_URL=sqlite:///{database} wishbot token create me)
   health    {base}/healthz

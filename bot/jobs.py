@@ -1,33 +1,67 @@
-"""Hand committed outbox rows to a job runner: RQ when Redis is configured, else in-process."""
+"""Run jobs after commit: on RQ when Redis is configured, else on a thread of this process.
+
+A job is a name and one argument (an id, or a robot target). On RQ it is the function
+`worker.<name>`; in-process it is `Runtime.<name>`; both take the argument, open their own
+transaction, and raise on failure so that the runner retries them.
+"""
 from __future__ import annotations
 
 import logging
 import queue
 import threading
 import time
+from datetime import timedelta
 from typing import Callable, Iterable
+
+from .pacing import robot_key
 
 log = logging.getLogger(__name__)
 
 RETRY_INTERVALS = (5, 30, 120, 600, 1800)  # seconds between attempts; then the row stays visible
 QUEUE_NAME = "wishbot"
+Job = tuple[str, object]  # (name, argument)
+
+
+def job_id(name: str, arg: object) -> str:
+    """One id per unit of work, so that enqueueing it again replaces it instead of adding one."""
+    if name == "send_notice":
+        return f"notice-{arg}"
+    if name == "flush_robot":
+        return f"flush-{robot_key(str(arg))}"
+    return f"{name}-{arg}"
 
 
 class InProcessJobs:
     """A single background thread, so pushes keep their order and the reply is never held up."""
 
-    def __init__(self, send: Callable[[int], None], intervals: tuple[float, ...] = RETRY_INTERVALS):
-        self.send = send
+    def __init__(self, perform: Callable[[str, object], None], intervals: tuple[float, ...] = RETRY_INTERVALS):
+        self.perform = perform
         self.intervals = intervals
-        self.queue: queue.Queue[tuple[int, int]] = queue.Queue()
+        self.queue: queue.Queue[tuple[Job, int]] = queue.Queue()
+        self._waiting: set[str] = set()  # job ids queued or on a timer
         self._timers: set[threading.Timer] = set()
+        self._mutex = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="wishbot-jobs", daemon=True)
         self._thread.start()
 
+    def call(self, name: str, arg: object, delay: float = 0) -> None:
+        with self._mutex:
+            if job_id(name, arg) in self._waiting:
+                return
+        self._submit((name, arg), 0, delay)
+
     def enqueue(self, notice_ids: Iterable[int]) -> None:
         for notice_id in notice_ids:
-            self.queue.put((notice_id, 0))
+            self.call("send_notice", notice_id)
+
+    def requeue(self, notice_ids: Iterable[int]) -> list[int]:
+        ids = list(notice_ids)
+        self.enqueue(ids)
+        return ids
+
+    def flush_later(self, target: str, delay: float) -> None:
+        self.call("flush_robot", target, delay)
 
     def close(self) -> None:
         """Stop retrying; whatever is still pending stays in the outbox."""
@@ -36,34 +70,39 @@ class InProcessJobs:
             timer.cancel()
 
     def join(self, timeout: float = 10) -> None:
-        """Wait until every queued notice has been tried (tests and the CLI use this)."""
+        """Wait until every queued job has been tried (tests and the CLI use this)."""
         deadline = time.monotonic() + timeout
         while self.queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.02)
 
     def _run(self) -> None:
         while True:
-            notice_id, attempt = self.queue.get()
-            if self._closed:
-                self.queue.task_done()
-                continue
+            job, attempt = self.queue.get()
+            with self._mutex:
+                self._waiting.discard(job_id(*job))
             try:
-                self.send(notice_id)
-            except Exception as error:  # the failure is recorded on the row by deliver()
-                if getattr(error, "retryable", True) and attempt < len(self.intervals):
+                if not self._closed:
+                    self.perform(*job)
+            except Exception as error:  # the job has recorded the failure on its rows
+                if getattr(error, "retryable", True) and attempt < len(self.intervals) and not self._closed:
                     delay = self.intervals[attempt]
-                    log.warning("notice %s failed (%s); retry in %ss", notice_id, error, delay)
-                    self._retry_later(notice_id, attempt + 1, delay)
+                    log.warning("job %s failed (%s); retry in %ss", job_id(*job), error, delay)
+                    self._submit(job, attempt + 1, delay)
                 else:
-                    log.error("notice %s failed for good: %s", notice_id, error)
+                    log.error("job %s failed for good: %s", job_id(*job), error)
             finally:
                 self.queue.task_done()
 
+    def _submit(self, job: Job, attempt: int, delay: float) -> None:
+        with self._mutex:
+            self._waiting.add(job_id(*job))
+        if delay <= 0:
+            self.queue.put((job, attempt))
+            return
 
-    def _retry_later(self, notice_id: int, attempt: int, delay: float) -> None:
         def fire() -> None:
             self._timers.discard(timer)
-            self.queue.put((notice_id, attempt))
+            self.queue.put((job, attempt))
 
         timer = threading.Timer(delay, fire)
         timer.daemon = True
@@ -72,27 +111,46 @@ class InProcessJobs:
 
 
 class RQJobs:
-    """Enqueue `worker.send_notice` after commit. If Redis is down the rows stay pending in the
+    """Enqueue `worker.<name>` after commit. If Redis is down the rows stay pending in the
     outbox and the relay enqueues them later: nothing is lost."""
+
+    # A job in one of these states will run; enqueueing it again would only run it twice.
+    WILL_RUN = frozenset({"queued", "scheduled", "deferred"})
 
     def __init__(self, redis_connection):
         from rq import Queue
 
         self.queue = Queue(QUEUE_NAME, connection=redis_connection)
 
-    def enqueue(self, notice_ids: Iterable[int]) -> None:
+    def call(self, name: str, arg: object, delay: float = 0) -> None:
         from rq import Retry
 
+        options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
+                       retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
+        try:
+            if delay > 0:
+                self.queue.enqueue_in(timedelta(seconds=delay), f"worker.{name}", arg, **options)
+            else:
+                self.queue.enqueue(f"worker.{name}", arg, **options)
+        except Exception as error:  # redis.ConnectionError and friends
+            log.warning("could not enqueue %s (%s); the relay will", options["job_id"], error)
+
+    def enqueue(self, notice_ids: Iterable[int]) -> None:
         for notice_id in notice_ids:
-            try:
-                self.queue.enqueue(
-                    "worker.send_notice", notice_id,
-                    job_id=f"notice-{notice_id}",
-                    retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
-                    result_ttl=3600, failure_ttl=7 * 86400,
-                )
-            except Exception as error:  # redis.ConnectionError and friends
-                log.warning("could not enqueue notice %s (%s); left pending for the relay", notice_id, error)
+            self.call("send_notice", notice_id)
+
+    def flush_later(self, target: str, delay: float) -> None:
+        self.call("flush_robot", target, delay)
+
+    def requeue(self, notice_ids: Iterable[int]) -> list[int]:
+        """Enqueue the notices whose job will not run (lost with Redis, or its worker killed)."""
+        from rq.job import Job as RQJob
+
+        ids = list(notice_ids)
+        jobs = RQJob.fetch_many([job_id("send_notice", i) for i in ids], connection=self.queue.connection)
+        again = [i for i, job in zip(ids, jobs) if job is None or job.get_status(refresh=False) not in self.WILL_RUN]
+        self.enqueue(again)
+        return again
 
     def join(self, timeout: float = 10) -> None:
         pass

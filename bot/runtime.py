@@ -1,16 +1,21 @@
 """Everything a process builds from Settings, built on demand and never at import time."""
 from __future__ import annotations
 
+import logging
+import threading
 from functools import cached_property
 
 from .conversation import Conversation
 from .db import Database
-from .delivery import Outbound, deliver
+from .delivery import Delivery, Outbound
 from .outbound.log import LoggingSender
 from .outbound.official import OfficialAccountAPI
 from .outbound.robot import GroupRobot
 from .outbound.tokens import MemoryTokenStore, RedisTokenStore
 from .settings import Settings
+
+log = logging.getLogger(__name__)
+AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
 
 
 class Runtime:
@@ -45,14 +50,92 @@ class Runtime:
             return RQJobs(self.redis)
         from .jobs import InProcessJobs
 
-        return InProcessJobs(self.send_notice)
+        return InProcessJobs(self.perform)
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.jobs.enqueue)
+        return Conversation(self.db, self.jobs.enqueue, self.run_jobs)
+
+    @cached_property
+    def pacer(self):
+        from .pacing import Budget, MemoryPacer, RedisPacer
+
+        budget = Budget.per_minute(self.settings.robot_per_minute)
+        return RedisPacer(self.redis, budget) if self.redis is not None else MemoryPacer(budget)
+
+    @cached_property
+    def delivery(self) -> Delivery:
+        return Delivery(self.db, self.outbound, self.pacer, self.jobs)
+
+    # --- jobs: worker.<name> calls these in a worker, bot.jobs.InProcessJobs without Redis -------
+
+    def perform(self, name: str, arg) -> None:
+        getattr(self, name)(arg)
 
     def send_notice(self, notice_id: int) -> None:
-        deliver(self.db, self.outbound, notice_id)
+        self.delivery.send_notice(notice_id)
+
+    def flush_robot(self, target: str) -> None:
+        self.delivery.flush_robot(target)
+
+    def relay_notices(self, min_age: float) -> None:
+        self.delivery.relay(min_age)
+
+    def start_in_process_clock(self) -> None:
+        """Without Redis, this process runs the relay, reminders and digests itself."""
+        if self.redis is not None:
+            return  # `wishbot worker` does
+        from .clock import Clock, memory_claims
+
+        self.jobs.call("relay_notices", 0)
+        Clock(self.settings, self.jobs, memory_claims()).start()
+
+    def send_digests(self, _day=None) -> list[int]:
+        from .digest import send_digests
+
+        ids = send_digests(self.db, self.settings)
+        self.jobs.enqueue(ids)
+        return ids
+
+    def send_reminders(self, _hour=None) -> list[int]:
+        from .digest import send_reminders
+
+        ids = send_reminders(self.db, self.settings)
+        self.jobs.enqueue(ids)
+        return ids
+
+    def fetch_proof(self, proof_id: int) -> None:
+        from handlers.media import fetch_proof
+
+        download = getattr(self.outbound.official, "download_media", None)
+        if download is None:  # no Official Account configured: the media id stays on the row
+            log.info("proof %s not fetched: no Official Account API", proof_id)
+            return
+        fetch_proof(self.db, download, proof_id)
+
+    def run_jobs(self, jobs: list[tuple[str, int]]) -> None:
+        """Jobs a handler asked for after commit (`worker.<name>(id)`): on RQ, or on a thread here."""
+        for name, row_id in jobs:
+            if name not in AFTER_COMMIT_JOBS:
+                raise ValueError(f"unknown job {name}")
+            if self.redis is not None:
+                from rq import Retry
+
+                from .jobs import RETRY_INTERVALS
+
+                try:
+                    self.jobs.queue.enqueue(f"worker.{name}", row_id, job_id=f"{name}-{row_id}",
+                                            retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
+                except Exception as error:  # Redis down: the row keeps its id; the reply must still go out
+                    log.warning("could not enqueue %s(%s): %s", name, row_id, error)
+            else:
+                threading.Thread(target=self._run_here, args=(name, row_id), daemon=True).start()
+
+    def _run_here(self, name: str, row_id: int) -> None:
+        try:
+            getattr(self, name)(row_id)
+        except Exception:
+            log.exception("job %s(%s) failed", name, row_id)
 
     @cached_property
     def wechat_channel(self):

@@ -5,12 +5,16 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
+# Full-width digits, letters and ＃ fold to ASCII so `认领 ＃１２３` is `认领 #123`; Chinese
+# punctuation (，：) is left alone because it is part of what residents wrote.
+_FOLDABLE = re.compile(r"[\uFF03\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]")
 _WISH_NUMBER = re.compile(r"^#?\s*(\d{1,9})$")
 
 
 def normalise(text: str) -> str:
-    """NFKC folds full-width forms (`认领　＃１２３` -> `认领 #123`); whitespace collapses."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "")).strip()
+    """`认领　＃１２３` -> `认领 #123`: full-width digits and letters fold, whitespace collapses."""
+    folded = _FOLDABLE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text or "")
+    return _SPACES.sub(" ", folded).strip()
 
 
 def parse_number(token: str) -> int | None:

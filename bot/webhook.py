@@ -12,6 +12,21 @@ def _runtime():
     return current_app.extensions["wishbot"]
 
 
+def _wechat():
+    runtime = _runtime()
+    if not runtime.settings.wechat_token:
+        abort(404)  # not configured: an empty token would let anyone sign messages
+    return runtime.wechat_channel
+
+
+def _wecom():
+    runtime = _runtime()
+    s = runtime.settings
+    if not (s.wecom_token and s.wecom_aes_key and s.wecom_corp_id):
+        abort(404)
+    return runtime.wecom_channel
+
+
 def _verify(channel) -> Response:
     try:
         echo = channel.verify_url(request.args)
@@ -35,19 +50,19 @@ def _receive(channel) -> Response:
 
 @webhook.get("/wechat")
 def wechat_verify():
-    return _verify(_runtime().wechat_channel)
+    return _verify(_wechat())
 
 
 @webhook.post("/wechat")
 def wechat_receive():
-    return _receive(_runtime().wechat_channel)
+    return _receive(_wechat())
 
 
 @webhook.get("/wecom")
 def wecom_verify():
-    return _verify(_runtime().wecom_channel)
+    return _verify(_wecom())
 
 
 @webhook.post("/wecom")
 def wecom_receive():
-    return _receive(_runtime().wecom_channel)
+    return _receive(_wecom())

@@ -5,10 +5,11 @@ from sqlalchemy import select
 
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import Claim, Wish
+from models import BadInput, Claim, Wish
 from models.wish import ACTIVE, PUBLISHED
 
 from . import notices
+from .categories import CATEGORIES, OTHER
 from .context import Context
 
 group = CommandGroup()
@@ -22,11 +23,13 @@ def list_open_wishes(ctx: Context, args: str) -> str:
         query = query.where(Wish.community_id == ctx.person.community_id)
     category = args.strip()
     if category:
+        if category not in CATEGORIES:
+            raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
         query = query.where(Wish.category == category)
     wishes = ctx.session.scalars(query.limit(LIST_LIMIT)).all()
     if not wishes:
         return "现在没有待认领的心愿，谢谢关心！"
-    lines = [f"{w.ref} {w.content[:24]}（{w.requester.masked_name}）" for w in wishes]
+    lines = [f"{w.ref}【{w.category or OTHER}】{w.content[:24]}（{w.requester.masked_name}）" for w in wishes]
     return "待认领的心愿：\n" + "\n".join(lines) + "\n回复「认领 编号」认领。"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Claim, Notice, Person, Registration, Wish
+from models import Claim, Notice, Person, Registration, Wish, WishEvent
 
 
 def _brief(wish: Wish, limit: int = 40) -> str:
@@ -170,3 +170,70 @@ def registration_approved(session: Session, registration: Registration) -> list[
 def registration_rejected(session: Session, registration: Registration) -> list[Notice]:
     return [to_person(session, registration.person, "registration_rejected",
                       f"您的报到申请 {registration.ref} 未通过：{registration.reason}。有疑问请联系社区。")]
+
+
+# --- delivery follow-ups and reminders (bot/delivery.py, bot/digest.py) ------------------------
+
+
+def claim_reminder(session: Session, claim: Claim, days: int) -> list[Notice]:
+    wish = claim.wish
+    return [to_person(session, claim.member, "reminder",
+                      f"您认领的心愿 {wish.ref}（{_brief(wish)}）已经{days}天了。"
+                      f"完成后请回复「完成 {wish.id}」；做不了请回复「放弃 {wish.id}」。", wish)]
+
+
+def claim_expired(session: Session, wish: Wish, claim: Claim, days: int) -> list[Notice]:
+    """A claim idle too long was released by the system: tell the claimer, reopen to the group."""
+    return [to_person(session, claim.member, "expired",
+                      f"您认领的心愿 {wish.ref} {days}天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！",
+                      wish), *claim_released(session, wish, claim)]
+
+
+def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
+    """A private notice WeChat refused (45015: the person has not written for 48 hours): ask the
+    grid workers to phone it through. Group texts stay free of a requester's contact details;
+    the grid workers find them with 查询."""
+    person = session.get(Person, refused.person_id) if refused.person_id else None
+    if person is None:
+        return []
+    wish = session.get(Wish, refused.wish_id) if refused.wish_id else None
+    who = _who(person, wish)
+    text = (f"【请电话转告】{who}超过48小时没有和公众号互动，收不到消息。请打电话告诉TA：\n"
+            f"{_without_contact(refused.text, person, wish)}")
+    if wish is not None:
+        group = to_gridworkers(wish, "pass_on", text)
+        staff = gridworkers_of(session, wish)
+        session.add(WishEvent(wish_id=wish.id, channel="system", action="pass_on", before=wish.status,
+                              after=wish.status, note=f"私信未送达（超过48小时），已请网格员电话转告{who}"))
+    else:
+        url = person.grid.robot_url if person.grid else None
+        group = Notice(event="pass_on", audience="gridworkers", channel="robot" if url else "log",
+                       target=url or f"gridworkers:{person.community_id}", text=text)
+        staff = staff_of_community(session, person.community_id) if person.community_id else []
+    if group.channel == "robot" or not staff:
+        notices = [group]
+    else:  # no grid-worker group robot: each grid worker privately
+        notices = [to_person(session, s, "pass_on", text, wish) for s in staff]
+    for notice in notices:
+        notice.fallback_for_id = refused.id
+    return notices
+
+
+def _who(person: Person, wish: Wish | None) -> str:
+    if wish is None:
+        return f"{person.name} "
+    if person.id == wish.requester_id:
+        return f"心愿 {wish.ref} 的许愿人 {person.masked_name}（电话可发「查询 {wish.id}」查看）"
+    if any(c.member_id == person.id for c in wish.claims):
+        return f"心愿 {wish.ref} 的认领人 {person.name} "
+    return f"{person.name}（心愿 {wish.ref}）"
+
+
+def _without_contact(text: str, person: Person, wish: Wish | None) -> str:
+    for someone in filter(None, [wish.requester if wish else None, person]):
+        for secret, shown in ((someone.phone, "（电话）"), (someone.address, "（地址）")):
+            if secret:
+                text = text.replace(secret, shown)
+        if wish is not None and someone.id == wish.requester_id:
+            text = text.replace(someone.name, someone.masked_name)
+    return text

@@ -104,10 +104,15 @@ def _blank(row: dict[str, str]) -> bool:
     return not any(row.values())
 
 
+def _known(session: Session, openid: str | None) -> Person | None:
+    return session.scalar(select(Person).where(Person.openid == openid)) if openid else None
+
+
 def import_people(session: Session, rows: Iterable[dict[str, str]],
                   check: Callable[[Person], None] | None = None) -> list[Person]:
-    """Add every row or none: raises ImportFailed listing each bad row. `check` may refuse
-    a person (e.g. outside a dashboard login's scope) by raising a UserError."""
+    """Add every row or none: raises ImportFailed listing each bad row. `check` may refuse a
+    person (e.g. outside a dashboard login's scope) by raising a UserError; it sees a person
+    already known by the row's OpenID as they were, and every person as the row leaves them."""
     people, errors = [], []
     for line, row in enumerate(rows, start=2):
         if _blank(row):
@@ -119,6 +124,8 @@ def import_people(session: Session, rows: Iterable[dict[str, str]],
             # Each row in its own savepoint, so a bad row leaves nothing behind while the
             # rest are still checked and reported.
             with session.begin_nested():
+                if check is not None and (known := _known(session, row.get("openid"))) is not None:
+                    check(known)
                 person = add_person(
                     session, row.get("openid") or None, row.get("role", ""), row.get("name", ""),
                     phone=row.get("phone") or None, community=row.get("community") or None, grid=grid,

@@ -39,10 +39,12 @@ def event_line(event: WishEvent) -> str:
             + (f"：{details}" if details else ""))
 
 
-def event_json(event: WishEvent) -> dict:
+def event_json(event: WishEvent, requester_id: int | None = None) -> dict:
+    """For the API, which masks the requester's name (the actor of their own events too)."""
+    actor = event.actor
     return {
         "at": local_time(event.created_at).isoformat(),
-        "actor": event.actor.name if event.actor else None,
+        "actor": (actor.masked_name if actor.id == requester_id else actor.name) if actor else None,
         "channel": event.channel,
         "channel_label": event.channel_label,
         "action": event.action,

@@ -66,6 +66,8 @@ def submit_wish(ctx: Context, args: str) -> str:
 
 @group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿")
 def list_my_wishes(ctx: Context, args: str) -> str:
+    if args.startswith("是"):  # "我的心愿是……" is a wish said in the resident's own words
+        return submit_wish(ctx, args[1:])
     wishes = ctx.session.scalars(
         select(Wish).where(Wish.requester_id == ctx.person.id).order_by(Wish.id.desc()).limit(10)
     ).all()

@@ -13,7 +13,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
-from .directory import Community, Grid, Person
+from .directory import Community, Grid, Person, Unit
 from .errors import AlreadyTaken, InvalidState, NotAllowed
 
 PENDING_REVIEW = "pending_review"
@@ -74,6 +74,8 @@ class Wish(Timestamped, Base):
     claims: Mapped[list["Claim"]] = relationship(
         back_populates="wish", order_by="Claim.id", cascade="all, delete-orphan"
     )
+    # Read-only: events are written by Context.log as rows of their own.
+    events: Mapped[list["WishEvent"]] = relationship(order_by="WishEvent.id", viewonly=True)
 
     @property
     def ref(self) -> str:
@@ -204,13 +206,14 @@ class Claim(Timestamped, Base):
     assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     note: Mapped[Optional[str]] = mapped_column(String(500))
-    proof_media_id: Mapped[Optional[str]] = mapped_column(String(256))
+    proof_media_id: Mapped[Optional[str]] = mapped_column(String(256))  # unused: photos are Proof rows
     ended_at: Mapped[Optional[datetime]]
     reminded_at: Mapped[Optional[datetime]]
 
     wish: Mapped[Wish] = relationship(back_populates="claims")
     member: Mapped[Person] = relationship(foreign_keys=[member_id])
     assigned_by: Mapped[Optional[Person]] = relationship(foreign_keys=[assigned_by_id])
+    unit: Mapped[Optional[Unit]] = relationship()  # the member's unit when they claimed
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -228,6 +231,7 @@ EVENT_LABELS = {
     "withdraw": "撤回", "claim": "认领", "assign": "派单", "release": "放弃认领",
     "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
     "category": "修改类别", "urgency": "修改紧急程度", "kind": "修改受益人数",
+    "pass_on": "请网格员转告",
 }
 CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "网页", "cli": "命令行", "system": "系统"}
 

@@ -61,7 +61,7 @@ class Chat:
 
     def group_pushes(self, key: str | None = None) -> list[str]:
         """Texts the group robots received (for one robot key, or all)."""
-        return [body["text"]["content"] for query, body in self._calls("/cgi-bin/webhook/send")
+        return [body[body["msgtype"]]["content"] for query, body in self._calls("/cgi-bin/webhook/send")
                 if key is None or query.get("key") == [key]]
 
     def private_notices(self, openid: str | None = None) -> list[str]:

@@ -15,7 +15,7 @@ from bot.schema import upgrade
 from models import Base
 
 PG_ADMIN_URL = os.environ.get("WISHBOT_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-PG_TEST_DB = "wishbot_test"
+PG_TEST_DB = f"wishbot_test_{os.getpid()}"  # one per pytest process, so parallel runs never collide
 REDIS_URL = os.environ.get("WISHBOT_TEST_REDIS", "redis://127.0.0.1:6379/14")
 IN_CI = bool(os.environ.get("CI"))
 
@@ -52,7 +52,11 @@ def postgres_url() -> str:
         admin.dispose()
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_TEST_DB}"
     upgrade(url)
-    return url
+    yield url
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
+    admin.dispose()
 
 
 def _truncate_postgres(url: str) -> None:
@@ -160,3 +164,20 @@ def chat(client, app, wechat_api, world):
     from .chat import Chat
 
     return Chat(client, app, wechat_api)
+
+
+STAFF_PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture
+def staff(app, world):
+    """Dashboard logins: an admin, 新城社区's staff, and the grid workers of 新城社区/第一网格
+    and 东山社区/第一网格 (acting as the world's grid workers)."""
+    from web.auth import add_staff
+
+    with app.extensions["wishbot"].db.transaction() as s:
+        add_staff(s, "boss", "admin", STAFF_PASSWORD, name="管理员")
+        add_staff(s, "xincheng", "community", STAFF_PASSWORD, community="新城社区", name="新城社工")
+        add_staff(s, "liufang", "gridworker", STAFF_PASSWORD, grid="新城社区/第一网格", openid="o-liu")
+        add_staff(s, "zhouqiang", "gridworker", STAFF_PASSWORD, grid="东山社区/第一网格", openid="o-zhou")
+    return STAFF_PASSWORD

@@ -137,3 +137,8 @@ def test_review_reply_never_leaks_an_exception(chat, app, monkeypatch):
     assert reply == "系统繁忙，请稍后再试。"
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "pending_review"
+
+
+def test_normalising_keeps_chinese_punctuation():
+    assert normalise("认领　＃１２３") == "认领 #123"
+    assert normalise("许愿  需要：老花镜，一副") == "许愿 需要：老花镜，一副"

@@ -96,3 +96,13 @@ def test_unsubscribe_is_answered_with_success(chat):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json["status"] == "ok"
+
+
+def test_an_unconfigured_channel_answers_404(sqlite_url):
+    from app import create_app
+    from bot.settings import Settings
+
+    client = create_app(Settings(database_url=sqlite_url)).test_client()
+    params = {"timestamp": "1", "nonce": "n", "signature": signature("", "1", "n"), "echostr": "x"}
+    assert client.get("/wechat", query_string=params).status_code == 404
+    assert client.post("/wecom", query_string=params, data=b"<xml/>").status_code == 404

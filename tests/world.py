@@ -27,3 +27,29 @@ def build_world(db) -> None:
         add(s, "o-chen", "member", "陈晓梅", phone="13900000002", community="新城社区", unit="市司法局")
         add(s, "o-liu", "gridworker", "刘芳", phone="13700000001", grid="新城社区/第一网格")
         add(s, "o-zhou", "gridworker", "周强", phone="13700000002", grid="东山社区/第一网格")
+
+
+# --- helpers for the workflow tests (issue 4) --------------------------------------------------
+
+REQUESTER_SECRETS = ("王秀兰", "13800000001", "新城小区3号楼401", "赵德明", "13800000002", "新城小区5号楼102",
+                     "孙桂芝", "13800000003")
+
+
+def add_people(app, *rows: dict) -> None:
+    """More people, each a dict of handlers.directory.add_person arguments."""
+    with app.extensions["wishbot"].db.transaction() as s:
+        for row in rows:
+            directory.add_person(s, **row)
+
+
+def session_of(app):
+    """A plain session on the app's database, to check the stored state."""
+    return app.extensions["wishbot"].db.sessions()
+
+
+def assert_no_secrets(pushes: list[str], *secrets: str) -> None:
+    """No group push carries a requester's phone number, address or full name."""
+    assert pushes, "expected some group pushes"
+    for text in pushes:
+        for secret in REQUESTER_SECRETS + secrets:
+            assert secret not in text, f"{secret!r} leaked into a group push: {text!r}"

@@ -7,6 +7,7 @@ import hmac
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select, text
 
+from handlers.timeline import event_json
 from models import ApiToken, Community, Grid, Wish
 
 api = Blueprint("api", __name__)
@@ -55,6 +56,7 @@ def wish_json(wish: Wish) -> dict:
              "unit": c.member.unit.name if c.member.unit else None}
             for c in wish.claims
         ],
+        "timeline": [event_json(event, wish.requester_id) for event in wish.events],
     }
 
 

@@ -21,7 +21,8 @@ from .common import db
 from .scope import Scope
 
 SESSION_LIFETIME = timedelta(hours=8)
-MAX_FAILURES = 5
+# Failed logins allowed per username, and per address (offices share one address behind NAT).
+MAX_FAILURES = {"user": 5, "ip": 20}
 FAILURE_WINDOW = 15 * 60  # seconds
 MIN_PASSWORD = 8
 # The Person a login acts as holds a chat role too, so the review rules in handlers/ apply.
@@ -75,13 +76,14 @@ class LoginThrottle:
     """Failed logins per key in a sliding window; in Redis when configured so every process
     shares the count, else in this process's memory."""
 
-    def __init__(self, redis=None, limit: int = MAX_FAILURES, window: int = FAILURE_WINDOW):
-        self.redis, self.limit, self.window = redis, limit, window
+    def __init__(self, redis=None, limits: dict[str, int] = MAX_FAILURES, window: int = FAILURE_WINDOW):
+        self.redis, self.limits, self.window = redis, limits, window
         self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def blocked(self, *keys: str) -> bool:
-        return any(self._count(key) >= self.limit for key in keys)
+        """Keys are `kind:value`, e.g. `user:admin` or `ip:10.0.0.1`."""
+        return any(self._count(key) >= self.limits[key.partition(":")[0]] for key in keys)
 
     def fail(self, *keys: str) -> None:
         for key in keys:
@@ -172,4 +174,4 @@ def safe_next(target: str | None) -> str:
     """Only same-site paths: never an open redirect."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("admin.ledger")
+    return url_for("ledger.index")

@@ -11,7 +11,7 @@ def _ceiling(values: list[int]) -> int:
 
 def grouped_bars(labels: list[str], series: list[tuple[str, list[int]]], *, title: str) -> Markup:
     """Vertical bars: one group per label, one bar per series (coloured by CSS class s0…)."""
-    width, height, left, bottom, top_pad = 640, 240, 28, 28, 10
+    width, height, left, bottom, top_pad = 420, 220, 24, 24, 10
     plot_h = height - bottom - top_pad
     group_w = (width - left) / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
@@ -41,7 +41,7 @@ def horizontal_bars(rows: list[tuple[str, int]], *, title: str) -> Markup:
     """One bar per row, labelled, for rankings (categories, partner units)."""
     if not rows:
         return Markup('<p class="empty">暂无数据</p>')
-    row_h, label_w, width = 26, 150, 640
+    row_h, label_w, width = 26, 112, 360
     height = row_h * len(rows) + 4
     top = _ceiling([v for _, v in rows])
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
@@ -49,7 +49,7 @@ def horizontal_bars(rows: list[tuple[str, int]], *, title: str) -> Markup:
     for i, (label, value) in enumerate(rows):
         y = i * row_h + 4
         w = (width - label_w - 40) * value / top
-        parts.append(f'<text class="label" x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(label[:10])}</text>'
+        parts.append(f'<text class="label" x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(label[:8])}</text>'
                      f'<rect class="s0" x="{label_w}" y="{y}" width="{w:.1f}" height="{row_h - 8}"/>'
                      f'<text class="value" x="{label_w + w + 4:.1f}" y="{y + 15}">{value}</text>')
     parts.append("</svg>")

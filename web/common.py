@@ -2,7 +2,6 @@
 login's Person, and handing committed notices to the jobs."""
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app, flash, g
@@ -62,11 +61,3 @@ def act(action, *args, success: str) -> bool:
     flash(success, "ok")
     return True
 
-
-def optional(name: str):
-    """A function another area provides, once its module exists (None until then)."""
-    module_name, _, attr = name.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr, None)
-    except ImportError:
-        return None

@@ -83,7 +83,7 @@ def xlsx_bytes(book: Workbook) -> bytes:
 
 @exports.get("/ledger.xlsx")
 @login_required
-def ledgerxlsx_bytes():
+def ledger_xlsx():
     book = Workbook()
     sheet = add_sheet(book, "微心愿台账", LEDGER_HEADINGS, ledger_rows(), LEDGER_WIDTHS)
     for row in sheet.iter_rows(min_row=2, min_col=6, max_col=6):
@@ -105,7 +105,7 @@ def ledger_csv():
 
 @exports.get("/report.xlsx")
 @login_required
-def reportxlsx_bytes():
+def report_xlsx():
     now = local(datetime.now().astimezone())
     month = parse_month(request.args.get("month")) or now.strftime("%Y-%m")
     f = compute(scoped_wishes(), month, now)

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from handlers.categories import CATEGORIES
+from handlers.dispatch import assign_wish
 from handlers.review import publish_wish, reject_wish
-from handlers.wishes import parse_feedback
+from handlers.wishes import confirm_for, parse_feedback
 from models import Claim, Person, Proof, Unit, Wish, WishEvent
-from models.wish import COMPLETED, RELEASED, STATUS_LABELS
+from models.wish import RELEASED, STATUS_LABELS
 
 from .auth import check_csrf, login_required
-from .common import CHINA, act, db, optional
+from .common import CHINA, act, db
 
 ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
 PAGE_SIZE = 20
@@ -26,15 +28,16 @@ CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台
                   "demo": "演示"}
 
 
-def categories() -> list[str]:
-    return list(optional("handlers.categories.CATEGORIES") or [])
-
-
 def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def _midnight(day: date) -> datetime:
+    """Midnight in Beijing, in UTC: SQLite compares the stored UTC text and ignores offsets."""
+    return datetime.combine(day, time(), CHINA).astimezone(timezone.utc)
 
 
 def _int(value: str | None) -> int | None:
@@ -78,13 +81,13 @@ class LedgerFilter:
             claimed = select(Claim.wish_id).where(Claim.unit_id == self.unit, Claim.status != RELEASED)
             query = query.where(Wish.id.in_(claimed))
         if self.start:
-            query = query.where(Wish.created_at >= datetime.combine(self.start, time(), CHINA))
+            query = query.where(Wish.created_at >= _midnight(self.start))
         if self.end:
-            query = query.where(Wish.created_at < datetime.combine(self.end + timedelta(days=1), time(), CHINA))
+            query = query.where(Wish.created_at < _midnight(self.end + timedelta(days=1)))
         if self.q:
             number = self.q.lstrip("#")
-            requesters = select(Person.id).where(Person.name.contains(self.q))
-            match = or_(Wish.content.contains(self.q), Wish.requester_id.in_(requesters))
+            requesters = select(Person.id).where(Person.name.contains(self.q, autoescape=True))
+            match = or_(Wish.content.contains(self.q, autoescape=True), Wish.requester_id.in_(requesters))
             if number.isdigit():
                 match = or_(match, Wish.id == int(number))
             query = query.where(match)
@@ -116,7 +119,7 @@ def index():
     return render_template(
         "admin/ledger.html", wishes=wishes, flt=flt, total=total, page=page, pages=pages,
         communities=g.scope.communities(db()), grids=g.scope.grids(db()), units=units(),
-        categories=categories(), statuses=STATUS_LABELS,
+        categories=CATEGORIES, statuses=STATUS_LABELS,
     )
 
 
@@ -145,7 +148,6 @@ def wish_page(number: int):
     return render_template(
         "admin/wish.html", wish=wish, events=events, proofs=proofs, actions=ACTION_LABELS,
         channels=CHANNEL_LABELS, members=assignable_members(wish),
-        can_assign=optional("handlers.dispatch.assign_wish") is not None,
     )
 
 
@@ -157,7 +159,9 @@ def proof_image(proof_id: int):
         abort(404)
     claim = db().get(Claim, proof.claim_id)
     wish_in_scope(claim.wish_id)
-    return proof.image, 200, {"Content-Type": proof.content_type or "image/jpeg",
+    # Only ever an image type: the stored type came from outside and must not turn into HTML.
+    kind = proof.content_type if (proof.content_type or "").startswith("image/") else "image/jpeg"
+    return proof.image, 200, {"Content-Type": kind, "X-Content-Type-Options": "nosniff",
                               "Cache-Control": "private, max-age=3600"}
 
 
@@ -197,9 +201,6 @@ def reject(number: int):
 @login_required
 def assign(number: int):
     check_csrf()
-    assign_wish = optional("handlers.dispatch.assign_wish")
-    if assign_wish is None:
-        abort(404)
     wish = _locked(number)
     member = db().get(Person, request.form.get("member", 0, type=int))
     if member is None or member not in assignable_members(wish):
@@ -215,28 +216,6 @@ def confirm(number: int):
     wish = _locked(number)
     feedback, rating = parse_feedback(request.form.get("feedback", ""))
     rating = request.form.get("rating", type=int) or rating
-    act(confirm_for_resident(), wish, feedback, rating,
+    act(confirm_for, wish, feedback, rating,
         success=f"已代 {wish.requester.name} 确认心愿 {wish.ref}。")
     return _back(wish)
-
-
-def confirm_for_resident():
-    confirm_for = optional("handlers.wishes.confirm_for")
-    if confirm_for is not None:
-        return confirm_for
-    return _confirm_directly
-
-
-def _confirm_directly(ctx, wish: Wish, feedback: str | None, rating: int | None) -> None:
-    # Until handlers.wishes.confirm_for exists: the same steps as the chat command 确认.
-    from handlers import notices
-    from handlers.permissions import require_staff_of
-
-    require_staff_of(ctx.person, wish)
-    before = wish.status
-    wish.confirm(ctx.person, feedback, rating)
-    ctx.log(wish, "confirm", before, "网格员代确认")
-    ctx.notify(notices.wish_confirmed(ctx.session, wish))
-
-
-__all__ = ["ledger", "LedgerFilter", "wishes_query", "COMPLETED"]

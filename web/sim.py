@@ -29,9 +29,11 @@ BOXES = {"private": "私信", "group": "志愿者群", "gridworkers": "网格员
 
 
 def _scope() -> Scope | None:
+    staff = current_staff(db())
+    if staff is not None:
+        g.staff = staff
     if current_app.config.get("WISHBOT_DEMO"):
         return Scope("admin")
-    staff = current_staff(db())
     return Scope.of(staff) if staff else None
 
 

@@ -1,0 +1,89 @@
+"""The daily digest to each grid's grid workers, reminders to claimers, and the release of
+claims left idle. Each function opens its own transaction and returns the new outbox rows."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers import notices
+from models import Claim, Grid, Notice, Wish, WishEvent, utcnow
+from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED
+
+from .db import Database
+from .settings import Settings
+
+BRIEF = 20  # characters of a wish's content in a digest line
+
+
+def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:
+    """One digest per grid with something to report, to its grid workers' group."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        rows = [row for grid in session.scalars(select(Grid).order_by(Grid.id))
+                if (row := grid_digest(session, grid, settings, now)) is not None]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime) -> Notice | None:
+    in_grid = select(Wish).where(Wish.grid_id == grid.id).order_by(Wish.id)
+    new = session.scalars(in_grid.where(Wish.created_at >= now - timedelta(days=1))).all()
+    waiting = session.scalars(in_grid.where(Wish.status == PENDING_REVIEW)).all()
+    unclaimed = session.scalars(in_grid.where(
+        Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=settings.unclaimed_days))).all()
+    open_claims = session.scalars(
+        select(Claim).join(Wish).where(Wish.grid_id == grid.id, Claim.status == ACTIVE,
+                                       Claim.created_at <= now - timedelta(days=settings.open_claim_days))
+        .order_by(Claim.id)).all()
+    sections = [
+        ("新心愿", [_line(w) for w in new]),
+        ("待审核", [_line(w) for w in waiting]),
+        (f"超过{settings.unclaimed_days}天没人认领", [_line(w) for w in unclaimed]),
+        (f"认领超过{settings.open_claim_days}天未完成", [f"{_line(c.wish)}（{c.member.name}）" for c in open_claims]),
+    ]
+    if not any(lines for _, lines in sections):
+        return None
+    text = "\n".join([f"【每日汇总】{grid.label}"] + [
+        f"{title} {len(lines)} 个：" + "；".join(lines) for title, lines in sections if lines])
+    url = grid.robot_url
+    return Notice(event="digest", audience="gridworkers", channel="robot" if url else "log",
+                  target=url or f"gridworkers:{grid.label}", text=text)
+
+
+def _line(wish: Wish) -> str:
+    content = " ".join(wish.content.split())
+    return f"{wish.ref} {content if len(content) <= BRIEF else content[:BRIEF - 1] + '…'}"
+
+
+def send_reminders(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:
+    """Release claims idle for `release_days` (the wish is open again), then remind, once,
+    the claimers of claims open for `remind_days`."""
+    now = now or utcnow()
+    rows: list[Notice] = []
+    with db.transaction() as session:
+        active = select(Claim).where(Claim.status == ACTIVE).order_by(Claim.id)
+        for claim in session.scalars(active.where(Claim.created_at <= now - timedelta(days=settings.release_days))).all():
+            rows += _release(session, claim, settings.release_days)
+        due = active.where(Claim.created_at <= now - timedelta(days=settings.remind_days), Claim.reminded_at.is_(None))
+        for claim in session.scalars(due).all():
+            claim.reminded_at = now
+            rows += notices.claim_reminder(session, claim, settings.remind_days)
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def _release(session: Session, claim: Claim, days: int) -> list[Notice]:
+    # Lock the wish first, as claiming and releasing in chat do, then look at the claim again.
+    wish = session.scalar(select(Wish).where(Wish.id == claim.wish_id).with_for_update())
+    session.refresh(claim)
+    if claim.status != ACTIVE:
+        return []
+    before = wish.status
+    wish.release(claim.member)
+    session.add(WishEvent(wish_id=wish.id, channel="system", action="release", before=before,
+                          after=wish.status, note=f"认领{days}天未完成，自动放弃"))
+    return notices.claim_expired(session, wish, claim, days)

@@ -1,0 +1,43 @@
+"""Text that is no command but plainly means something: the fallback slot, tried only after
+every command failed to match.
+
+- A resident's wish in their own words, typed or spoken (voice arrives as its Recognition
+  text): "我想许个愿，需要一个助听器". Only phrasings that open with a wish phrase count, so a
+  question that merely mentions 许愿 still gets the hint.
+- A bare community name answers the bot's question about a registration (报到).
+"""
+from __future__ import annotations
+
+import re
+
+from .context import Context
+from .registration import answer_community
+from .wishes import submit_wish
+
+_SPOKEN_WISH = re.compile(
+    r"^(?:我|俺)?(?:想|要|想要|希望|来)?(?:许|提|说)(?:个|一个|一下)?(?:小)?(?:心愿|愿望|愿)(?:吧|啊|呀)?"
+    r"(?P<content>(?:[，,。.：:！!\s].*)?)$"
+    r"|^(?:我|俺)有(?:个|一个)(?:小)?(?:心愿|愿望)(?:是)?(?P<content2>(?:[，,。.：:！!\s].*)?)$",
+    re.DOTALL,
+)
+ASK_FOR_CONTENT = "请说说您的心愿，比如：我想许个愿，需要一副老花镜。"
+
+
+def spoken_wish(text: str) -> str | None:
+    """The wish inside a natural phrasing ('' when it has none yet), or None when it is not one."""
+    match = _SPOKEN_WISH.match(text.strip())
+    if match is None:
+        return None
+    return (match.group("content") or match.group("content2") or "").strip(" ，,。.：:！!")
+
+
+def understand(ctx: Context, text: str) -> str | None:
+    """A reply for text no command matched, or None to give the usual hint."""
+    answer = answer_community(ctx, text)
+    if answer is not None:
+        return answer
+    if ctx.person.has_role("resident"):
+        content = spoken_wish(text)
+        if content is not None:
+            return submit_wish(ctx, content) if content else ASK_FOR_CONTENT
+    return None

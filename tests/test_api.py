@@ -1,0 +1,53 @@
+"""The JSON API with bearer tokens."""
+from __future__ import annotations
+
+import pytest
+
+from models import ApiToken
+from web.api import hash_token
+
+
+@pytest.fixture
+def token(app) -> str:
+    with app.extensions["wishbot"].db.transaction() as s:
+        s.add(ApiToken(name="test", token_hash=hash_token("s3cret-token")))
+    return "s3cret-token"
+
+
+def get(client, path, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.get(path, headers=headers)
+
+
+def test_one_wish_with_its_claims(chat, client, token):
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-liu", "审核 1 通过")
+    chat.say("o-li", "认领 1")
+    response = get(client, "/api/wishes/1", token)
+    assert response.status_code == 200
+    body = response.json
+    assert body["id"] == 1 and body["status"] == "claimed" and body["slots"] == 1
+    assert body["community"] == "新城社区" and body["grid"] == "第一网格"
+    assert body["claims"] == [{**body["claims"][0], "openid": "o-li", "status": "active"}]
+    assert "13800000001" not in response.get_data(as_text=True)
+
+
+def test_listing_filters(chat, client, token):
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-sun", "许愿 孩子想要书包")
+    chat.say("o-liu", "审核 1 通过")
+    ids = lambda query: [w["id"] for w in get(client, f"/api/wishes{query}", token).json["wishes"]]  # noqa: E731
+    assert ids("") == [1, 2]
+    assert ids("?status=published") == [1]
+    assert ids("?community=东山社区") == [2]
+    assert ids("?grid=第一网格&community=新城社区") == [1]
+
+
+def test_tokens_are_required(chat, client, token):
+    assert get(client, "/api/wishes").status_code == 401
+    assert get(client, "/api/wishes/1", "wrong").status_code == 401
+    assert client.get("/api/wishes", headers={"Authorization": token}).status_code == 401
+
+
+def test_unknown_wish_is_404(chat, client, token):
+    assert get(client, "/api/wishes/999", token).status_code == 404

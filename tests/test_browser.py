@@ -1,0 +1,238 @@
+"""The dashboard and the chat simulator in Debian's Chromium, on a phone-sized screen, against
+the app served by a real HTTP server on 127.0.0.1 with the demo's people and wishes."""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from bot.say import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN
+from bot.settings import Settings
+from models import Person, Wish
+from models.wish import PUBLISHED
+from web.exports import LEDGER_HEADINGS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 375, "height": 812}
+PASSWORD = "browser-pass-1"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def live(sqlite_template, tmp_path_factory):
+    """The demo's data served by werkzeug in a thread; yields (base URL, app)."""
+    from app import create_app
+    from bot.demo import seed, seed_staff
+
+    path = tmp_path_factory.mktemp("browser") / "wishbot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    nowhere = "http://127.0.0.1:9"  # nothing configured is delivered; this is only a guard
+    settings = Settings(database_url=f"sqlite:///{path}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
+                        wechat_aes_key=DEMO_AES_KEY, wechat_api_base=nowhere, wecom_api_base=nowhere,
+                        secret_key="browser-test-secret")
+    app = create_app(settings)
+    runtime = app.extensions["wishbot"]
+    with runtime.db.transaction() as session:
+        seed(session)
+        seed_staff(session, PASSWORD)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app
+    server.shutdown()
+    runtime.jobs.join()
+    runtime.jobs.close()
+    runtime.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import service_missing
+
+    if not Path(CHROMIUM).exists():
+        service_missing("Chromium", FileNotFoundError(CHROMIUM))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    """A phone-sized page that fails the test if it asks for anything not on our server or
+    logs an error (a script error, a Content-Security-Policy refusal)."""
+    base, _app = live
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    foreign: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith((base, "data:", "blob:"))
+            else foreign.append(request.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+    assert foreign == [], f"requests outside the app (a CDN?): {foreign}"
+    assert [e for e in errors if "status of 401" not in e] == [], errors  # 401: the wrong password, on purpose
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def fits_width(page) -> bool:
+    """Nothing scrolls sideways on a 375-pixel screen."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def log_in(page, base: str, username: str = "admin", password: str = PASSWORD) -> None:
+    page.goto(f"{base}/admin/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def db_scalar(app, query):
+    with app.extensions["wishbot"].db.sessions() as session:
+        return session.scalar(query)
+
+
+def test_log_in_and_filter_the_ledger(page, live):
+    from playwright.sync_api import expect
+
+    base, app = live
+    page.goto(f"{base}/admin/wishes/")
+    expect(page).to_have_url(f"{base}/admin/login?next=/admin/wishes/")
+    assert fits_width(page)
+    shoot(page, "01-login")
+    log_in(page, base, password="wrong-password")
+    expect(page.get_by_role("alert")).to_contain_text("用户名或密码不对")
+    log_in(page, base)
+    expect(page.locator("h1")).to_contain_text("心愿台账")
+    total = db_scalar(app, select(func.count()).select_from(Wish))
+    expect(page.locator("table.ledger tbody tr")).to_have_count(total)
+    assert fits_width(page)
+    shoot(page, "02-ledger")
+
+    page.click("summary:has-text('筛选')")  # folded away on a phone
+    page.select_option("select[name=status]", PUBLISHED)
+    page.click("form.filters button[type=submit]")
+    published = db_scalar(app, select(func.count()).select_from(Wish).where(Wish.status == PUBLISHED))
+    expect(page.locator("table.ledger tbody tr")).to_have_count(published)
+    for badge in page.locator("table.ledger .status").all_inner_texts():
+        assert badge == "待认领"
+
+    page.goto(f"{base}/admin/wishes/")
+    page.click("summary:has-text('筛选')")
+    page.fill("input[name=q]", "水龙头")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("table.ledger tbody tr")).to_have_count(1)
+    expect(page.locator("table.ledger")).to_contain_text("水龙头漏水")
+
+
+def test_open_a_wish_and_approve_it(page, live):
+    from playwright.sync_api import expect
+
+    base, app = live
+    log_in(page, base)
+    number = db_scalar(app, select(Wish.id).where(Wish.content.contains("老花镜")))
+    page.goto(f"{base}/admin/wishes/?q=老花镜")
+    page.locator("table.ledger a", has_text=f"#{number}").first.click()
+    expect(page.locator("h1")).to_contain_text(f"心愿 #{number}")
+    expect(page.locator(".timeline")).to_contain_text("提交心愿")
+    expect(page.locator(".facts")).to_contain_text("13800000001")  # staff of its grid see the phone
+    assert fits_width(page)
+    shoot(page, "03-wish-pending")
+
+    page.fill("input[name=slots]", "2")
+    page.click("text=通过并发布")
+    expect(page.locator(".flash.ok")).to_contain_text(f"心愿 #{number} 已发布")
+    expect(page.locator("h1 .status")).to_have_text("待认领")
+    expect(page.locator(".timeline")).to_contain_text("审核通过")
+    expect(page.locator(".timeline")).to_contain_text("管理台")
+    assert db_scalar(app, select(Wish.slots).where(Wish.id == number)) == 2
+    shoot(page, "04-wish-published")
+
+
+def test_download_the_ledger_xlsx_and_read_it_back(page, live, tmp_path):
+    base, app = live
+    log_in(page, base)
+    page.wait_for_url(f"{base}/admin/wishes/")
+    with page.expect_download() as download_info:
+        page.click("text=导出 Excel")
+    download = download_info.value
+    assert download.suggested_filename.startswith("微心愿台账-") and download.suggested_filename.endswith(".xlsx")
+    target = tmp_path / "ledger.xlsx"
+    download.save_as(target)
+    sheet = load_workbook(target).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == LEDGER_HEADINGS
+    total = db_scalar(app, select(func.count()).select_from(Wish))
+    assert len(rows) - 1 == total
+    by_ref = {row[1]: row for row in rows[1:]}
+    haircut = db_scalar(app, select(Wish).where(Wish.content.contains("理发")))
+    row = by_ref[haircut.ref]
+    assert row[2] == "赵德明" and row[6] == "李建国" and row[7] == "市税务局" and row[8] == "已圆梦"
+    assert row[9] and row[10] and row[11]  # 认领、完成、确认时间
+
+
+def test_figures_and_roster_pages_fit_a_phone(page, live):
+    from playwright.sync_api import expect
+
+    base, _app = live
+    log_in(page, base)
+    page.wait_for_url(f"{base}/admin/wishes/")
+    page.goto(f"{base}/admin/figures/")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    expect(page.locator(".honour")).to_contain_text("李建国")
+    assert fits_width(page)
+    shoot(page, "05-figures")
+    page.goto(f"{base}/admin/people/")
+    expect(page.locator("table.ledger")).to_contain_text("王秀兰")
+    assert fits_width(page)
+    shoot(page, "06-people")
+
+
+def test_simulator_round_trip(page, live):
+    """A resident wishes, the grid worker approves in chat, and the push reaches the
+    volunteers' group and the resident's phone — all through the signed, encrypted webhook."""
+    from playwright.sync_api import expect
+
+    base, app = live
+    log_in(page, base)
+    page.wait_for_url(f"{base}/admin/wishes/")
+    wang = db_scalar(app, select(Person.id).where(Person.openid == "demo-wang"))
+    liu = db_scalar(app, select(Person.id).where(Person.openid == "demo-liu"))
+    page.goto(f"{base}/sim/")
+    page.select_option("#person", str(wang))
+    page.fill("#text", "许愿 需要一个助听器")
+    page.click("#say button[type=submit]")
+    reply = page.locator("#chat .msg.bot", has_text="收到您的心愿")
+    expect(reply).to_be_visible()
+    number = db_scalar(app, select(Wish.id).where(Wish.content == "需要一个助听器"))
+    expect(reply).to_contain_text(f"#{number}")
+    assert fits_width(page)
+    shoot(page, "07-sim-resident")
+
+    page.select_option("#person", str(liu))
+    expect(page.locator("#groups .msg", has_text=f"待审核心愿 #{number}")).to_be_visible()
+    page.fill("#text", f"审核 {number} 通过")
+    page.click("#say button[type=submit]")
+    expect(page.locator("#chat .msg.bot", has_text=f"心愿 #{number} 已发布")).to_be_visible()
+    expect(page.locator("#groups .msg", has_text=f"新心愿 #{number}")).to_be_visible()
+    shoot(page, "08-sim-gridworker")
+
+    page.select_option("#person", str(wang))
+    expect(page.locator("#chat .msg.notice", has_text=f"您的心愿 #{number} 已发布")).to_be_visible()
+    shoot(page, "09-sim-notice")

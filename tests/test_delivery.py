@@ -1,0 +1,331 @@
+"""Delivering the outbox in one process: robot budgets, merging, splitting, failures, 45015.
+
+Real databases (SQLite and PostgreSQL), real Redis for the shared budget, and a real local
+HTTP server answering as WeChat does. Time in the budget tests is a hand-driven clock.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import re
+import uuid
+
+import pytest
+import redis
+from sqlalchemy import select
+from werkzeug import Response
+
+from bot.db import Database
+from bot.delivery import MAX_ATTEMPTS, Delivery, Outbound, compose
+from bot.outbound.errors import Throttled
+from bot.outbound.official import OfficialAccountAPI
+from bot.outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot
+from bot.outbound.tokens import MemoryTokenStore
+from bot.pacing import WINDOW, Budget, MemoryPacer, RedisPacer
+from models import Notice, WishEvent
+
+from .chat import Chat
+from .conftest import make_settings, wait_for
+from .world import GRIDWORKERS_KEY, VOLUNTEERS_KEY, build_world
+
+ROBOT = "/cgi-bin/webhook/send"
+OK = {"errcode": 0, "errmsg": "ok"}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FollowUps:
+    """Records what delivery asks of the job runner."""
+
+    def __init__(self):
+        self.enqueued: list[int] = []
+        self.later: list[tuple[str, float]] = []
+
+    def enqueue(self, ids):
+        self.enqueued += list(ids)
+
+    def flush_later(self, target, delay):
+        self.later.append((target, delay))
+
+    def requeue(self, ids):
+        self.enqueue(ids)
+        return list(ids)
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def delivery(db, httpserver, clock):
+    base = httpserver.url_for("/")
+    outbound = Outbound(robot=GroupRobot(base, 2),
+                        official=OfficialAccountAPI(base, "wxappid", "secret", MemoryTokenStore(), 2))
+    return Delivery(db, outbound, MemoryPacer(Budget.per_minute(20), clock=clock), FollowUps())
+
+
+def add_robot_notices(db, count: int, text: str = "心愿 #{n} 已由 李建国（市税务局） 认领。",
+                      target: str = VOLUNTEERS_KEY) -> list[int]:
+    with db.transaction() as session:
+        rows = [Notice(event="claimed", audience="group", channel="robot", target=target,
+                       text=text.format(n=n)) for n in range(1, count + 1)]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def robot_messages(httpserver) -> list[dict]:
+    return [json.loads(request.data) for request, _ in httpserver.log if request.path == ROBOT]
+
+
+def content(message: dict) -> str:
+    return message[message["msgtype"]]["content"]
+
+
+def statuses(db) -> list[tuple[str, int]]:
+    with db.sessions() as session:
+        return [(n.status, n.attempts) for n in session.scalars(select(Notice).order_by(Notice.id))]
+
+
+# --- the budget -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("limit", [1, 4, 20, 60])
+def test_budget_never_passes_the_limit_in_any_minute_and_keeps_sending(limit):
+    clock = Clock()
+    pacer = MemoryPacer(Budget.per_minute(limit), clock=clock)
+    granted = []
+    for step in range(10 * 600):  # ten minutes of someone trying every 0.1 s
+        clock.now = 1000 + step / 10
+        if pacer.take("robot") == 0:
+            granted.append(clock.now)
+    windows = [sum(1 for t in granted if start <= t < start + WINDOW) for start in granted]
+    assert max(windows) <= limit
+    interval = Budget.per_minute(limit).interval
+    gaps = [b - a for a, b in zip(granted, granted[1:])]
+    assert max(gaps) <= interval + 0.1 + 1e-9  # under load the robot still sends every `interval` seconds
+    assert len(granted) >= 600 / interval
+
+
+def test_budget_says_how_long_to_wait():
+    clock = Clock()
+    pacer = MemoryPacer(Budget(burst=2, interval=4.0), clock=clock)
+    assert pacer.take("r") == 0 and pacer.take("r") == 0
+    assert pacer.take("r") == pytest.approx(4.0)
+    clock.now += 1
+    assert pacer.take("r") == pytest.approx(3.0)
+    assert pacer.take("other robot") == 0  # each robot has its own budget
+
+
+def _take_all(url: str, key: str, count: int, results) -> None:
+    pacer = RedisPacer(redis.Redis.from_url(url), Budget.per_minute(20), prefix=key)
+    results.put(sum(1 for _ in range(count) if pacer.take("the robot") == 0))
+
+
+def test_redis_budget_is_shared_by_processes(redis_url):
+    prefix = f"test:{uuid.uuid4().hex}:"
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    processes = [spawn.Process(target=_take_all, args=(redis_url, prefix, 20, results)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(30)
+    granted = sum(results.get(timeout=5) for _ in processes)
+    assert granted == Budget.per_minute(20).burst  # 5 of the 60 tries: the budget is one, not three
+    pacer = RedisPacer(redis.Redis.from_url(redis_url), Budget.per_minute(20), prefix=prefix)
+    assert 0 < pacer.take("the robot") <= Budget.per_minute(20).interval
+    assert pacer.available("the robot") == 0
+
+
+def test_redis_budget_hold(redis_url):
+    pacer = RedisPacer(redis.Redis.from_url(redis_url), Budget.per_minute(20), prefix=f"test:{uuid.uuid4().hex}:")
+    assert pacer.available("r") == 5
+    pacer.hold("r", 30)
+    assert pacer.available("r") == 0
+    assert pacer.take("r") > 29
+
+
+# --- merging and splitting ------------------------------------------------------------------------
+
+def test_within_budget_each_notice_is_its_own_text(db, delivery, httpserver):
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    add_robot_notices(db, 3)
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    messages = robot_messages(httpserver)
+    assert [m["msgtype"] for m in messages] == ["text"] * 3
+    assert [content(m) for m in messages] == [f"心愿 #{n} 已由 李建国（市税务局） 认领。" for n in (1, 2, 3)]
+    assert statuses(db) == [("sent", 1)] * 3
+
+
+def test_more_than_the_budget_is_merged_into_one_list_naming_every_wish(db, delivery, httpserver):
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    add_robot_notices(db, 30)
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    [message] = robot_messages(httpserver)
+    assert message["msgtype"] == "markdown"
+    text = content(message)
+    assert "共30条" in text
+    assert sorted(int(n) for n in re.findall(r"#(\d+)", text)) == list(range(1, 31))
+    assert statuses(db) == [("sent", 1)] * 30
+
+
+def test_when_the_budget_is_spent_the_robot_is_flushed_again_later(db, delivery, httpserver, clock):
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    for _ in range(5):  # the burst, one notice at a time
+        add_robot_notices(db, 1)
+        delivery.flush_robot(VOLUNTEERS_KEY)
+    add_robot_notices(db, 2)
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    assert len(robot_messages(httpserver)) == 5
+    [(target, delay)] = delivery.jobs.later
+    assert target == VOLUNTEERS_KEY and 0 < delay <= Budget.per_minute(20).interval
+    assert [s for s, _ in statuses(db)][-2:] == ["pending", "pending"]
+
+    clock.now += delay
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    assert len(robot_messages(httpserver)) == 6 and robot_messages(httpserver)[-1]["msgtype"] == "markdown"
+    assert all(s == "sent" for s, _ in statuses(db))
+
+
+def test_merged_messages_are_split_within_the_robot_limit():
+    rows = [Notice(id=n, text=f"心愿 #{n} " + "很长的内容" * 60) for n in range(1, 41)]
+    messages = compose(rows, budget=5)
+    assert len(messages) > 1
+    assert [row.id for m in messages for row in m.rows] == list(range(1, 41))  # each row exactly once
+    for message in messages:
+        assert message.msgtype == "markdown"
+        assert all(len(part.encode()) <= MARKDOWN_LIMIT for part in message.parts)
+        assert all(f"#{row.id} " in "".join(message.parts) for row in message.rows)
+
+
+def test_an_overlong_single_notice_is_split_into_texts():
+    [message] = compose([Notice(id=1, text="字" * 1500)], budget=5)
+    assert message.msgtype == "text" and len(message.parts) == 3
+    assert all(len(part.encode()) <= TEXT_LIMIT for part in message.parts)
+    assert "".join(message.parts) == "字" * 1500
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+def test_a_throttled_robot_holds_its_budget_and_the_rows_wait(db, delivery, httpserver, clock):
+    httpserver.expect_oneshot_request(ROBOT).respond_with_json({"errcode": 45009, "errmsg": "api freq out of limit"})
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    add_robot_notices(db, 1)
+    with pytest.raises(Throttled):
+        delivery.flush_robot(VOLUNTEERS_KEY)
+    with db.sessions() as session:
+        row = session.scalars(select(Notice)).one()
+        assert (row.status, row.attempts) == ("pending", 1) and "45009" in row.last_error
+    assert delivery.pacer.available(VOLUNTEERS_KEY) == 0
+
+    delivery.flush_robot(VOLUNTEERS_KEY)  # the retry, while the robot is still held: nothing goes out
+    assert len(robot_messages(httpserver)) == 1 and delivery.jobs.later
+
+    clock.now += WINDOW + 5
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    assert len(robot_messages(httpserver)) == 2
+    assert statuses(db) == [("sent", 2)]
+
+
+def test_a_bad_robot_key_fails_for_good_and_stays_visible(db, delivery, httpserver):
+    httpserver.expect_request(ROBOT).respond_with_json({"errcode": 93000, "errmsg": "invalid webhook url"})
+    add_robot_notices(db, 2)
+    with pytest.raises(Exception):
+        delivery.flush_robot(VOLUNTEERS_KEY)
+    assert statuses(db) == [("failed", 1), ("pending", 0)]  # a flush stops at the first failure
+    with pytest.raises(Exception):
+        delivery.flush_robot(VOLUNTEERS_KEY)  # the retry
+    with db.sessions() as session:
+        rows = session.scalars(select(Notice)).all()
+        assert {(r.status, r.attempts) for r in rows} == {("failed", 1)}
+        assert all("93000" in r.last_error for r in rows)
+
+
+def test_a_row_that_keeps_failing_is_marked_failed_after_the_last_attempt(db, delivery, httpserver):
+    httpserver.expect_request("/cgi-bin/stable_token").respond_with_json({"access_token": "T", "expires_in": 7200})
+    httpserver.expect_request("/cgi-bin/message/custom/send").respond_with_data("busy", status=503)
+    with db.transaction() as session:
+        session.add(Notice(event="claimed", audience="private", channel="official", target="o-x", text="hi"))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        with pytest.raises(Exception):
+            delivery.send_notice(1)
+        assert statuses(db) == [("failed" if attempt == MAX_ATTEMPTS else "pending", attempt)]
+    delivery.send_notice(1)  # a failed row is left alone
+    assert statuses(db) == [("failed", MAX_ATTEMPTS)]
+
+
+def test_relay_hands_pending_rows_back(db, delivery):
+    ids = add_robot_notices(db, 3)
+    assert delivery.relay(min_age=0) == ids
+    assert delivery.relay(min_age=3600) == []
+
+
+# --- 45015: the resident has not written for two days -----------------------------------------------
+
+SILENT = {"o-wang", "o-li"}
+
+
+@pytest.fixture
+def silent_chat(database_url, httpserver):
+    from app import create_app
+
+    def custom_send(request):
+        body = json.loads(request.data)
+        answer = {"errcode": 45015, "errmsg": "response out of time limit"} if body["touser"] in SILENT else OK
+        return Response(json.dumps(answer), content_type="application/json")
+
+    httpserver.expect_request("/cgi-bin/stable_token").respond_with_json({"access_token": "T", "expires_in": 7200})
+    httpserver.expect_request("/cgi-bin/message/custom/send").respond_with_handler(custom_send)
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    app = create_app(make_settings(database_url, httpserver.url_for("").rstrip("/")))
+    runtime = app.extensions["wishbot"]
+    build_world(runtime.db)
+    yield Chat(app.test_client(), app, httpserver)
+    runtime.jobs.join()
+    runtime.jobs.close()
+    runtime.db.dispose()
+
+
+def test_outside_the_48_hour_window_the_grid_workers_pass_it_on_by_phone(silent_chat):
+    chat = silent_chat
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-liu", "审核 1 通过")
+    chat.say("o-li", "认领 1")
+    db = chat.runtime.db
+
+    def settled():
+        with db.sessions() as session:
+            return session.scalar(select(Notice.id).where(Notice.status == "pending")) is None
+
+    wait_for(settled)
+    with db.sessions() as session:
+        refused = session.scalars(select(Notice).where(Notice.target.in_(SILENT))).all()
+        # at least: the wish published and claimed, to 王秀兰; the contact details, to 李建国
+        assert len(refused) >= 3
+        assert {n.status for n in refused} == {"failed"} and all("45015" in n.last_error for n in refused)
+        fallbacks = session.scalars(select(Notice).where(Notice.fallback_for_id.is_not(None))).all()
+        assert sorted(n.fallback_for_id for n in fallbacks) == sorted(n.id for n in refused)
+        assert {(n.channel, n.target, n.status) for n in fallbacks} == {("robot", GRIDWORKERS_KEY, "sent")}
+        timeline = session.scalars(select(WishEvent.action).where(WishEvent.wish_id == 1)).all()
+        assert timeline.count("pass_on") == len(refused)
+
+    pushes = [t for t in chat.group_pushes(GRIDWORKERS_KEY) if "请电话转告" in t]
+    assert len(pushes) == len(refused)
+    assert any("许愿人 王**" in t and "已有人认领" in t for t in pushes)
+    assert any("认领人 李建国" in t and "#1" in t and "（电话）" in t for t in pushes)
+    for text in pushes:
+        assert "13800000001" not in text and "新城小区" not in text and "王秀兰" not in text

@@ -1,0 +1,56 @@
+"""统计: this month's numbers for the grid worker's grid."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from handlers.stats import month_start
+from models import Wish
+
+from .world import session_of
+
+
+def test_month_starts_at_local_midnight():
+    # 2026-12-01 00:30 in China is still November in UTC.
+    assert month_start(datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc)) == datetime(
+        2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+    assert month_start(datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)) == datetime(
+        2026, 10, 31, 16, 0, tzinfo=timezone.utc)
+
+
+def test_this_month_in_my_grid(chat, app):
+    chat.say("o-wang", "许愿 需要一副老花镜")       # 1: confirmed
+    chat.say("o-wang", "许愿 需要一根拐杖")         # 2: claimed only
+    chat.say("o-wang", "许愿 想要一本字典")         # 3: still waiting for review
+    chat.say("o-zhao", "许愿 家里水龙头漏水")       # 4: 第二网格, not 刘芳's
+    chat.say("o-sun", "许愿 需要一个轮椅")          # 5: another community
+    chat.say("o-wang", "许愿 去年的心愿")           # 6: moved to last month below
+    chat.say("o-liu", "审核 1 通过")
+    chat.say("o-liu", "审核 2 通过")
+    chat.say("o-li", "认领 1")
+    chat.say("o-chen", "认领 2")
+    chat.say("o-li", "完成 1")
+    chat.say("o-wang", "确认 1 5分")
+    with app.extensions["wishbot"].db.transaction() as s:
+        s.get(Wish, 6).created_at = month_start() - timedelta(days=3)
+
+    reply = chat.say("o-liu", "统计")
+    assert "新城社区/第一网格" in reply
+    assert "征集 3 个，发布 2 个，认领 2 个" in reply
+    assert "完成 1 个，确认圆梦 1 个" in reply
+    assert "市税务局（1次）" in reply and "市司法局（1次）" in reply
+
+    assert "征集 1 个，发布 0 个" in chat.say("o-zhou", "统计")
+    refusal = chat.say("o-li", "统计")
+    assert "不是您能用的命令" in refusal and "\n" not in refusal
+    with session_of(app) as s:
+        assert s.get(Wish, 6).status == "pending_review"
+
+
+def test_help_lists_each_roles_commands(chat):
+    gridworker = chat.say("o-liu", "帮助")
+    for command in ("审核 R12 通过", "代许愿 姓名 手机号 内容", "派单 N 姓名", "统计", "分类 N 类别", "紧急 N", "共性 N"):
+        assert command in gridworker
+    member = chat.say("o-li", "帮助")
+    assert "认领 N" in member and "派单" not in member and "统计" not in member
+    resident = chat.say("o-wang", "帮助")
+    assert "报到 姓名 单位 手机号 [社区]" in resident and "许愿 内容" in resident and "代许愿" not in resident

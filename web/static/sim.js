@@ -1,0 +1,98 @@
+// The chat simulator: sends as the chosen person, polls the outbox for what reached them.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var sayUrl = script.dataset.say, feedUrl = script.dataset.feed;
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var picker = document.getElementById("person");
+  var chat = document.getElementById("chat");
+  var groups = document.getElementById("groups");
+  var examples = JSON.parse(picker.dataset.examples || "{}");
+  var last = 0, generation = 0, timer = null;
+
+  function bubble(list, who, text, extra) {
+    var item = document.createElement("li");
+    item.className = "msg " + who;
+    if (extra) {
+      var tag = document.createElement("span");
+      tag.className = "tag";
+      tag.textContent = extra;
+      item.appendChild(tag);
+    }
+    var body = document.createElement("div");
+    body.className = "text";
+    body.textContent = text;
+    item.appendChild(body);
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+    return item;
+  }
+
+  function showNotice(n) {
+    var where = n.box === "private" ? chat : groups;
+    var label = n.box === "private" ? "通知" : n.box_label;
+    var item = bubble(where, n.box === "private" ? "notice" : "push", n.text, label + " " + n.time);
+    item.dataset.notice = n.id;
+  }
+
+  function poll() {
+    var mine = generation;
+    fetch(feedUrl + "?person=" + picker.value + "&after=" + last, {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data || mine !== generation) return;
+        data.notices.forEach(showNotice);
+        last = data.last;
+      })
+      .catch(function () {})
+      .then(function () { if (mine === generation) timer = setTimeout(poll, 1500); });
+  }
+
+  function reset() {
+    generation += 1;
+    clearTimeout(timer);
+    last = 0;
+    chat.innerHTML = "";
+    groups.innerHTML = "";
+    var chips = document.getElementById("examples");
+    chips.innerHTML = "";
+    (examples[picker.value] || []).forEach(function (command) {
+      var chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip";
+      chip.textContent = command;
+      chip.addEventListener("click", function () { send(command); });
+      chips.appendChild(chip);
+    });
+    poll();
+  }
+
+  function send(text) {
+    bubble(chat, "me", text);
+    var waiting = bubble(chat, "bot pending", "…");
+    fetch(sayUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify({person: Number(picker.value), text: text})
+    }).then(function (r) { return r.json(); })
+      .then(function (data) {
+        waiting.classList.remove("pending");
+        waiting.querySelector(".text").textContent = data.error || data.reply || "（没有回复）";
+      })
+      .catch(function () {
+        waiting.classList.remove("pending");
+        waiting.querySelector(".text").textContent = "发送失败，请重试。";
+      });
+  }
+
+  document.getElementById("say").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = document.getElementById("text");
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text);
+  });
+  picker.addEventListener("change", reset);
+  reset();
+})();
