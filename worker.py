@@ -6,7 +6,10 @@ import os
 import time
 
 import redis
+from rq import SimpleWorker
 
+from bot.clock import Clock, redis_claims
+from bot.jobs import QUEUE_NAME
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -50,8 +53,6 @@ def fetch_proof(proof_id: int) -> None:
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
-    from bot.clock import Clock, redis_claims
-
     global _runtime, _runtime_pid
     if not settings.redis_url:
         raise SystemExit("WISHBOT_REDIS_URL is not set: without Redis, jobs run inside `wishbot serve`.")
@@ -67,23 +68,29 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
 
 def _work(rt: Runtime, burst: bool) -> None:
     """RQ's worker, started again whenever it quits because Redis went away."""
-    from rq import SimpleWorker
-
-    from bot.jobs import QUEUE_NAME
-
     pause = 1.0
     while True:
         worker = None
         try:
-            # Jobs run in this process one at a time, reusing its database pool and clients: no fork
-            # per job. A frequent maintenance lets a live worker take over a killed one's scheduler.
-            worker = SimpleWorker([QUEUE_NAME], connection=rt.redis, maintenance_interval=30)
+            # A frequent maintenance lets a live worker take over a killed one's scheduler quickly.
+            worker = _Worker([QUEUE_NAME], connection=rt.redis, maintenance_interval=30)
             worker.work(with_scheduler=True, burst=burst)
         except redis.RedisError as error:  # from RQ's teardown, while Redis is still away
             log.warning("worker stopped: %s", error)
         # RQ quits on an error it did not expect, such as Redis going away in the middle of a job.
-        if burst or (worker is not None and worker._stop_requested):  # a signal asked it to stop
+        if burst or (worker is not None and worker.stop_requested):
             return
         log.warning("worker quit unexpectedly; starting again in %.0f s", pause)
         time.sleep(pause)
-        pause = min(pause * 2, 30)
+        pause = min(pause * 2, 5)  # short: what waited while Redis was away should go soon after
+
+
+class _Worker(SimpleWorker):
+    """Jobs run in this process one at a time, reusing its database pool and clients: no fork per
+    job. Remembers whether a signal asked it to stop, which RQ's worker does not tell."""
+
+    stop_requested = False
+
+    def request_stop(self, signum, frame):
+        self.stop_requested = True
+        super().request_stop(signum, frame)

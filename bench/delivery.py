@@ -35,7 +35,7 @@ from bot.runtime import Runtime
 from bot.schema import upgrade
 from bot.settings import Settings
 from handlers import directory
-from models import Notice, Person, Wish, utcnow
+from models import Notice, Wish, utcnow
 
 WISHBOT = str(Path(sys.executable).with_name("wishbot"))
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/wishbot_bench"
@@ -217,6 +217,7 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the stub takes per answer")
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE))
     parser.add_argument("--deadline", type=float, default=180)
+    parser.add_argument("--spread", type=float, default=0, help="seconds over which the claims are spread (0: a burst)")
     args = parser.parse_args()
 
     logging.getLogger("bot.jobs").setLevel(logging.ERROR)  # "could not enqueue" while Redis is down
@@ -233,13 +234,14 @@ def main() -> int:
            "WISHBOT_ROBOT_PER_MINUTE": str(args.per_minute), "WISHBOT_RELAY_SECONDS": str(args.relay_seconds)}
     workers = [start_worker(env, logs, n) for n in range(args.workers)]
     runtime = Runtime(Settings.from_env(env))
-    print(f"wishbot delivery bench: {args.communities} communities x {args.claims} claims, {args.workers} workers, "
+    print(f"wishbot delivery bench: {args.communities} communities x {args.claims} claims "
+          f"({'a burst' if not args.spread else f'over {args.spread:.0f} s'}), {args.workers} workers, "
           f"robot limit {args.per_minute}/min, relay every {args.relay_seconds} s, logs in {workdir}")
     time.sleep(2)  # the workers start
 
     faults: list[str] = []
     started = time.time()
-    steps = [(openid, wish_id) for n in range(args.claims) for openid, wishes in plan for wish_id in wishes[n:n + 1]]
+    steps = [(openid, wishes[n]) for n in range(args.claims) for openid, wishes in plan]  # round robin
     kill_at, outage_at, outage_end = len(steps) // 3, len(steps) // 2, 2 * len(steps) // 3
     try:
         for i, (openid, wish_id) in enumerate(steps):
@@ -257,6 +259,7 @@ def main() -> int:
                 faults.append(f"Redis down from +{down - started:.1f} s to +{time.time() - started:.1f} s, "
                               f"back empty ({outage_end - outage_at} claims meanwhile)")
             claim(runtime, openid, wish_id)
+            time.sleep(args.spread / len(steps))
         print(f"claims            {len(steps)} in {time.time() - started:.1f} s")
 
         def pending() -> int:

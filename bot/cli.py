@@ -86,11 +86,11 @@ def digest() -> None:
     rt = _runtime()
     count = len(rt.send_digests())
     if rt.redis is not None:
-        click.echo(f"{count} digests queued for the workers")
+        click.echo(f"digests queued for the workers: {count}")
         return
     rt.jobs.join(timeout=60)
     rt.jobs.close()
-    click.echo(f"{count} digests sent")
+    click.echo(f"digests sent: {count}")
 
 
 @main.command()

@@ -53,11 +53,15 @@ class Clock(threading.Thread):
         self.zone = ZoneInfo(settings.timezone)
 
     def run(self) -> None:
+        failing = False
         while True:
             try:
                 self.tick(datetime.now(self.zone))
+                failing = False
             except Exception as error:  # Redis down: the next tick tries again
-                log.warning("clock: %s", error)
+                if not failing:
+                    log.warning("clock stopped ticking: %s", error)
+                failing = True
             time.sleep(self.TICK)
 
     def tick(self, now: datetime) -> None:

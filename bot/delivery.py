@@ -21,7 +21,9 @@ from models.messaging import NOTICE_FAILED, NOTICE_PENDING, NOTICE_SENT
 
 from .db import Database
 from .outbound.errors import DeliveryError, OutsideWindow, Throttled
-from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, split_message
+from .outbound.log import LoggingSender
+from .outbound.official import OfficialAccountAPI
+from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, split_message
 from .pacing import WINDOW
 
 log = logging.getLogger("wishbot.push")
@@ -32,8 +34,8 @@ BATCH_ROWS = 200  # robot rows one flush takes on
 
 @dataclass
 class Outbound:
-    robot: object  # GroupRobot
-    official: object  # OfficialAccountAPI, or LoggingSender when none is configured
+    robot: GroupRobot
+    official: OfficialAccountAPI | LoggingSender  # the log when no Official Account is configured
 
 
 class Pacer(Protocol):

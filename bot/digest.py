@@ -65,9 +65,11 @@ def send_reminders(db: Database, settings: Settings, now: datetime | None = None
     rows: list[Notice] = []
     with db.transaction() as session:
         active = select(Claim).where(Claim.status == ACTIVE).order_by(Claim.id)
-        for claim in session.scalars(active.where(Claim.created_at <= now - timedelta(days=settings.release_days))).all():
+        idle = active.where(Claim.created_at <= now - timedelta(days=settings.release_days))
+        for claim in session.scalars(idle).all():
             rows += _release(session, claim, settings.release_days)
-        due = active.where(Claim.created_at <= now - timedelta(days=settings.remind_days), Claim.reminded_at.is_(None))
+        due = active.where(Claim.reminded_at.is_(None),
+                           Claim.created_at <= now - timedelta(days=settings.remind_days))
         for claim in session.scalars(due).all():
             claim.reminded_at = now
             rows += notices.claim_reminder(session, claim, settings.remind_days)

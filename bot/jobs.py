@@ -133,7 +133,7 @@ class RQJobs:
             else:
                 self.queue.enqueue(f"worker.{name}", arg, **options)
         except Exception as error:  # redis.ConnectionError and friends
-            log.warning("could not enqueue %s (%s); the relay will", options["job_id"], error)
+            log.warning("could not enqueue %s (%s); left for the relay", options["job_id"], error)
 
     def enqueue(self, notice_ids: Iterable[int]) -> None:
         for notice_id in notice_ids:
@@ -148,7 +148,8 @@ class RQJobs:
 
         ids = list(notice_ids)
         jobs = RQJob.fetch_many([job_id("send_notice", i) for i in ids], connection=self.queue.connection)
-        again = [i for i, job in zip(ids, jobs) if job is None or job.get_status(refresh=False) not in self.WILL_RUN]
+        will_run = {job.id for job in jobs if job is not None and job.get_status(refresh=False) in self.WILL_RUN}
+        again = [i for i in ids if job_id("send_notice", i) not in will_run]
         self.enqueue(again)
         return again
 

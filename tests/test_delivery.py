@@ -25,7 +25,7 @@ from bot.pacing import WINDOW, Budget, MemoryPacer, RedisPacer
 from models import Notice, WishEvent
 
 from .chat import Chat
-from .conftest import make_settings, wait_for
+from .conftest import REDIS_URL, make_settings, service_missing, wait_for
 from .world import GRIDWORKERS_KEY, VOLUNTEERS_KEY, build_world
 
 ROBOT = "/cgi-bin/webhook/send"
@@ -130,13 +130,29 @@ def test_budget_says_how_long_to_wait():
     assert pacer.take("other robot") == 0  # each robot has its own budget
 
 
+@pytest.fixture
+def budget_redis():
+    """Redis db 13, which no other test flushes; each test uses keys of its own."""
+    url = REDIS_URL.rsplit("/", 1)[0] + "/13"
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing("Redis", error)
+    prefix = f"test:{uuid.uuid4().hex}:"
+    yield url, prefix
+    for key in client.scan_iter(prefix + "*"):
+        client.delete(key)
+    client.close()
+
+
 def _take_all(url: str, key: str, count: int, results) -> None:
     pacer = RedisPacer(redis.Redis.from_url(url), Budget.per_minute(20), prefix=key)
     results.put(sum(1 for _ in range(count) if pacer.take("the robot") == 0))
 
 
-def test_redis_budget_is_shared_by_processes(redis_url):
-    prefix = f"test:{uuid.uuid4().hex}:"
+def test_redis_budget_is_shared_by_processes(budget_redis):
+    redis_url, prefix = budget_redis
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
     processes = [spawn.Process(target=_take_all, args=(redis_url, prefix, 20, results)) for _ in range(3)]
@@ -151,8 +167,9 @@ def test_redis_budget_is_shared_by_processes(redis_url):
     assert pacer.available("the robot") == 0
 
 
-def test_redis_budget_hold(redis_url):
-    pacer = RedisPacer(redis.Redis.from_url(redis_url), Budget.per_minute(20), prefix=f"test:{uuid.uuid4().hex}:")
+def test_redis_budget_hold(budget_redis):
+    redis_url, prefix = budget_redis
+    pacer = RedisPacer(redis.Redis.from_url(redis_url), Budget.per_minute(20), prefix=prefix)
     assert pacer.available("r") == 5
     pacer.hold("r", 30)
     assert pacer.available("r") == 0

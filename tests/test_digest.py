@@ -118,7 +118,7 @@ def test_wishbot_digest_sends_the_digests_now(tmp_path, sqlite_url, wechat_api):
     env.pop("WISHBOT_REDIS_URL", None)
     result = subprocess.run([WISHBOT, "digest"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "1 digests sent" in result.stdout
+    assert "digests sent: 1" in result.stdout
     [text] = [r.get_json()["text"]["content"] for r, _ in wechat_api.log if r.args.get("key") == GRIDWORKERS_KEY]
     assert text.startswith("【每日汇总】新城社区/第一网格") and "待审核 1 个：#1" in text
 

@@ -345,12 +345,37 @@ def test_a_token_rejected_twice_fails_the_job_which_is_retried(bed, api):
         return all(n.attempts >= 1 for n in rows) and rows
 
     rows = wait_for(failed_once, timeout=30)
+    connection = redis.Redis.from_url(bed.redis.url)
+
+    def retry_scheduled():  # the job failed, and RQ will run it again after a pause
+        return all(Job.fetch(f"notice-{row.id}", connection=connection).get_status() == "scheduled"
+                   for row in rows)
+
+    wait_for(retry_scheduled, timeout=10)
     token_fetches = len(bed.calls(TOKEN_PATH))
     assert 2 <= token_fetches <= 2 * len(rows)  # once, and once more, per attempt
     assert all(n.status == "pending" and "42001" in n.last_error for n in rows)
-    connection = redis.Redis.from_url(bed.redis.url)
-    for row in rows:  # the job failed, and RQ will run it again after a pause
-        assert Job.fetch(f"notice-{row.id}", connection=connection).get_status() == "scheduled"
+
+
+# --- out of the 48-hour window ------------------------------------------------------------------------
+
+def test_a_resident_out_of_the_window_is_told_by_the_grid_workers(bed, api):
+    def custom_send(request):
+        silent = json.loads(request.data)["touser"] == "o-wang"
+        answer = {"errcode": 45015, "errmsg": "response out of time limit"} if silent else OK
+        return Response(json.dumps(answer), content_type="application/json")
+
+    api.expect_request(SEND).respond_with_handler(custom_send)
+    api.expect_request(ROBOT).respond_with_json(OK)
+    bed.publish_wishes(1)
+    bed.chat.say("o-li", "认领 1")
+    bed.start_worker()
+    wait_for(lambda: bed.robot_messages(GRIDWORKERS_KEY), timeout=30)
+    [told] = [text_of(m) for m in bed.robot_messages(GRIDWORKERS_KEY)]
+    assert "请电话转告" in told and "王**" in told and "#1" in told and "13800000001" not in told
+    refused, passed_on = [n for n in bed.notices() if "已有人认领" in n.text]  # the ledger: both rows
+    assert (refused.status, passed_on.status, passed_on.fallback_for_id) == ("failed", "sent", refused.id)
+    assert "45015" in refused.last_error
 
 
 # --- the scheduler ----------------------------------------------------------------------------------
@@ -380,3 +405,13 @@ def test_the_scheduler_sends_digests_reminders_and_releases(bed, api):
         assert session.get(Wish, 2).status == "published"
         claims = {c.wish_id: c for c in session.scalars(select(Claim))}
         assert claims[2].status == "released" and claims[1].status == "active" and claims[1].reminded_at
+
+
+def test_sigterm_stops_the_worker(bed, api):
+    answer_ok(api)
+    bed.publish_wishes(1)
+    worker = bed.start_worker()
+    bed.chat.say("o-li", "认领 1")
+    wait_for(bed.all_sent, timeout=30)  # it is up and working
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0  # and not started again by the loop that rides out Redis outages
