@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,10 +22,10 @@ from collections import Counter
 from datetime import timezone
 from pathlib import Path
 
-import redis
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from bench.processes import RedisServer, descendants
 from bench.wechat_stub import WeChatStub
 from bot.db import Database
 from bot.inbound import Inbound
@@ -39,53 +37,6 @@ from models import Notice, Wish, utcnow
 
 WISHBOT = str(Path(sys.executable).with_name("wishbot"))
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/wishbot_bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, workdir: str):
-        self.port, self.workdir = free_port(), workdir
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", self.workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise SystemExit("redis-server did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def kill_9(process: subprocess.Popen) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from functools import cached_property
 
 from .conversation import Conversation
@@ -114,28 +113,11 @@ class Runtime:
         fetch_proof(self.db, download, proof_id)
 
     def run_jobs(self, jobs: list[tuple[str, int]]) -> None:
-        """Jobs a handler asked for after commit (`worker.<name>(id)`): on RQ, or on a thread here."""
+        """Jobs a handler asked for after commit, run like every other job (RQ or this process)."""
         for name, row_id in jobs:
             if name not in AFTER_COMMIT_JOBS:
                 raise ValueError(f"unknown job {name}")
-            if self.redis is not None:
-                from rq import Retry
-
-                from .jobs import RETRY_INTERVALS
-
-                try:
-                    self.jobs.queue.enqueue(f"worker.{name}", row_id, job_id=f"{name}-{row_id}",
-                                            retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
-                except Exception as error:  # Redis down: the row keeps its id; the reply must still go out
-                    log.warning("could not enqueue %s(%s): %s", name, row_id, error)
-            else:
-                threading.Thread(target=self._run_here, args=(name, row_id), daemon=True).start()
-
-    def _run_here(self, name: str, row_id: int) -> None:
-        try:
-            getattr(self, name)(row_id)
-        except Exception:
-            log.exception("job %s(%s) failed", name, row_id)
+            self.jobs.call(name, row_id)
 
     @cached_property
     def wechat_channel(self):

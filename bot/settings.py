@@ -2,8 +2,24 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+
+def _instance_secret_key() -> str:
+    """Without WISHBOT_SECRET_KEY: a random key kept in ./instance, so sessions survive restarts
+    on this machine and no known default can sign a dashboard session. Several machines must
+    share WISHBOT_SECRET_KEY."""
+    path = Path.cwd() / "instance" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+                file.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass  # another process won the race; read its key
+    return path.read_text().strip()
 
 
 def _default_database_url() -> str:
@@ -30,7 +46,7 @@ class Settings:
     wecom_aes_key: str | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
 
-    secret_key: str = "dev-only-change-me"
+    secret_key: str = field(default_factory=_instance_secret_key)
     http_timeout: float = 5.0
     max_body_bytes: int = 64 * 1024
     robot_per_minute: int = 20

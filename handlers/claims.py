@@ -37,11 +37,7 @@ def list_open_wishes(ctx: Context, args: str) -> str:
 def claim_wish(ctx: Context, args: str) -> str:
     token, _ = split_first(args)
     wish = ctx.wish_from(token, "认领 N", for_update=True)
-    before = wish.status
-    claim = wish.claim_by(ctx.person)
-    ctx.session.flush()
-    ctx.log(wish, "claim", before)
-    ctx.notify(notices.wish_claimed(ctx.session, wish, claim))
+    ctx.change_claim(wish, "claim", lambda: wish.claim_by(ctx.person), notices.wish_claimed)
     return f"认领成功！心愿 {wish.ref}：{wish.content[:30]}\n许愿人的联系方式已私信发给您。完成后回复「完成 {wish.id}」。"
 
 
@@ -49,10 +45,7 @@ def claim_wish(ctx: Context, args: str) -> str:
 def release_claim(ctx: Context, args: str) -> str:
     token, _ = split_first(args)
     wish = ctx.wish_from(token, "放弃 N", for_update=True)
-    before = wish.status
-    claim = wish.release(ctx.person)
-    ctx.log(wish, "release", before)
-    ctx.notify(notices.claim_released(ctx.session, wish, claim))
+    ctx.change_claim(wish, "release", lambda: wish.release(ctx.person), notices.claim_released)
     return f"已放弃心愿 {wish.ref}，它会重新开放给大家认领。"
 
 
@@ -60,10 +53,8 @@ def release_claim(ctx: Context, args: str) -> str:
 def complete_claim(ctx: Context, args: str) -> str:
     token, note = split_first(args)
     wish = ctx.wish_from(token, "完成 N [说明]", for_update=True)
-    before = wish.status
-    claim = wish.complete_by(ctx.person, note or None)
-    ctx.log(wish, "complete", before, note or None)
-    ctx.notify(notices.claim_completed(ctx.session, wish, claim))
+    ctx.change_claim(wish, "complete", lambda: wish.complete_by(ctx.person, note or None),
+                     notices.claim_completed, note or None)
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 

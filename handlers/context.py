@@ -48,6 +48,16 @@ class Context:
         """Ask for a job (a function of worker.py taking this id) once the transaction commits."""
         self.jobs.append((job, row_id))
 
+    def change_claim(self, wish: Wish, action: str, rule, announce, note: str | None = None):
+        """Apply a claim rule of the wish (claim_by, release, complete_by), put it on the
+        timeline and queue its notices; returns the claim."""
+        before = wish.status
+        claim = rule()
+        self.session.flush()
+        self.log(wish, action, before, note)
+        self.notify(announce(self.session, wish, claim))
+        return claim
+
     def notify(self, notices: list[Notice]) -> None:
         """Queue outbox rows in this transaction; they are handed to the jobs after commit."""
         self.session.add_all(notices)

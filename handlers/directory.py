@@ -15,11 +15,15 @@ def _required(value: str | None, what: str) -> str:
     return value
 
 
+def _one(session: Session, query, missing: str):
+    row = session.scalar(query)
+    if row is None:
+        raise BadInput(missing)
+    return row
+
+
 def find_community(session: Session, name: str) -> Community:
-    community = session.scalar(select(Community).where(Community.name == name.strip()))
-    if community is None:
-        raise BadInput(f"没有这个社区：{name}")
-    return community
+    return _one(session, select(Community).where(Community.name == name.strip()), f"没有这个社区：{name}")
 
 
 def find_grid(session: Session, path: str) -> Grid:
@@ -28,17 +32,12 @@ def find_grid(session: Session, path: str) -> Grid:
     if not sep:
         raise BadInput(f"网格要写成 社区/网格：{path}")
     community = find_community(session, community_name)
-    grid = session.scalar(select(Grid).where(Grid.community_id == community.id, Grid.name == grid_name.strip()))
-    if grid is None:
-        raise BadInput(f"没有这个网格：{path}")
-    return grid
+    query = select(Grid).where(Grid.community_id == community.id, Grid.name == grid_name.strip())
+    return _one(session, query, f"没有这个网格：{path}")
 
 
 def find_unit(session: Session, name: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.name == name.strip()))
-    if unit is None:
-        raise BadInput(f"没有这个共建单位：{name}")
-    return unit
+    return _one(session, select(Unit).where(Unit.name == name.strip()), f"没有这个共建单位：{name}")
 
 
 def street_named(session: Session, name: str) -> Street:

@@ -23,12 +23,8 @@ def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
         raise BadInput(f"{member.name}还不是志愿者，不能派单。")
     if wish.claim_of(member):
         raise InvalidState(f"{member.name}已经认领了心愿 {wish.ref}。")
-    before = wish.status
-    claim = wish.claim_by(member, assigned_by=ctx.person)
-    ctx.session.flush()
-    ctx.log(wish, "assign", before, f"派给 {member.name}")
-    ctx.notify(notices.wish_claimed(ctx.session, wish, claim))
-    return claim
+    return ctx.change_claim(wish, "assign", lambda: wish.claim_by(member, assigned_by=ctx.person),
+                            notices.wish_claimed, f"派给 {member.name}")
 
 
 def find_member(ctx: Context, wish: Wish, who: str) -> Person:

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from bench.processes import free_port
 from bot.db import Database
 
 from .conftest import AES_KEY, APPID, TOKEN, _truncate_postgres, wait_for
 from .world import VOLUNTEERS_KEY, build_world
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -12,6 +12,3 @@ class LoggingSender:
 
     def send_text(self, target: str, content: str, *args, **kwargs) -> None:
         log.info("%s to %s (not configured, shown here):\n%s", self.what, target, content)
-
-    def download_media(self, media_id: str) -> bytes:
-        raise LookupError("no Official Account configured: media cannot be downloaded")
