@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -103,6 +105,17 @@ def _seed_wishes(session, people: dict[str, Person]) -> None:
     session.flush()
 
 
+def command_path() -> str:
+    """How to type `wishbot` from here: plain when it is on PATH, else its path (`.venv/bin/wishbot`)."""
+    installed = Path(sys.executable).with_name("wishbot")
+    if shutil.which("wishbot") == str(installed):
+        return "wishbot"
+    try:
+        return str(installed.relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)
+
+
 def run_demo(host: str, port: int) -> None:
     instance = Path.cwd() / "instance"
     instance.mkdir(exist_ok=True)
@@ -125,6 +138,8 @@ def run_demo(host: str, port: int) -> None:
         seed_staff(session, password)
     logging.getLogger("wishbot.push").setLevel(logging.INFO)
     base = f"http://{host}:{port}"
+    cli = command_path()
+    url = "" if base == "http://127.0.0.1:5000" else f" --url {base}/wechat"
     click.echo(f"""
 微心愿助手 demo
 
@@ -137,16 +152,16 @@ def run_demo(host: str, port: int) -> None:
 
   database  {database}
   webhook   {base}/wechat   (token {DEMO_TOKEN}, AES key set: safe mode)
-  API       {base}/api/wishes   (create a token: WISHBOT_DATABASE_URL=sqlite:///{database} wishbot token create me)
+  API       {base}/api/wishes   (create a token: WISHBOT_DATABASE_URL=sqlite:///{database} {cli} token create me)
   health    {base}/healthz
 
 Try the whole loop from another terminal (pushes appear in this log):
-  wishbot say demo-wang "许愿 需要一个助听器"
-  wishbot say demo-liu  "审核 7 通过"
-  wishbot say demo-li   "认领 7"
-  wishbot say demo-li   "完成 7 已送到"
-  wishbot say demo-wang "确认 7 很好 5分"
-  wishbot say demo-wang "帮助"
+  {cli} say demo-wang "许愿 需要一个助听器"{url}
+  {cli} say demo-liu  "审核 7 通过"{url}
+  {cli} say demo-li   "认领 7"{url}
+  {cli} say demo-li   "完成 7 已送到"{url}
+  {cli} say demo-wang "确认 7 很好 5分"{url}
+  {cli} say demo-wang "帮助"{url}
 People: residents demo-wang demo-zhao demo-sun; members demo-li demo-chen demo-feng;
 grid workers demo-liu (新城社区/第一网格) demo-zhou (东山社区/东山花园网格); admin demo-admin.
 """)
