@@ -29,6 +29,22 @@ log = logging.getLogger(__name__)
 
 BUSY = "系统繁忙，请稍后再试。"
 NEW_PERSON_NAME = "微信用户"
+MAX_REPLY_BYTES = 2000
+CUT_NOTE = "……内容较多，完整记录请到管理台查看。"
+
+
+def fit_reply(reply: str | None) -> str | None:
+    """WeChat drops a passive reply over 2048 bytes: cut a long one at a line, and say so."""
+    if reply is None or len(reply.encode()) <= MAX_REPLY_BYTES:
+        return reply
+    kept: list[str] = []
+    size = len(CUT_NOTE.encode())
+    for line in reply.split("\n"):
+        size += len(line.encode()) + 1
+        if size > MAX_REPLY_BYTES:
+            break
+        kept.append(line)
+    return "\n".join(kept + [CUT_NOTE])
 
 
 class Conversation:
@@ -75,7 +91,7 @@ class Conversation:
                 ctx.notices.clear()
                 ctx.jobs.clear()
                 reply = refusal.reply
-            record.reply = reply
+            record.reply = reply = fit_reply(reply)
             session.flush()
             return reply, [n.id for n in ctx.notices], ctx.jobs
 
@@ -91,6 +107,8 @@ class Conversation:
         if inbound.kind == "event":
             if inbound.event == "subscribe":
                 return WELCOME
+            if inbound.event == "click" and inbound.event_key:
+                return self._command(ctx, normalise(inbound.event_key))  # a menu button's key is its command
             return None
         if inbound.kind == "image":
             return attach_photo(ctx, inbound.media_id)
@@ -99,6 +117,9 @@ class Conversation:
             if inbound.kind == "voice":
                 return "没听清楚，请再说一遍，或者直接打字。"
             return HINT
+        return self._command(ctx, text)
+
+    def _command(self, ctx: Context, text: str) -> str:
         match = ROUTER.match(text)
         if match is None:
             return understand(ctx, text) or HINT

@@ -106,3 +106,19 @@ def test_an_unconfigured_channel_answers_404(sqlite_url):
     params = {"timestamp": "1", "nonce": "n", "signature": signature("", "1", "n"), "echostr": "x"}
     assert client.get("/wechat", query_string=params).status_code == 404
     assert client.post("/wecom", query_string=params, data=b"<xml/>").status_code == 404
+
+
+def test_a_menu_click_runs_its_key_as_a_command(chat):
+    from bot.channels import simulate as sim
+
+    reply = chat.post(sim.build_event("o-wang", "CLICK", event_key="我的心愿", create_time=1_700_000_001))
+    assert "心愿" in reply and "帮助" not in reply
+
+
+def test_a_long_reply_is_cut_to_what_wechat_accepts():
+    from bot.conversation import MAX_REPLY_BYTES, fit_reply
+
+    long = "\n".join(f"第{n}行：" + "很" * 30 for n in range(100))
+    cut = fit_reply(long)
+    assert len(cut.encode()) <= MAX_REPLY_BYTES and cut.endswith("管理台查看。") and cut.startswith("第0行")
+    assert fit_reply("短回复") == "短回复"
