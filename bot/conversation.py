@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 BUSY = "系统繁忙，请稍后再试。"
 NEW_PERSON_NAME = "微信用户"
 MAX_REPLY_BYTES = 2000
+ATTEMPTS = 3
 CUT_NOTE = "……内容较多，完整记录请到管理台查看。"
 
 
@@ -56,13 +57,22 @@ class Conversation:
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
-        try:
-            reply, notice_ids, jobs = self._handle_once(inbound)
-        except IntegrityError:
-            # A concurrent retry of the same delivery committed first: answer as it did.
-            reply, notice_ids, jobs = self._stored_reply(inbound.message_key), [], []
-        except Exception:
-            log.exception("message %s from %s failed", inbound.message_key, inbound.sender)
+        for _attempt in range(ATTEMPTS):
+            try:
+                reply, notice_ids, jobs = self._handle_once(inbound)
+                break
+            except IntegrityError:
+                # Either a concurrent retry of this very delivery committed first (answer as it
+                # did), or another message raced this one to a unique row (two first messages
+                # from a new sender both creating them): then it runs again and finds the row.
+                stored = self._stored(inbound.message_key)
+                if stored is not None:
+                    return stored.reply
+            except Exception:
+                log.exception("message %s from %s failed", inbound.message_key, inbound.sender)
+                return BUSY
+        else:
+            log.error("message %s from %s kept conflicting; gave up", inbound.message_key, inbound.sender)
             return BUSY
         if notice_ids:
             self.on_notices(notice_ids)
@@ -70,9 +80,9 @@ class Conversation:
             self.on_jobs(jobs)
         return reply
 
-    def _stored_reply(self, key: str) -> str | None:
+    def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
-            return session.scalar(select(ProcessedMessage.reply).where(ProcessedMessage.key == key))
+            return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
 
     def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int], list[tuple[str, int]]]:
         with self.db.transaction() as session:

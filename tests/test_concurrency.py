@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from bot.channels import simulate
 from handlers import directory
-from models import Claim, Wish
+from models import Claim, Person, ProcessedMessage, Wish
 
 from .conftest import AES_KEY, APPID, TOKEN
 
@@ -80,3 +80,27 @@ def test_concurrent_retries_of_one_delivery_take_effect_once(app, chat):
     assert len(set(replies)) == 1 and "#1" in replies[0]
     with app.extensions["wishbot"].db.sessions() as s:
         assert len(s.scalars(select(Wish)).all()) == 1
+
+
+def test_a_new_users_simultaneous_first_messages_are_all_answered(app, chat):
+    """Several first messages from unknown senders race to create the same person."""
+    server = serve(app)
+    base = f"http://127.0.0.1:{server.server_port}"
+    senders, per_sender = 4, 4
+    start = threading.Barrier(senders * per_sender)
+
+    def first_words(n: int) -> str:
+        start.wait()
+        sender, k = divmod(n, per_sender)
+        return say_over_http(base, f"o-newcomer-{sender}", f"我的心愿 {k}", msg_id=800_000 + n)
+
+    try:
+        with ThreadPoolExecutor(senders * per_sender) as pool:
+            replies = list(pool.map(first_words, range(senders * per_sender)))
+    finally:
+        server.shutdown()
+    assert all(reply and "您还没有心愿" in reply for reply in replies), replies
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert len(s.scalars(select(ProcessedMessage)).all()) == senders * per_sender
+        newcomers = s.scalars(select(Person.openid).where(Person.openid.like("o-newcomer-%"))).all()
+        assert sorted(newcomers) == [f"o-newcomer-{n}" for n in range(senders)]
