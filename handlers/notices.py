@@ -2,6 +2,8 @@
 phone number, address or full name."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,11 +24,25 @@ def _where(wish: Wish) -> str:
     return f"{wish.community.name}{wish.grid.name if wish.grid else ''}"
 
 
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+
+def scrub(text: str, *people: Person | None) -> str:
+    """What a group may read: these people's phone, address and full name masked, and any
+    mobile number at all — residents write their own into a wish's text."""
+    for person in filter(None, people):
+        for secret, shown in ((person.phone, "（电话）"), (person.address, "（地址）"),
+                              (person.name, person.masked_name)):
+            if secret and len(secret) > 1:
+                text = text.replace(secret, shown)
+    return _MOBILE.sub(r"\1****\2", text)
+
+
 def to_group(wish: Wish, event: str, text: str) -> Notice:
     url = wish.community.robot_url
     return Notice(
-        event=event, wish_id=wish.id, audience="group",
-        channel="robot" if url else "log", target=url or f"group:{wish.community.name}", text=text,
+        event=event, wish_id=wish.id, audience="group", channel="robot" if url else "log",
+        target=url or f"group:{wish.community.name}", text=scrub(text, wish.requester),
     )
 
 
@@ -34,8 +50,8 @@ def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
     url = wish.grid.robot_url if wish.grid else None
     label = wish.grid.label if wish.grid else wish.community.name
     return Notice(
-        event=event, wish_id=wish.id, audience="gridworkers",
-        channel="robot" if url else "log", target=url or f"gridworkers:{label}", text=text,
+        event=event, wish_id=wish.id, audience="gridworkers", channel="robot" if url else "log",
+        target=url or f"gridworkers:{label}", text=scrub(text, wish.requester),
     )
 
 
@@ -199,7 +215,7 @@ def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
     wish = session.get(Wish, refused.wish_id) if refused.wish_id else None
     who = _who(person, wish)
     text = (f"【请电话转告】{who}超过48小时没有和公众号互动，收不到消息。请打电话告诉TA：\n"
-            f"{_without_contact(refused.text, person, wish)}")
+            f"{scrub(refused.text, wish.requester if wish else None, person)}")
     if wish is not None:
         group = to_gridworkers(wish, "pass_on", text)
         staff = gridworkers_of(session, wish)
@@ -227,13 +243,3 @@ def _who(person: Person, wish: Wish | None) -> str:
     if any(c.member_id == person.id for c in wish.claims):
         return f"心愿 {wish.ref} 的认领人 {person.name} "
     return f"{person.name}（心愿 {wish.ref}）"
-
-
-def _without_contact(text: str, person: Person, wish: Wish | None) -> str:
-    for someone in filter(None, [wish.requester if wish else None, person]):
-        for secret, shown in ((someone.phone, "（电话）"), (someone.address, "（地址）")):
-            if secret:
-                text = text.replace(secret, shown)
-        if wish is not None and someone.id == wish.requester_id:
-            text = text.replace(someone.name, someone.masked_name)
-    return text

@@ -69,3 +69,14 @@ def test_the_api_masks_the_requester(chat, client, token):
     assert data["requester"] == "王**" and data["timeline"][0]["actor"] == "王**"
     text = json.dumps(data, ensure_ascii=False)
     assert not any(secret in text for secret in (PHONE, ADDRESS, "王秀兰"))
+
+
+def test_contact_details_written_into_a_wish_never_reach_a_group(chat):
+    chat.say("o-wang", "许愿 我是王秀兰，电话13800000001，住新城小区3号楼401，儿子电话13911112222，需要助听器")
+    chat.say("o-liu", "审核 1 通过")
+    pushes = chat.group_pushes()
+    published = [text for text in pushes if "新心愿 #1" in text]
+    assert published and "139****2222" in published[0] and "王**" in published[0]
+    for text in pushes:
+        for secret in ("王秀兰", "13800000001", "新城小区3号楼401", "13911112222"):
+            assert secret not in text
