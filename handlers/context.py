@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
 from bot.text import parse_number
+from models.wish import NOTE_LIMIT
 from models import BadInput, Notice, NotFound, Person, Wish, WishEvent
 
 
@@ -40,7 +41,8 @@ class Context:
         self.session.add(
             WishEvent(
                 wish_id=wish.id, actor_id=self.person.id, channel=self.channel,
-                action=action, before=before, after=wish.status, note=note,
+                action=action, before=before, after=wish.status,
+                note=note[:NOTE_LIMIT] if note else None,  # the full text stays on the wish
             )
         )
 

@@ -8,11 +8,25 @@ from models import BadInput, Community, Grid, Person, Street, Unit, normalise_ph
 from models.directory import ROLES
 
 
-def _required(value: str | None, what: str) -> str:
+NAME_LIMIT, UNIT_LIMIT, ADDRESS_LIMIT, URL_LIMIT = 64, 128, 256, 512  # the columns' sizes
+
+
+def _text(value: str | None, what: str, limit: int, *, required: bool = True) -> str | None:
+    """A stripped value that fits its column, or a BadInput that says why not."""
     value = (value or "").strip()
     if not value:
-        raise BadInput(f"{what}不能为空")
+        if required:
+            raise BadInput(f"{what}不能为空")
+        return None
+    if len(value) > limit:
+        raise BadInput(f"{what}太长了（最多{limit}字）")
+    if "\x00" in value or not value.isprintable():
+        raise BadInput(f"{what}里有不能识别的字符")
     return value
+
+
+def _required(value: str | None, what: str, limit: int = NAME_LIMIT) -> str:
+    return _text(value, what, limit)
 
 
 def _one(session: Session, query, missing: str):
@@ -23,7 +37,8 @@ def _one(session: Session, query, missing: str):
 
 
 def find_community(session: Session, name: str) -> Community:
-    return _one(session, select(Community).where(Community.name == name.strip()), f"没有这个社区：{name}")
+    name = _required(name, "社区名称")
+    return _one(session, select(Community).where(Community.name == name), f"没有这个社区：{name}")
 
 
 def find_grid(session: Session, path: str) -> Grid:
@@ -32,12 +47,14 @@ def find_grid(session: Session, path: str) -> Grid:
     if not sep:
         raise BadInput(f"网格要写成 社区/网格：{path}")
     community = find_community(session, community_name)
-    query = select(Grid).where(Grid.community_id == community.id, Grid.name == grid_name.strip())
+    grid_name = _required(grid_name, "网格名称")
+    query = select(Grid).where(Grid.community_id == community.id, Grid.name == grid_name)
     return _one(session, query, f"没有这个网格：{path}")
 
 
 def find_unit(session: Session, name: str) -> Unit:
-    return _one(session, select(Unit).where(Unit.name == name.strip()), f"没有这个共建单位：{name}")
+    name = _required(name, "单位名称", UNIT_LIMIT)
+    return _one(session, select(Unit).where(Unit.name == name), f"没有这个共建单位：{name}")
 
 
 def street_named(session: Session, name: str) -> Street:
@@ -51,10 +68,12 @@ def street_named(session: Session, name: str) -> Street:
 def add_community(session: Session, name: str, street: str | None = None,
                   robot_url: str | None = None, review_required: bool = True) -> Community:
     name = _required(name, "社区名称")
+    street = _text(street, "街道名称", NAME_LIMIT, required=False)
+    robot_url = _text(robot_url, "群机器人地址", URL_LIMIT, required=False)
     if session.scalar(select(Community.id).where(Community.name == name)):
         raise BadInput(f"社区已存在：{name}")
-    community = Community(name=name, robot_url=robot_url or None, review_required=review_required,
-                          street=street_named(session, street.strip()) if street else None)
+    community = Community(name=name, robot_url=robot_url, review_required=review_required,
+                          street=street_named(session, street) if street else None)
     session.add(community)
     session.flush()
     return community
@@ -63,16 +82,17 @@ def add_community(session: Session, name: str, street: str | None = None,
 def add_grid(session: Session, community: str, name: str, robot_url: str | None = None) -> Grid:
     owner = find_community(session, community)
     name = _required(name, "网格名称")
+    robot_url = _text(robot_url, "群机器人地址", URL_LIMIT, required=False)
     if session.scalar(select(Grid.id).where(Grid.community_id == owner.id, Grid.name == name)):
         raise BadInput(f"网格已存在：{community}/{name}")
-    grid = Grid(community=owner, name=name, robot_url=robot_url or None)
+    grid = Grid(community=owner, name=name, robot_url=robot_url)
     session.add(grid)
     session.flush()
     return grid
 
 
 def add_unit(session: Session, name: str) -> Unit:
-    name = _required(name, "单位名称")
+    name = _required(name, "单位名称", UNIT_LIMIT)
     if session.scalar(select(Unit.id).where(Unit.name == name)):
         raise BadInput(f"共建单位已存在：{name}")
     unit = Unit(name=name)
@@ -88,6 +108,8 @@ def add_person(session: Session, openid: str | None, role: str, name: str, *, ph
     if role not in ROLES:
         raise BadInput(f"角色只能是 {'|'.join(ROLES)}：{role}")
     name = _required(name, "姓名")
+    openid = _text(openid, "OpenID", NAME_LIMIT, required=False)
+    address = _text(address, "地址", ADDRESS_LIMIT, required=False)
     phone = normalise_phone(phone)
     grid_row = find_grid(session, grid) if grid else None
     community_row = find_community(session, community) if community else (grid_row.community if grid_row else None)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
 from .directory import Community, Grid, Person, Unit
-from .errors import AlreadyTaken, InvalidState, NotAllowed
+from .errors import AlreadyTaken, BadInput, InvalidState, NotAllowed
 
 PENDING_REVIEW = "pending_review"
 PUBLISHED = "published"
@@ -39,6 +39,14 @@ RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
 
 MAX_SLOTS = 50
+REASON_LIMIT = 200  # the columns' sizes
+NOTE_LIMIT = 500
+
+
+def limited(text: str | None, limit: int, what: str) -> str | None:
+    if text is not None and len(text) > limit:
+        raise BadInput(f"{what}太长了，请控制在{limit}字以内。")
+    return text
 
 
 class Wish(Timestamped, Base):
@@ -121,7 +129,7 @@ class Wish(Timestamped, Base):
             raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不能驳回。")
         self.status = REJECTED
         self.reviewed_by_id = reviewer.id
-        self.reject_reason = reason
+        self.reject_reason = limited(reason, REASON_LIMIT, "驳回原因")
 
     def withdraw(self, by: Person) -> None:
         if by.id != self.requester_id:
@@ -134,6 +142,8 @@ class Wish(Timestamped, Base):
 
     def claim_by(self, member: Person, assigned_by: Person | None = None) -> "Claim":
         """Take one slot. Callers load the wish FOR UPDATE so concurrent claims serialise."""
+        if member.id == self.requester_id or member is self.requester:
+            raise NotAllowed(f"心愿{self.ref}是您自己的心愿，不能认领。")
         if self.claim_of(member):
             raise InvalidState(f"您已认领心愿{self.ref}。")
         if self.status == CLAIMED or (self.status == PUBLISHED and not self.open_slots):
@@ -158,6 +168,7 @@ class Wish(Timestamped, Base):
 
     def complete_by(self, member: Person, note: str | None) -> "Claim":
         claim = self._active_claim_of(member)
+        note = limited(note, NOTE_LIMIT, "说明")
         claim.status = COMPLETED
         claim.note = note
         claim.ended_at = utcnow()
@@ -182,7 +193,7 @@ class Wish(Timestamped, Base):
         self.status = CONFIRMED
         self.confirmed_at = utcnow()
         self.confirmed_by_id = by.id
-        self.feedback = feedback or None
+        self.feedback = limited(feedback, NOTE_LIMIT, "评价") or None
         self.rating = rating
 
 

@@ -86,3 +86,17 @@ def test_token_create_prints_a_token_that_the_api_accepts(run, tmp_path):
     client = create_app(Settings(database_url=run.url)).test_client()
     assert client.get("/api/wishes", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/api/wishes", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+@pytest.mark.parametrize("args, reason", [
+    (("person", "add", "o" * 80, "--role", "resident", "--name", "张三"), "太长"),
+    (("person", "add", "o-x", "--role", "resident", "--name", "张三", "--address", "很" * 300), "太长"),
+    (("community", "add", "社" * 70), "太长"),
+    (("grid", "add", "新城社区", "网" * 70), "太长"),
+    (("unit", "add", "单\x07位"), "不能识别"),
+])
+def test_values_too_long_for_their_columns_are_refused_in_one_line(run, args, reason):
+    assert run("community", "add", "新城社区").returncode == 0
+    result = run(*args)
+    assert result.returncode != 0
+    assert reason in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -142,3 +142,32 @@ def test_review_reply_never_leaks_an_exception(chat, app, monkeypatch):
 def test_normalising_keeps_chinese_punctuation():
     assert normalise("认领　＃１２３") == "认领 #123"
     assert normalise("许愿  需要：老花镜，一副") == "许愿 需要：老花镜，一副"
+
+
+def test_a_member_cannot_claim_their_own_wish(chat, app):
+    from handlers import directory
+
+    with app.extensions["wishbot"].db.transaction() as s:
+        directory.add_person(s, "o-wang", "member", "王秀兰", community="新城社区", unit="市税务局")
+    published_wish(chat)
+    assert "自己的心愿" in chat.say("o-wang", "认领 1")
+    with app.extensions["wishbot"].db.sessions() as s:
+        assert s.get(Wish, 1).status == "published" and s.scalar(select(Claim)) is None
+
+
+@pytest.mark.parametrize("said, limit", [("审核 1 驳回 " + "很" * 201, "200"), ("完成 1 " + "很" * 501, "500")])
+def test_overlong_notes_are_refused_and_change_nothing(chat, app, said, limit):
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    if said.startswith("完成"):
+        chat.say("o-liu", "审核 1 通过")
+        chat.say("o-li", "认领 1")
+    before = wish_status(app)
+    who = "o-liu" if said.startswith("审核") else "o-li"
+    reply = chat.say(who, said)
+    assert "太长" in reply and limit in reply
+    assert wish_status(app) == before
+
+
+def wish_status(app) -> str:
+    with app.extensions["wishbot"].db.sessions() as s:
+        return s.get(Wish, 1).status
