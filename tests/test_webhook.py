@@ -122,3 +122,11 @@ def test_a_long_reply_is_cut_to_what_wechat_accepts():
     cut = fit_reply(long)
     assert len(cut.encode()) <= MAX_REPLY_BYTES and cut.endswith("管理台查看。") and cut.startswith("第0行")
     assert fit_reply("短回复") == "短回复"
+
+
+@pytest.mark.parametrize("openid, msg_id", [("o" * 65, 1), ("o-wang", int("9" * 130))])
+def test_ids_too_long_to_be_wechats_are_malformed(chat, client, app, openid, msg_id):
+    xml = simulate.build_text_message(openid, "帮助", msg_id=msg_id)
+    params, body = simulate.sign_request(xml, token=TOKEN, appid=APPID, aes_key=AES_KEY)
+    assert client.post("/wechat", query_string=params, data=body).status_code == 400
+    assert count(app, ProcessedMessage) == 0

@@ -90,18 +90,26 @@ def field(message: Mapping, name: str, *, required: bool = False) -> str:
     return value
 
 
+MAX_SENDER = 64  # Person.openid, ProcessedMessage.sender
+MAX_MESSAGE_KEY = 128  # ProcessedMessage.key
+
+
 def to_inbound(message: Mapping, channel: str) -> Inbound:
     sender, account, created, kind = (
         field(message, name, required=True)
         for name in ("FromUserName", "ToUserName", "CreateTime", "MsgType")
     )
     kind = kind.lower()
+    message_key = f"{channel}:{field(message, 'MsgId') or f'{sender}:{created}'}"
+    # WeChat's ids are short; longer ones are forged or broken and would not fit their columns.
+    if len(sender) > MAX_SENDER or len(message_key) > MAX_MESSAGE_KEY or "\x00" in sender:
+        raise MalformedMessage("sender or message id out of range")
     return Inbound(
         channel=channel,
         sender=sender,
         kind=kind,
         text=field(message, _TEXT_FIELD[kind]) if kind in _TEXT_FIELD else "",
-        message_key=f"{channel}:{field(message, 'MsgId') or f'{sender}:{created}'}",
+        message_key=message_key,
         event=field(message, "Event", required=kind == "event").lower(),
         event_key=field(message, "EventKey"),
         media_id=field(message, "MediaId"),
