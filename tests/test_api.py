@@ -51,3 +51,16 @@ def test_tokens_are_required(chat, client, token):
 
 def test_unknown_wish_is_404(chat, client, token):
     assert get(client, "/api/wishes/999", token).status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/api/wishes/99999999999999999999", "/api/wishes/3000000000", "/api/wishes/²", "/api/wishes/-1",
+])
+def test_numbers_that_cannot_be_a_wish_are_404(chat, client, token, path):
+    assert get(client, path, token).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["?limit=-1", "?offset=99999999999999999999", "?status=%00",
+                                   "?community=%00", "?limit=abc"])
+def test_odd_query_strings_never_fail(chat, client, token, query):
+    assert get(client, f"/api/wishes{query}", token).status_code == 200

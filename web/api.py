@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from handlers.timeline import event_json
 from models import ApiToken, Community, Grid, Wish
+from web.common import clean_text, parse_id
 
 api = Blueprint("api", __name__)
 
@@ -60,11 +61,12 @@ def wish_json(wish: Wish) -> dict:
     }
 
 
-@api.get("/api/wishes/<int:number>")
-def get_wish(number: int):
+@api.get("/api/wishes/<number>")
+def get_wish(number: str):
     with _db().sessions() as session:
         _require_token(session)
-        wish = session.get(Wish, number)
+        wish_id = parse_id(number)
+        wish = session.get(Wish, wish_id) if wish_id else None
         if wish is None:
             return jsonify(error="not found"), 404
         return jsonify(wish_json(wish))
@@ -75,14 +77,14 @@ def list_wishes():
     with _db().sessions() as session:
         _require_token(session)
         query = select(Wish).order_by(Wish.id)
-        if status := request.args.get("status"):
+        if status := clean_text(request.args.get("status")):
             query = query.where(Wish.status == status)
-        if community := request.args.get("community"):
+        if community := clean_text(request.args.get("community")):
             query = query.join(Community, Wish.community_id == Community.id).where(Community.name == community)
-        if grid := request.args.get("grid"):
+        if grid := clean_text(request.args.get("grid")):
             query = query.join(Grid, Wish.grid_id == Grid.id).where(Grid.name == grid)
-        limit = min(request.args.get("limit", 500, type=int), 1000)
-        offset = max(request.args.get("offset", 0, type=int), 0)
+        limit = min(parse_id(request.args.get("limit")) or 500, 1000)
+        offset = parse_id(request.args.get("offset")) or 0
         wishes = session.scalars(query.limit(limit).offset(offset)).all()
         return jsonify(wishes=[wish_json(w) for w in wishes], count=len(wishes))
 
