@@ -127,6 +127,7 @@ def run_demo(host: str, port: int) -> None:
         wechat_aes_key=DEMO_AES_KEY, secret_key=os.urandom(24).hex(),
     )
     from app import create_app
+
     from .schema import upgrade
 
     upgrade(settings.database_url)

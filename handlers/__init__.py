@@ -1,7 +1,18 @@
 """Chat commands, one module per area; composed here in one visible list."""
 from bot.router import Router
 
-from . import categories, claims, dispatch, help, proxy, query, registration, review, stats, wishes
+from . import (
+    categories,
+    claims,
+    dispatch,
+    help,
+    proxy,
+    query,
+    registration,
+    review,
+    stats,
+    wishes,
+)
 
 ROUTER = Router([
     help.group, wishes.group, claims.group, query.group,

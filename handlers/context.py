@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
 from bot.text import parse_number
+from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.wish import NOTE_LIMIT
-from models import BadInput, Notice, NotFound, Person, Wish, WishEvent
 
 
 @dataclass

@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 from models import BadInput, Community, Grid, Person, Street, Unit, normalise_phone
 from models.directory import ROLES
 
-
 NAME_LIMIT, UNIT_LIMIT, ADDRESS_LIMIT, URL_LIMIT = 64, 128, 256, 512  # the columns' sizes
 
 

@@ -5,7 +5,15 @@ from sqlalchemy import select
 
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Claim, InvalidState, NotFound, Person, Wish, normalise_phone
+from models import (
+    BadInput,
+    Claim,
+    InvalidState,
+    NotFound,
+    Person,
+    Wish,
+    normalise_phone,
+)
 
 from . import notices
 from .context import Context

@@ -5,9 +5,22 @@ from sqlalchemy import select
 
 from bot.router import CommandGroup
 from bot.text import parse_number
-from models import (BadInput, Community, InvalidState, NotAllowed, NotFound, Registration, Unit,
-                    normalise_phone, utcnow)
-from models.workflow import REGISTRATION_APPROVED, REGISTRATION_PENDING, REGISTRATION_REJECTED
+from models import (
+    BadInput,
+    Community,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    Registration,
+    Unit,
+    normalise_phone,
+    utcnow,
+)
+from models.workflow import (
+    REGISTRATION_APPROVED,
+    REGISTRATION_PENDING,
+    REGISTRATION_REJECTED,
+)
 
 from . import notices
 from .context import Context

@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.cells import plain_cell
 from models import BadInput, Person, UserError
 
 from .directory import add_person
@@ -52,7 +53,7 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a phone number Excel stored as a number
-    return str(value).strip()
+    return plain_cell(str(value).strip())
 
 
 def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:

@@ -79,11 +79,12 @@ def test_the_throttle_is_shared_through_redis(redis_url):
     connection = redis.Redis.from_url(redis_url)
     one, other = LoginThrottle(connection), LoginThrottle(connection)  # two web processes
     for _ in range(5):
-        one.fail("user:boss", "ip:10.0.0.1")
-    assert other.blocked("user:boss") and not other.blocked("ip:10.0.0.1")  # an office shares an address
-    assert not other.blocked("user:someone-else")
+        assert one.attempt("user:boss", "ip:10.0.0.1")
+    assert not other.attempt("user:boss")
+    assert other.attempt("ip:10.0.0.1")  # an office shares an address
+    assert other.attempt("user:someone-else")
     other.reset("user:boss")
-    assert not one.blocked("user:boss")
+    assert one.attempt("user:boss")
     connection.close()
 
 

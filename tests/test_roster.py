@@ -211,3 +211,11 @@ def test_registrations_of_another_community_are_out_of_reach(app, client, chat, 
     response = client.post(f"/admin/people/registrations/{number}/reject",
                            data={"csrf_token": csrf(client, "/admin/people/"), "reason": "x"})
     assert response.status_code == 404
+
+
+def test_the_cli_import_takes_off_the_csv_formula_guard(tmp_path):
+    from handlers.roster import read_rows
+
+    data = "openid,role,name,phone,community,grid,unit,address\no-x,resident,'=1+2,,,,,'-3号楼\n".encode()
+    rows = read_rows("people.csv", data)
+    assert rows[0]["name"] == "=1+2" and rows[0]["address"] == "-3号楼"

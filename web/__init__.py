@@ -5,7 +5,7 @@ from __future__ import annotations
 def register_dashboard(app) -> None:
     """Every dashboard and simulator blueprint, in one visible list."""
     from .auth import SESSION_LIFETIME
-    from .common import close_db
+    from .common import IdConverter, close_db
     from .dashboard import admin
     from .exports import exports
     from .figures import figures
@@ -13,6 +13,7 @@ def register_dashboard(app) -> None:
     from .people import people
     from .sim import sim
 
+    app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
     for blueprint in (admin, ledger, figures, exports, people, sim):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
 import secrets
 import threading
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
@@ -29,6 +31,7 @@ MIN_PASSWORD = 8
 PERSON_ROLE = {"admin": "admin", "community": "gridworker", "gridworker": "gridworker"}
 # Compared against when the username is unknown, so both paths cost one hash check.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x1f\x7f\\]|\s")  # control characters, whitespace, backslash
 
 
 def add_staff(session: Session, username: str, role: str, password: str, *, community: str | None = None,
@@ -73,46 +76,60 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
 
 
 class LoginThrottle:
-    """Failed logins per key in a sliding window; in Redis when configured so every process
-    shares the count, else in this process's memory."""
+    """Login attempts per key, forgotten a window after the key's last attempt; in Redis when
+    configured so every process shares the count, else in this process's memory. Keys are
+    `kind:value`, e.g. `user:admin` or `ip:10.0.0.1`.
+
+    An attempt is counted before its password is checked, and the count it gets is the one
+    compared with the limit: checking first and counting after a failure let parallel guesses
+    all through."""
 
     def __init__(self, redis=None, limits: dict[str, int] = MAX_FAILURES, window: int = FAILURE_WINDOW):
         self.redis, self.limits, self.window = redis, limits, window
-        self._failures: dict[str, list[float]] = {}
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, expiry), as Redis keeps them
         self._lock = threading.Lock()
 
-    def blocked(self, *keys: str) -> bool:
-        """Keys are `kind:value`, e.g. `user:admin` or `ip:10.0.0.1`."""
-        return any(self._count(key) >= self.limits[key.partition(":")[0]] for key in keys)
+    def attempt(self, *keys: str) -> bool:
+        """Counts an attempt against every key; False when any key is over its limit."""
+        if self.redis is not None:
+            pipe = self.redis.pipeline()
+            for key in keys:
+                pipe.incr(self._name(key))
+                pipe.expire(self._name(key), self.window)
+            counts = pipe.execute()[::2]
+        else:
+            with self._lock:
+                now = time.monotonic()
+                counts = []
+                for key in keys:
+                    count, expiry = self._counts.get(key, (0, now))
+                    count = (count if expiry > now else 0) + 1
+                    self._counts[key] = (count, now + self.window)
+                    counts.append(count)
+        return all(count <= self.limits[key.partition(":")[0]] for key, count in zip(keys, counts))
 
-    def fail(self, *keys: str) -> None:
+    def take_back(self, *keys: str) -> None:
+        """Uncounts one attempt, e.g. a good login, which must not use up its office's address."""
         for key in keys:
             if self.redis is not None:
-                name = f"wishbot:login-failures:{key}"
-                pipe = self.redis.pipeline()
-                pipe.incr(name)
-                pipe.expire(name, self.window)
-                pipe.execute()
+                self.redis.decr(self._name(key))
             else:
                 with self._lock:
-                    self._failures.setdefault(key, []).append(time.monotonic())
+                    if key in self._counts:
+                        count, expiry = self._counts[key]
+                        self._counts[key] = (max(count - 1, 0), expiry)
 
     def reset(self, *keys: str) -> None:
         for key in keys:
             if self.redis is not None:
-                self.redis.delete(f"wishbot:login-failures:{key}")
+                self.redis.delete(self._name(key))
             else:
                 with self._lock:
-                    self._failures.pop(key, None)
+                    self._counts.pop(key, None)
 
-    def _count(self, key: str) -> int:
-        if self.redis is not None:
-            return int(self.redis.get(f"wishbot:login-failures:{key}") or 0)
-        cutoff = time.monotonic() - self.window
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if t > cutoff]
-            self._failures[key] = recent
-            return len(recent)
+    @staticmethod
+    def _name(key: str) -> str:
+        return f"wishbot:login-attempts:{key}"
 
 
 def throttle() -> LoginThrottle:
@@ -171,7 +188,11 @@ def login_required(view):
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site: never an open redirect, however a browser reads the target.
+    Browsers drop tabs and newlines and read a backslash as "/": "/<tab>/evil.example" is
+    "//evil.example" to them."""
+    if target and not _UNSAFE_IN_NEXT.search(target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/") and not parts.path.startswith("//"):
+            return target
     return url_for("ledger.index")

@@ -2,15 +2,51 @@
 login's Person, and handing committed notices to the jobs."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app, flash, g
+from flask import current_app, flash, g, request
 from sqlalchemy.orm import Session
+from werkzeug.routing import BaseConverter, ValidationError
 
 from handlers.context import Context
 from models import UserError
 
 CHINA = timezone(timedelta(hours=8))  # no DST in China: a fixed offset is exact
+MAX_ID = 2**31 - 1  # PostgreSQL's integer; larger numbers make the database raise, not miss
+_UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits: str.isdigit() passes "²", which int() refuses
+
+
+def parse_id(value) -> int | None:
+    """A row id from the request (path, query, form or JSON), or None when it cannot be one."""
+    if isinstance(value, bool) or not _ID.fullmatch(str(value)):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
+class IdConverter(BaseConverter):
+    """`<id:number>` in a route: anything parse_id refuses is a 404, not a database error."""
+    regex = _ID.pattern
+
+    def to_python(self, value: str) -> int:
+        number = parse_id(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+
+def clean_text(value: str | None) -> str:
+    """Free text from the request, stripped of what neither PostgreSQL (NUL) nor the XML of a
+    chat message (other control characters, lone surrogates) can carry."""
+    return _UNCARRIED.sub("", value or "").strip()
+
+
+def paginate(total: int, size: int) -> tuple[int, int]:
+    """(page, pages): the request's ?page=, kept within 1..pages."""
+    pages = max((total + size - 1) // size, 1)
+    return min(parse_id(request.args.get("page")) or 1, pages), pages
 
 
 def runtime():

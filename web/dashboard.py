@@ -3,8 +3,17 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from .auth import authenticate, check_csrf, csrf_token, log_in, log_out, login_required, safe_next, throttle
-from .common import db, format_time
+from .auth import (
+    authenticate,
+    check_csrf,
+    csrf_token,
+    log_in,
+    log_out,
+    login_required,
+    safe_next,
+    throttle,
+)
+from .common import clean_text, db, format_time
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                   static_folder="static")
@@ -40,17 +49,17 @@ def login():
     if request.method == "GET":
         return render_template("admin/login.html", next=request.args.get("next", ""))
     check_csrf()
-    username = (request.form.get("username") or "").strip()
-    keys = (f"user:{username}", f"ip:{request.remote_addr}")
-    if throttle().blocked(*keys):
+    username = clean_text(request.form.get("username"))
+    user, address = f"user:{username}", f"ip:{request.remote_addr}"
+    if not throttle().attempt(user, address):
         return render_template("admin/login.html", next=request.form.get("next", ""),
                                error="登录失败次数太多，请15分钟后再试。"), 429
     staff = authenticate(db(), username, request.form.get("password") or "")
     if staff is None:
-        throttle().fail(*keys)
         return render_template("admin/login.html", next=request.form.get("next", ""),
                                error="用户名或密码不对。"), 401
-    throttle().reset(f"user:{username}")
+    throttle().reset(user)
+    throttle().take_back(address)
     log_in(staff)
     return redirect(safe_next(request.form.get("next")))
 

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from bot.cells import csv_cell
 from models import Wish
 from models.wish import RELEASED
 
@@ -26,7 +27,6 @@ LEDGER_HEADINGS = ("序号", "心愿编号", "许愿人", "网格", "类别", "�
                    "认领时间", "完成时间", "确认时间")
 LEDGER_WIDTHS = (6, 10, 10, 22, 10, 40, 16, 20, 14, 17, 17, 17)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def ledger_row(index: int, wish: Wish, scope) -> list:
     claims = [c for c in wish.claims if c.status != RELEASED]
@@ -68,10 +68,22 @@ def add_sheet(book: Workbook, title: str, headings, rows, widths=None):
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row in rows:
         sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # openpyxl took text starting with "=" for a formula
+                cell.data_type = "s"
     for i, width in enumerate(widths or [14] * len(headings), start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     sheet.freeze_panes = "A2"
     return sheet
+
+
+def csv_download(headings, rows, filename: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headings)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
+    # The BOM makes Excel read the file as UTF-8 instead of mangling the Chinese.
+    return download(("\ufeff" + buffer.getvalue()).encode("utf-8"), filename, "text/csv; charset=utf-8")
 
 
 def xlsx_bytes(book: Workbook) -> bytes:
@@ -94,13 +106,7 @@ def ledger_xlsx():
 @exports.get("/ledger.csv")
 @login_required
 def ledger_csv():
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(LEDGER_HEADINGS)
-    writer.writerows(ledger_rows())
-    # The BOM makes Excel read the file as UTF-8 instead of mangling the Chinese.
-    return download(("\ufeff" + buffer.getvalue()).encode("utf-8"), f"微心愿台账-{today_stamp()}.csv",
-                     "text/csv; charset=utf-8")
+    return csv_download(LEDGER_HEADINGS, ledger_rows(), f"微心愿台账-{today_stamp()}.csv")
 
 
 @exports.get("/report.xlsx")

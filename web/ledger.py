@@ -16,7 +16,7 @@ from models import Claim, Person, Proof, Unit, Wish, WishEvent
 from models.wish import RELEASED, STATUS_LABELS
 
 from .auth import check_csrf, login_required
-from .common import CHINA, act, db
+from .common import CHINA, act, clean_text, db, paginate, parse_id
 
 ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
 PAGE_SIZE = 20
@@ -29,19 +29,18 @@ CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台
 
 
 def _day(value: str | None) -> date | None:
+    """A day to filter by; the calendar's first and last days are dropped, since their bounds
+    (Beijing midnight in UTC, the day after `end`) fall outside what datetime can hold."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and date.min < day < date.max else None
 
 
 def _midnight(day: date) -> datetime:
     """Midnight in Beijing, in UTC: SQLite compares the stored UTC text and ignores offsets."""
     return datetime.combine(day, time(), CHINA).astimezone(timezone.utc)
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 @dataclass
@@ -59,10 +58,10 @@ class LedgerFilter:
     def from_args(cls, args) -> "LedgerFilter":
         status = args.get("status")
         return cls(
-            community=_int(args.get("community")), grid=_int(args.get("grid")),
+            community=parse_id(args.get("community")), grid=parse_id(args.get("grid")),
             status=status if status in STATUS_LABELS else None,
-            category=args.get("category") or None, unit=_int(args.get("unit")),
-            start=_day(args.get("start")), end=_day(args.get("end")), q=(args.get("q") or "").strip() or None,
+            category=clean_text(args.get("category")) or None, unit=parse_id(args.get("unit")),
+            start=_day(args.get("start")), end=_day(args.get("end")), q=clean_text(args.get("q")) or None,
         )
 
     def as_args(self) -> dict[str, str]:
@@ -85,11 +84,10 @@ class LedgerFilter:
         if self.end:
             query = query.where(Wish.created_at < _midnight(self.end + timedelta(days=1)))
         if self.q:
-            number = self.q.lstrip("#")
             requesters = select(Person.id).where(Person.name.contains(self.q, autoescape=True))
             match = or_(Wish.content.contains(self.q, autoescape=True), Wish.requester_id.in_(requesters))
-            if number.isdigit():
-                match = or_(match, Wish.id == int(number))
+            if number := parse_id(self.q.lstrip("#")):
+                match = or_(match, Wish.id == number)
             query = query.where(match)
         return query
 
@@ -113,8 +111,7 @@ def index():
     flt = LedgerFilter.from_args(request.args)
     query = wishes_query(flt)
     total = db().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page, pages = paginate(total, PAGE_SIZE)
     wishes = db().scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
         "admin/ledger.html", wishes=wishes, flt=flt, total=total, page=page, pages=pages,
@@ -138,7 +135,7 @@ def assignable_members(wish: Wish) -> list[Person]:
     return [p for p in db().scalars(query) if p.id not in taken]
 
 
-@ledger.get("/<int:number>")
+@ledger.get("/<id:number>")
 @login_required
 def wish_page(number: int):
     wish = wish_in_scope(number)
@@ -151,7 +148,7 @@ def wish_page(number: int):
     )
 
 
-@ledger.get("/proofs/<int:proof_id>")
+@ledger.get("/proofs/<id:proof_id>")
 @login_required
 def proof_image(proof_id: int):
     proof = db().get(Proof, proof_id)
@@ -178,7 +175,7 @@ def _locked(number: int) -> Wish:
     return wish
 
 
-@ledger.post("/<int:number>/publish")
+@ledger.post("/<id:number>/publish")
 @login_required
 def publish(number: int):
     check_csrf()
@@ -188,33 +185,34 @@ def publish(number: int):
     return _back(wish)
 
 
-@ledger.post("/<int:number>/reject")
+@ledger.post("/<id:number>/reject")
 @login_required
 def reject(number: int):
     check_csrf()
     wish = _locked(number)
-    act(reject_wish, wish, request.form.get("reason", ""), success=f"心愿 {wish.ref} 已驳回，已告知许愿人。")
+    act(reject_wish, wish, clean_text(request.form.get("reason")), success=f"心愿 {wish.ref} 已驳回，已告知许愿人。")
     return _back(wish)
 
 
-@ledger.post("/<int:number>/assign")
+@ledger.post("/<id:number>/assign")
 @login_required
 def assign(number: int):
     check_csrf()
     wish = _locked(number)
-    member = db().get(Person, request.form.get("member", 0, type=int))
+    member_id = parse_id(request.form.get("member"))
+    member = db().get(Person, member_id) if member_id else None
     if member is None or member not in assignable_members(wish):
         abort(400, description="请选择本社区的志愿者。")
     act(assign_wish, wish, member, success=f"心愿 {wish.ref} 已派给 {member.name}。")
     return _back(wish)
 
 
-@ledger.post("/<int:number>/confirm")
+@ledger.post("/<id:number>/confirm")
 @login_required
 def confirm(number: int):
     check_csrf()
     wish = _locked(number)
-    feedback, rating = parse_feedback(request.form.get("feedback", ""))
+    feedback, rating = parse_feedback(clean_text(request.form.get("feedback")))
     rating = request.form.get("rating", type=int) or rating
     act(confirm_for, wish, feedback, rating,
         success=f"已代 {wish.requester.name} 确认心愿 {wish.ref}。")

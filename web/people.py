@@ -1,10 +1,16 @@
 """The roster page: people in scope, import and export (花名册), and registrations to approve."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -14,8 +20,8 @@ from models import NotAllowed, Person, Registration, UserError
 from models.workflow import REGISTRATION_PENDING
 
 from .auth import check_csrf, login_required
-from .common import act, db
-from .exports import XLSX, add_sheet, download, today_stamp, xlsx_bytes
+from .common import act, clean_text, db, paginate
+from .exports import XLSX, add_sheet, csv_download, download, today_stamp, xlsx_bytes
 
 people = Blueprint("people", __name__, url_prefix="/admin/people")
 PAGE_SIZE = 50
@@ -32,11 +38,10 @@ def _pending_registrations() -> list[Registration]:
 @login_required
 def index():
     query = g.scope.people(select(Person))
-    if q := (request.args.get("q") or "").strip():
+    if q := clean_text(request.args.get("q")):
         query = query.where(Person.name.contains(q, autoescape=True) | Person.phone.contains(q, autoescape=True))
     total = db().scalar(select(func.count()).select_from(query.subquery()))
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page, pages = paginate(total, PAGE_SIZE)
     rows = db().scalars(query.order_by(Person.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
         "admin/people.html", people=rows, total=total, page=page, pages=pages, q=q, roles=ROLE_LABELS,
@@ -60,7 +65,8 @@ def upload():
         return redirect(url_for("people.index"))
     session = db()
     try:
-        added = import_people(session, read_rows(file.filename, file.read()), check=_check_scope)
+        rows = read_rows(file.filename, file.read())
+        added = import_people(session, rows, check=_check_scope)
         session.commit()
     except ImportFailed as failure:
         session.rollback()
@@ -85,12 +91,7 @@ def export_xlsx():
 @people.get("/export.csv")
 @login_required
 def export_csv():
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    writer.writerows(export_rows(db(), g.scope.people(select(Person))))
-    return download(("\ufeff" + buffer.getvalue()).encode("utf-8"), f"花名册-{today_stamp()}.csv",
-                     "text/csv; charset=utf-8")
+    return csv_download(COLUMNS, export_rows(db(), g.scope.people(select(Person))), f"花名册-{today_stamp()}.csv")
 
 
 def _registration(number: int) -> Registration:
@@ -100,7 +101,7 @@ def _registration(number: int) -> Registration:
     return registration
 
 
-@people.post("/registrations/<int:number>/approve")
+@people.post("/registrations/<id:number>/approve")
 @login_required
 def approve(number: int):
     check_csrf()
@@ -109,12 +110,12 @@ def approve(number: int):
     return redirect(url_for("people.index"))
 
 
-@people.post("/registrations/<int:number>/reject")
+@people.post("/registrations/<id:number>/reject")
 @login_required
 def reject(number: int):
     check_csrf()
     registration = _registration(number)
-    reason = (request.form.get("reason") or "").strip() or "信息不全"
+    reason = clean_text(request.form.get("reason")) or "信息不全"
     act(reject_registration, registration, reason, success=f"报到 {registration.ref} 已驳回。")
     return redirect(url_for("people.index"))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from models import Community, Grid, Person, Registration, StaffUser, Wish
+from models import Community, Grid, Notice, Person, Registration, StaffUser, Wish
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,13 @@ class Scope:
         if self.is_admin:
             return query
         return query.where(Registration.community_id == self.community_id)
+
+    def notices(self, query: Select) -> Select:
+        """Notices about a wish only where the wish is in scope; the rest go with the person
+        they were sent to, whom the caller checks."""
+        if self.is_admin:
+            return query
+        return query.where(Notice.wish_id.is_(None) | Notice.wish_id.in_(self.wishes(select(Wish.id))))
 
     def covers(self, wish: Wish) -> bool:
         if self.is_admin:

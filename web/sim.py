@@ -6,14 +6,23 @@ logins only, and only as people within the login's scope.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import or_, select
 
 from bot.channels.simulate import build_text_message, read_reply, sign_request
-from models import Notice, Person, Wish
+from models import Claim, Notice, Person, Wish
 
 from .auth import check_csrf, current_staff
-from .common import close_db, db, format_time, runtime
+from .common import clean_text, close_db, db, format_time, parse_id, runtime
 from .scope import Scope
 
 sim = Blueprint("sim", __name__, url_prefix="/sim")
@@ -38,10 +47,21 @@ def _scope() -> Scope | None:
 
 
 def _person(scope: Scope, person_id) -> Person | None:
+    person_id = parse_id(person_id)
     person = db().get(Person, person_id) if person_id else None
     if person is None or not person.openid or not scope.covers_person(person):
         return None
     return person
+
+
+def _tied_outside(scope: Scope, person: Person) -> bool:
+    """Whether the person asked for or claimed a wish outside the scope: chatting as them would
+    show that wish's private details in the replies, and could act on it."""
+    if scope.is_admin:
+        return False
+    claimed = select(Claim.wish_id).where(Claim.member_id == person.id)
+    tied = select(Wish.id).where(or_(Wish.requester_id == person.id, Wish.id.in_(claimed)))
+    return db().scalar(tied.where(Wish.id.not_in(scope.wishes(select(Wish.id)))).limit(1)) is not None
 
 
 @sim.get("/")
@@ -77,9 +97,11 @@ def say():
         return jsonify(error="请先登录"), 401
     payload = request.get_json(silent=True) or {}
     person = _person(scope, payload.get("person"))
-    text = str(payload.get("text", "")).strip()[:MAX_TEXT]
+    text = clean_text(str(payload.get("text", "")))[:MAX_TEXT]
     if person is None or not text:
         return jsonify(error="请选择一个人并输入内容"), 400
+    if _tied_outside(scope, person):
+        return jsonify(error="此人提交或认领过您负责范围以外的心愿，不能以其身份发言"), 403
     openid = person.openid
     # The webhook opens its own transaction; SQLite allows one writer, so ours ends first.
     close_db()
@@ -87,7 +109,7 @@ def say():
     return jsonify(reply=reply)
 
 
-def _feed_query(person: Person):
+def _feed_query(scope: Scope, person: Person):
     private = (Notice.audience == "private") & or_(
         Notice.target == person.openid, (Notice.person_id == person.id) & (Notice.channel == "log"))
     group = (Notice.audience == "group") & (Wish.community_id == person.community_id)
@@ -95,7 +117,7 @@ def _feed_query(person: Person):
     if person.has_role("gridworker", "admin"):
         where = Wish.grid_id == person.grid_id if person.grid_id else Wish.community_id == person.community_id
         boxes.append((Notice.audience == "gridworkers") & where)
-    return select(Notice).outerjoin(Wish, Notice.wish_id == Wish.id).where(or_(*boxes))
+    return scope.notices(select(Notice).outerjoin(Wish, Notice.wish_id == Wish.id).where(or_(*boxes)))
 
 
 @sim.get("/feed")
@@ -103,11 +125,11 @@ def feed():
     scope = _scope()
     if scope is None:
         return jsonify(error="请先登录"), 401
-    person = _person(scope, request.args.get("person", type=int))
+    person = _person(scope, request.args.get("person"))
     if person is None:
         return jsonify(error="没有这个人"), 404
-    after = request.args.get("after", 0, type=int)
-    query = _feed_query(person)
+    after = parse_id(request.args.get("after")) or 0
+    query = _feed_query(scope, person)
     if after:
         notices = db().scalars(query.where(Notice.id > after).order_by(Notice.id)).all()
     else:
