@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from bench.processes import RedisServer, descendants
+from bench.processes import RedisServer, kill_9
 from bench.wechat_stub import WeChatStub
 from bot.db import Database
 from bot.inbound import Inbound
@@ -37,16 +36,6 @@ from models import Notice, Wish, utcnow
 
 WISHBOT = str(Path(sys.executable).with_name("wishbot"))
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/wishbot_bench"
-
-
-def kill_9(process: subprocess.Popen) -> None:
-    """The worker, its work horse (RQ gives it a process group of its own) and its scheduler."""
-    for pid in [process.pid, *descendants(process.pid)]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.wait(10)
 
 
 def fresh_database(url: str) -> str:

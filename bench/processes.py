@@ -2,7 +2,9 @@
 children of a process (to kill a worker's job mid-send)."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -64,3 +66,14 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def kill_9(process: subprocess.Popen) -> None:
+    """`kill -9` a process and everything below it, as a machine's death would (RQ puts each
+    work horse in a process group of its own)."""
+    for pid in [process.pid, *descendants(process.pid)]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(10)

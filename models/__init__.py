@@ -1,7 +1,14 @@
 """SQLAlchemy models and the rules that guard their states."""
 from .base import Base, utcnow
 from .directory import Community, Grid, Person, Street, Unit, mask_name, normalise_phone
-from .errors import AlreadyTaken, BadInput, InvalidState, NotAllowed, NotFound, UserError
+from .errors import (
+    AlreadyTaken,
+    BadInput,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    UserError,
+)
 from .messaging import ApiToken, Notice, ProcessedMessage
 from .staff import StaffUser
 from .wish import Claim, Wish, WishEvent

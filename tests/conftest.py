@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.settings import Settings
 from bot.schema import upgrade
+from bot.settings import Settings
 from models import Base
 
 PG_ADMIN_URL = os.environ.get("WISHBOT_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -20,19 +20,27 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import select, update
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select, update
 from werkzeug import Response
 
 from app import create_app
-from bench.processes import RedisServer, descendants
+from bench.processes import RedisServer, kill_9
 from bot.db import Database
 from bot.jobs import QUEUE_NAME
 from models import Claim, Notice, Person, Wish, utcnow
 
 from .chat import Chat
-from .conftest import AES_KEY, APPID, TOKEN, _truncate_postgres, make_settings, service_missing, wait_for
+from .conftest import (
+    AES_KEY,
+    APPID,
+    TOKEN,
+    _truncate_postgres,
+    make_settings,
+    service_missing,
+    wait_for,
+)
 from .world import GRIDWORKERS_KEY, VOLUNTEERS_KEY, build_world
 
 WISHBOT = str(Path(sys.executable).with_name("wishbot"))
@@ -74,14 +82,7 @@ class Bed:
 
     @staticmethod
     def kill(worker: subprocess.Popen) -> None:
-        """`kill -9` the worker, its work horse and its scheduler, as a machine's death would.
-        (RQ puts each work horse in a process group of its own.)"""
-        for pid in [worker.pid, *descendants(worker.pid)]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        worker.wait(10)
+        kill_9(worker)
 
     def close(self) -> None:
         for worker in self.workers:
