@@ -30,7 +30,8 @@ def send_digests(db: Database, settings: Settings, now: datetime | None = None) 
 
 def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime) -> Notice | None:
     in_grid = select(Wish).where(Wish.grid_id == grid.id).order_by(Wish.id)
-    new = session.scalars(in_grid.where(Wish.created_at >= now - timedelta(days=1))).all()
+    new = session.scalars(in_grid.where(  # those still waiting for review are listed as such
+        Wish.created_at >= now - timedelta(days=1), Wish.status != PENDING_REVIEW)).all()
     waiting = session.scalars(in_grid.where(Wish.status == PENDING_REVIEW)).all()
     unclaimed = session.scalars(in_grid.where(
         Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=settings.unclaimed_days))).all()
@@ -54,7 +55,7 @@ def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime)
 
 
 def _line(wish: Wish) -> str:
-    content = " ".join(wish.content.split())
+    content = notices.scrub(" ".join(wish.content.split()), wish.requester)
     return f"{wish.ref} {content if len(content) <= BRIEF else content[:BRIEF - 1] + '…'}"
 
 

@@ -34,7 +34,7 @@ def digests(runtime) -> list[Notice]:
 
 def test_the_digest_tells_each_grid_what_needs_attention(chat, app):
     runtime = app.extensions["wishbot"]
-    chat.say("o-wang", "许愿 需要一副老花镜")  # 1: waiting for review
+    chat.say("o-wang", "许愿 我是王秀兰，电话13800000001，需要一副老花镜")  # 1: waiting for review
     chat.say("o-wang", "许愿 家里水龙头漏水")  # 2: published 4 days ago, unclaimed
     chat.say("o-liu", "审核 2 通过")
     chat.say("o-wang", "许愿 想请人上门理发")  # 3: claimed 8 days ago
@@ -49,8 +49,7 @@ def test_the_digest_tells_each_grid_what_needs_attention(chat, app):
     [text] = [t for t in chat.group_pushes(GRIDWORKERS_KEY) if "每日汇总" in t]
     assert text.splitlines() == [
         "【每日汇总】新城社区/第一网格",
-        "新心愿 1 个：#1 需要一副老花镜",
-        "待审核 1 个：#1 需要一副老花镜",
+        "待审核 1 个：#1 我是王**，电话（电话），需要一副老花镜",
         "超过3天没人认领 1 个：#2 家里水龙头漏水",
         "认领超过7天未完成 1 个：#3 想请人上门理发（李建国）",
     ]
