@@ -57,17 +57,28 @@ def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
 
 def to_person(session: Session, person: Person, event: str, text: str,
               wish: Wish | None = None) -> Notice:
-    """A private notice. A resident without WeChat is told through the grid worker who
-    recorded the wish for them (代许愿), who passes it on."""
+    """A private notice. Someone without WeChat is told through a grid worker, who passes it
+    on: the one who recorded the wish for them (代许愿), else one of their grid's or community's."""
     recipient, body = person, text
-    if not person.openid and wish is not None and wish.recorded_by and wish.recorded_by.openid:
-        recipient = wish.recorded_by
-        body = f"【请转告 {person.name}】{text}"
+    if not person.openid:
+        relay = _relay_for(session, person, wish)
+        if relay is not None:
+            contact = f"，电话 {person.phone}" if person.phone else ""
+            recipient, body = relay, f"【请转告 {person.name}{contact}】{text}"
     if recipient.openid:
         return Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
                       audience="private", channel="official", target=recipient.openid, text=body)
     return Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
                   audience="private", channel="log", target=f"person:{person.id}", text=body)
+
+
+def _relay_for(session: Session, person: Person, wish: Wish | None) -> Person | None:
+    if wish is not None and wish.recorded_by and wish.recorded_by.openid:
+        return wish.recorded_by
+    staff = [p for p in (gridworkers_of(session, wish) if wish is not None else []) if p.openid]
+    if not staff and person.community_id:
+        staff = [p for p in staff_of_community(session, person.community_id) if p.openid]
+    return staff[0] if staff else None
 
 
 def gridworkers_of(session: Session, wish: Wish) -> list[Person]:

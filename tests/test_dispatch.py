@@ -67,3 +67,15 @@ def test_refusals_and_bad_input_change_nothing(chat, app):
     chat.say("o-liu", "派单 1 李建国")
     assert "已被认领" in chat.say("o-liu", "派单 1 陈晓梅")
     assert claims_of(app, 1) == ("claimed", [("o-li", "active", "o-liu")])
+
+
+def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
+    from handlers import directory
+
+    with app.extensions["wishbot"].db.transaction() as s:
+        directory.add_person(s, None, "member", "李四", phone="13912340000", community="新城社区")
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-liu", "审核 1 通过")
+    assert "请电话通知" in chat.say("o-liu", "派单 1 李四")
+    relayed = [t for t in chat.private_notices("o-liu") if "请转告 李四" in t]
+    assert relayed and "13912340000" in relayed[0] and "#1" in relayed[0]
