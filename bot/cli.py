@@ -83,14 +83,24 @@ def worker(burst: bool) -> None:
 @main.command()
 def digest() -> None:
     """Send the grid workers' digests now (the worker's scheduler sends them daily)."""
+    from sqlalchemy import select
+
+    from models import Notice
+    from models.messaging import NOTICE_SENT
+
     rt = _runtime()
-    count = len(rt.send_digests())
+    ids = rt.send_digests()
     if rt.redis is not None:
-        click.echo(f"digests queued for the workers: {count}")
+        click.echo(f"digests queued for the workers: {len(ids)}")
         return
     rt.jobs.join(timeout=60)
     rt.jobs.close()
-    click.echo(f"digests sent: {count}")
+    with rt.db.sessions() as session:
+        unsent = session.scalars(select(Notice.id).where(Notice.id.in_(ids), Notice.status != NOTICE_SENT)).all()
+    if unsent:
+        raise click.ClickException(f"{len(ids) - len(unsent)} of {len(ids)} digests sent; "
+                                   "the rest stay in the outbox for the next `wishbot serve` or worker")
+    click.echo(f"digests sent: {len(ids)}")
 
 
 @main.command()

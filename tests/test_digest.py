@@ -105,21 +105,30 @@ def test_a_claim_idle_for_14_days_is_released_and_the_wish_republished(chat, app
     assert send_reminders(runtime.db, runtime.settings) == []  # the new claim is left alone
 
 
-def test_wishbot_digest_sends_the_digests_now(tmp_path, sqlite_url, wechat_api):
+def run_digest(tmp_path, sqlite_url, api_base) -> subprocess.CompletedProcess:
     db = Database(sqlite_url)
     build_world(db)
     with db.transaction() as session:
         wang = session.scalar(select(Person).where(Person.openid == "o-wang"))
         new_wish(Context(session=session, person=wang), "需要一副老花镜")
     db.dispose()
-    env = {**os.environ, "WISHBOT_DATABASE_URL": sqlite_url,
-           "WISHBOT_WECOM_API_BASE": wechat_api.url_for("").rstrip("/")}
+    env = {**os.environ, "WISHBOT_DATABASE_URL": sqlite_url, "WISHBOT_WECOM_API_BASE": api_base}
     env.pop("WISHBOT_REDIS_URL", None)
-    result = subprocess.run([WISHBOT, "digest"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    return subprocess.run([WISHBOT, "digest"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+
+def test_wishbot_digest_sends_the_digests_now(tmp_path, sqlite_url, wechat_api):
+    result = run_digest(tmp_path, sqlite_url, wechat_api.url_for("").rstrip("/"))
     assert result.returncode == 0, result.stderr
     assert "digests sent: 1" in result.stdout
     [text] = [r.get_json()["text"]["content"] for r, _ in wechat_api.log if r.args.get("key") == GRIDWORKERS_KEY]
     assert text.startswith("【每日汇总】新城社区/第一网格") and "待审核 1 个：#1" in text
+
+
+def test_wishbot_digest_says_so_when_a_digest_did_not_go_out(tmp_path, sqlite_url, httpserver):
+    httpserver.expect_request("/cgi-bin/webhook/send").respond_with_json({"errcode": 93000, "errmsg": "bad key"})
+    result = run_digest(tmp_path, sqlite_url, httpserver.url_for("").rstrip("/"))
+    assert result.returncode != 0 and "0 of 1 digests sent" in result.stderr
 
 
 class Calls:
