@@ -130,3 +130,35 @@ def test_ids_too_long_to_be_wechats_are_malformed(chat, client, app, openid, msg
     params, body = simulate.sign_request(xml, token=TOKEN, appid=APPID, aes_key=AES_KEY)
     assert client.post("/wechat", query_string=params, data=body).status_code == 400
     assert count(app, ProcessedMessage) == 0
+
+
+WECOM = dict(wecom_token="QDG6eK", wecom_aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+             wecom_corp_id="wx5823bf96d3bd56c7")
+WECOM_ECHO = "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+
+
+@pytest.fixture
+def wecom_client(sqlite_url):
+    from app import create_app
+    from bot.settings import Settings
+
+    return create_app(Settings(database_url=sqlite_url, **WECOM)).test_client()
+
+
+def test_wecom_url_verification_with_the_official_vector(wecom_client):
+    params = {"msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "timestamp": "1409659589",
+              "nonce": "263014780", "echostr": WECOM_ECHO}
+    response = wecom_client.get("/wecom", query_string=params)
+    assert response.status_code == 200 and response.data == b"1616140317555161061"
+    assert wecom_client.get("/wecom", query_string={**params, "nonce": "1"}).status_code == 403
+
+
+def test_a_wecom_message_gets_an_encrypted_reply(wecom_client):
+    xml = simulate.build_text_message("zhangsan", "帮助", msg_id=31, agent_id="218")
+    params, body = simulate.sign_wecom_request(xml, token=WECOM["wecom_token"], corp_id=WECOM["wecom_corp_id"],
+                                               aes_key=WECOM["wecom_aes_key"])
+    response = wecom_client.post("/wecom", query_string=params, data=body)
+    assert response.status_code == 200 and b"<Encrypt>" in response.data
+    reply = simulate.read_reply(response.data, token=WECOM["wecom_token"], appid=WECOM["wecom_corp_id"],
+                                aes_key=WECOM["wecom_aes_key"])
+    assert "许愿" in reply
