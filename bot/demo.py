@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import func, select
 
 from handlers import directory
 from handlers.context import Context
 from handlers.wishes import new_wish
-from models import Person
+from models import Person, Wish
 
+from .demo_history import seed_history
 from .say import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN
 from .settings import Settings
 
@@ -48,6 +50,7 @@ WISHES = [  # requester, content, how far it gets
     ("demo-sun", "想要一台电视机", "rejected"),
 ]
 CLAIMER = {"新城社区": "demo-li", "东山社区": "demo-feng"}
+HISTORY_COMMUNITIES = ["新城社区", "东山社区", "北寿社区", "福民社区", "南康社区"]
 
 # username, role, community, grid, acts as (openid; None: a new person named below)
 STAFF = [
@@ -64,7 +67,9 @@ def seed_staff(session, password: str) -> None:
         add_staff(session, username, role, password, community=community, grid=grid, openid=openid, name=name)
 
 
-def seed(session) -> None:
+def seed(session, history: bool = False) -> None:
+    """The directory and wishes in every state; with `history`, six months of fulfilled wishes
+    before them, so the figures have a past."""
     for street, communities in STREETS.items():
         for community, grids in communities.items():
             directory.add_community(session, community, street)
@@ -77,6 +82,8 @@ def seed(session) -> None:
         people[openid] = directory.add_person(
             session, openid, role, name, phone=phone, community=community,
             grid=f"{community}/{grid}" if grid else None, unit=unit, address=address)
+    if history:
+        seed_history(session, HISTORY_COMMUNITIES)
     _seed_wishes(session, people)
 
 
@@ -135,8 +142,9 @@ def run_demo(host: str, port: int) -> None:
     app.config["WISHBOT_DEMO"] = True  # opens /sim to everyone: never set outside the demo
     password = secrets.token_urlsafe(9)
     with app.extensions["wishbot"].db.transaction() as session:
-        seed(session)
+        seed(session, history=True)
         seed_staff(session, password)
+        next_wish = session.scalar(select(func.max(Wish.id))) + 1
     logging.getLogger("wishbot.push").setLevel(logging.INFO)
     base = f"http://{host}:{port}"
     cli = command_path()
@@ -158,10 +166,10 @@ def run_demo(host: str, port: int) -> None:
 
 Try the whole loop from another terminal (pushes appear in this log):
   {cli} say demo-wang "许愿 需要一个助听器"{url}
-  {cli} say demo-liu  "审核 7 通过"{url}
-  {cli} say demo-li   "认领 7"{url}
-  {cli} say demo-li   "完成 7 已送到"{url}
-  {cli} say demo-wang "确认 7 很好 5分"{url}
+  {cli} say demo-liu  "审核 {next_wish} 通过"{url}
+  {cli} say demo-li   "认领 {next_wish}"{url}
+  {cli} say demo-li   "完成 {next_wish} 已送到"{url}
+  {cli} say demo-wang "确认 {next_wish} 很好 5分"{url}
   {cli} say demo-wang "帮助"{url}
 People: residents demo-wang demo-zhao demo-sun; members demo-li demo-chen demo-feng;
 grid workers demo-liu (新城社区/第一网格) demo-zhou (东山社区/东山花园网格); admin demo-admin.

@@ -116,3 +116,21 @@ def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_pat
         runtime.jobs.join()
         runtime.jobs.close()
         runtime.db.dispose()
+
+
+def test_the_demo_history_is_the_same_every_run_and_the_readme_uses_its_numbers(sqlite_url):
+    from pathlib import Path
+
+    from bot.db import Database
+    from bot.demo import seed
+    from models import Wish
+
+    db = Database(sqlite_url)
+    with db.transaction() as session:
+        seed(session, history=True)
+    with db.sessions() as session:
+        next_wish = max(session.scalars(select(Wish.id))) + 1
+        assert session.scalar(select(Wish).where(Wish.status == "confirmed", Wish.confirmed_at.is_not(None)))
+    db.dispose()
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert f'"审核 {next_wish} 通过"' in readme and f'"认领 {next_wish}"' in readme
