@@ -204,7 +204,8 @@ def main() -> int:
 
         def pending() -> int:
             with db.sessions() as session:
-                return len(session.scalars(select(Notice.id).where(Notice.status == "pending")).all())
+                return len(session.scalars(select(Notice.id).where(
+                    Notice.status.in_(["pending", "sending"]))).all())
 
         deadline = time.time() + args.deadline
         while pending() and time.time() < deadline:

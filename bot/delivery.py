@@ -1,23 +1,25 @@
 """Deliver the outbox: private notices one by one, group-robot notices paced and merged.
 
-Every send happens inside the transaction that locks its rows (FOR UPDATE SKIP LOCKED on
-PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers) and marks them sent. Two workers
-never send the same row, and a worker killed mid-send leaves its rows pending: they go out
-again, at most once more than needed. A failure is recorded on the rows and raised, so that
-the job runner retries; after MAX_ATTEMPTS a row is marked failed and stays visible.
+No transaction is open while a message goes out: a short one leases the rows (status "sending"
+until `lease_until`; FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite), the
+HTTP calls follow, and a second short one records the outcome. Two workers never send the same
+row while its lease runs, and a worker killed mid-send leaves its rows leased: once the lease
+ends they count as pending again and go out again, at most once more than needed. A failure is
+recorded on the rows and raised, so that the job runner retries; after MAX_ATTEMPTS a row is
+marked failed and stays visible.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from models import Notice, utcnow
-from models.messaging import NOTICE_FAILED, NOTICE_PENDING, NOTICE_SENT
+from models.messaging import NOTICE_FAILED, NOTICE_PENDING, NOTICE_SENDING, NOTICE_SENT
 
 from .db import Database
 from .outbound.errors import DeliveryError, OutsideWindow, Throttled
@@ -51,7 +53,7 @@ class FollowUps(Protocol):
 
     def enqueue(self, notice_ids: list[int]) -> None: ...
 
-    def flush_later(self, target: str, delay: float) -> None: ...
+    def schedule_flush(self, target: str, delay: float = 0) -> None: ...
 
     def requeue(self, notice_ids: list[int]) -> list[int]: ...
 
@@ -63,44 +65,44 @@ class Message:
     rows: list[Notice]
     msgtype: str  # "text" or "markdown"
     parts: list[str] = field(default_factory=list)  # several when the text is over the size limit
+    sent: int = 0  # parts gone out, by this flush or (resuming) by an earlier one
+    error: Exception | None = None
 
 
 class Delivery:
-    def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps):
+    def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps, lease: float = 60):
         self.db = db
         self.outbound = outbound
         self.pacer = pacer
         self.jobs = jobs
+        self.lease = timedelta(seconds=lease)
 
     # --- one private notice --------------------------------------------------------------------
 
     def send_notice(self, notice_id: int) -> None:
-        robot_target = None
-        new_ids: list[int] = []
-        failure: Exception | None = None
+        """Send a private notice. For a robot row, have its robot flushed: only that job sends
+        robot messages, so each retry of it is one attempt for every row it carries."""
         with self.db.transaction() as session:
-            notice = session.scalar(_pending().where(Notice.id == notice_id))
+            notice = session.scalar(_claimable(utcnow()).where(Notice.id == notice_id))
             if notice is None:
                 return  # sent, failed for good, or being sent by another worker right now
-            if notice.channel == "robot":
-                robot_target = notice.target
-            else:
-                try:
-                    self._push(notice)
-                except OutsideWindow as error:
-                    _failed(notice, error, final=True)
-                    new_ids = _pass_on_by_phone(session, notice)
-                except Exception as error:
-                    _failed(notice, error)
-                    failure = error
+            lease = None if notice.channel == "robot" else self._lease([notice])
+        if lease is None:
+            self.jobs.schedule_flush(notice.target)
+            return
+        error = _attempt(lambda: self._push(notice))
+        new_ids: list[int] = []
+        with self.db.transaction() as session:
+            for row in _still_leased(session, [notice], lease):
+                if isinstance(error, OutsideWindow):
+                    _failed(row, error, final=True)
+                    new_ids = _pass_on_by_phone(session, row)
                 else:
-                    _sent(notice)
-        if robot_target is not None:
-            self.flush_robot(robot_target)
+                    _settle(row, error)
         if new_ids:
             self.jobs.enqueue(new_ids)
-        if failure is not None:
-            raise failure
+        if error is not None and not isinstance(error, OutsideWindow):
+            raise error
 
     def _push(self, notice: Notice) -> None:
         if notice.channel == "official":
@@ -114,40 +116,44 @@ class Delivery:
 
     def flush_robot(self, target: str) -> None:
         """Send what waits for one robot within its budget; merge when more waits than it allows."""
-        failure: Exception | None = None
-        wait = 0.0
         with self.db.transaction() as session:
             rows = list(session.scalars(
-                _pending().where(Notice.channel == "robot", Notice.target == target).limit(BATCH_ROWS)))
+                _claimable(utcnow()).where(Notice.channel == "robot", Notice.target == target).limit(BATCH_ROWS)))
             if not rows:
                 return
-            for message in compose(rows, self.pacer.available(target)):
-                wait = self._take(target, len(message.parts))
-                if wait:
-                    break
-                try:
-                    for part in message.parts:
-                        self._send_robot(target, message.msgtype, part)
-                except Exception as error:
-                    if isinstance(error, Throttled):
-                        self.pacer.hold(target, WINDOW)
-                    for row in message.rows:
-                        _failed(row, error)
-                    failure = error
-                    break
-                for row in message.rows:
-                    _sent(row)
+            messages = compose(rows, self.pacer.available(target))
+            lease = self._lease(rows)
+        wait = 0.0
+        for message in messages:
+            wait = self._send_message(target, message)
+            if wait or (message.error is not None and _retryable(message.error)):
+                break  # the rest waits for the budget, or for the retry of this job
+        with self.db.transaction() as session:
+            for message in messages:
+                for row in _still_leased(session, message.rows, lease):
+                    if message.error is None and message.sent < len(message.parts):
+                        _release(row, message.sent)  # not sent, or only in part: no attempt spent
+                    else:
+                        _settle(row, message.error, message.sent)
         if wait:
-            self.jobs.flush_later(target, wait)
+            self.jobs.schedule_flush(target, wait)
+        failure = next((m.error for m in messages if m.error is not None and _retryable(m.error)), None)
         if failure is not None:
             raise failure
 
-    def _take(self, target: str, messages: int) -> float:
-        """Spend the budget of `messages` messages: 0, or the seconds until it allows one."""
-        for _ in range(messages):
+    def _send_message(self, target: str, message: Message) -> float:
+        """Send the parts not yet sent, each within the budget: 0, or the seconds until it
+        allows the next. A failure is left on the message."""
+        while message.sent < len(message.parts):
             wait = self.pacer.take(target)
             if wait:
                 return wait
+            message.error = _attempt(lambda: self._send_robot(target, message.msgtype, message.parts[message.sent]))
+            if message.error is not None:
+                if isinstance(message.error, Throttled):
+                    self.pacer.hold(target, WINDOW)
+                return 0.0
+            message.sent += 1
         return 0.0
 
     def _send_robot(self, target: str, msgtype: str, content: str) -> None:
@@ -156,15 +162,22 @@ class Delivery:
         else:
             self.outbound.robot.send_text(target, content)
 
+    def _lease(self, rows: list[Notice]) -> datetime:
+        lease = utcnow() + self.lease
+        for row in rows:
+            row.status, row.lease_until = NOTICE_SENDING, lease
+        return lease
+
     # --- the relay -------------------------------------------------------------------------------
 
     def relay(self, min_age: float = 0) -> list[int]:
         """Hand pending rows older than `min_age` seconds to the jobs again: rows committed
-        while Redis was down, and rows whose worker was killed. Returns the ids requeued."""
-        cutoff = utcnow() - timedelta(seconds=min_age)
+        while Redis was down, and rows whose worker was killed (once their lease ran out).
+        Returns the ids requeued."""
+        now = utcnow()
         with self.db.sessions() as session:
             ids = list(session.scalars(select(Notice.id).where(
-                Notice.status == NOTICE_PENDING, Notice.created_at <= cutoff).order_by(Notice.id).limit(5000)))
+                _waiting(now), Notice.created_at <= now - timedelta(seconds=min_age)).order_by(Notice.id).limit(5000)))
         requeued = self.jobs.requeue(ids) if ids else []
         if requeued:
             log.info("relay: %d pending notices handed to the jobs again", len(requeued))
@@ -172,48 +185,96 @@ class Delivery:
 
 
 def compose(rows: list[Notice], budget: int) -> list[Message]:
-    """Each row its own text message while the budget allows; otherwise one markdown list
-    naming them all, split where it would pass the robot's size limit."""
-    if len(rows) <= budget:
-        return [Message([row], "text", split_message(row.text, TEXT_LIMIT)) for row in rows]
-    messages: list[Message] = []
+    """Each row its own text message while the budget allows; otherwise markdown lists naming
+    them all, each within the robot's size limit. A row too long for one text always goes on its
+    own, in text parts split the same way on every attempt, so that a retry resumes after the
+    parts already sent."""
+    merge = len(rows) > budget
+    own = [row for row in rows if not merge or len(row.text.encode()) > TEXT_LIMIT]
+    listed = [row for row in rows if merge and len(row.text.encode()) <= TEXT_LIMIT]
+    return _lists(listed) + [Message([row], "text", split_message(row.text, TEXT_LIMIT), sent=row.parts_sent)
+                             for row in own]
+
+
+def _lists(rows: list[Notice]) -> list[Message]:
+    """Markdown lists of `rows`, a new one wherever the next item would pass the size limit."""
+    if not rows:
+        return []
     header = f"**最新消息（共{len(rows)}条）**"
-    current = Message([], "markdown", [header])
+    messages = [Message([], "markdown", [header])]
     size = len(header.encode())
     for row in rows:
         item = "- " + " ".join(row.text.split("\n"))
         item_size = len(item.encode()) + 1  # and its newline
-        if size + item_size > MARKDOWN_LIMIT and current.rows:
-            messages.append(current)
-            current, size = Message([], "markdown", []), -1
-        current.rows.append(row)
-        current.parts.append(item)
+        if size + item_size > MARKDOWN_LIMIT:
+            messages.append(Message([], "markdown", []))
+            size = -1
+        messages[-1].rows.append(row)
+        messages[-1].parts.append(item)
         size += item_size
-    messages.append(current)
     for message in messages:
-        message.parts = split_message("\n".join(message.parts), MARKDOWN_LIMIT)
+        message.parts = ["\n".join(message.parts)]
     return messages
 
 
-def _pending():
-    """Pending rows, locked for this transaction; rows another worker holds are skipped."""
-    return (select(Notice).where(Notice.status == NOTICE_PENDING).order_by(Notice.id)
-            .with_for_update(skip_locked=True))
+def _waiting(now: datetime):
+    """Pending rows, and rows whose sender's lease ran out (a worker killed mid-send)."""
+    return or_(Notice.status == NOTICE_PENDING, and_(Notice.status == NOTICE_SENDING, Notice.lease_until <= now))
+
+
+def _claimable(now: datetime):
+    """Rows to lease, locked for this transaction; rows another worker holds are skipped."""
+    return select(Notice).where(_waiting(now)).order_by(Notice.id).with_for_update(skip_locked=True)
+
+
+def _still_leased(session: Session, rows: list[Notice], lease: datetime) -> list[Notice]:
+    """The rows as they are now, less any another worker took over when the lease ran out."""
+    return list(session.scalars(select(Notice).where(
+        Notice.id.in_([row.id for row in rows]), Notice.status == NOTICE_SENDING, Notice.lease_until == lease)
+        .order_by(Notice.id).with_for_update()))
+
+
+def _attempt(send) -> Exception | None:
+    try:
+        send()
+    except Exception as error:  # recorded on the rows, raised by the job when worth a retry
+        return error
+    return None
+
+
+def _retryable(error: Exception) -> bool:
+    return getattr(error, "retryable", True)
+
+
+def _settle(notice: Notice, error: Exception | None, parts_sent: int = 0) -> None:
+    if error is None:
+        _sent(notice)
+    else:
+        _failed(notice, error)
+        notice.parts_sent = parts_sent
+
+
+def _release(notice: Notice, parts_sent: int) -> None:
+    notice.status, notice.lease_until, notice.parts_sent = NOTICE_PENDING, None, parts_sent
 
 
 def _sent(notice: Notice) -> None:
     notice.attempts += 1
     notice.status = NOTICE_SENT
     notice.sent_at = utcnow()
+    notice.lease_until = None
     notice.last_error = None
 
 
 def _failed(notice: Notice, error: Exception, final: bool = False) -> None:
     notice.attempts += 1
     notice.last_error = (str(error) or type(error).__name__)[:500]
-    if final or not getattr(error, "retryable", True) or notice.attempts >= MAX_ATTEMPTS:
+    notice.lease_until = None
+    if final or not _retryable(error) or notice.attempts >= MAX_ATTEMPTS:
         notice.status = NOTICE_FAILED
         log.error("notice %s failed for good: %s", notice.id, notice.last_error)
+    else:
+        notice.status = NOTICE_PENDING
 
 
 def _pass_on_by_phone(session: Session, notice: Notice) -> list[int]:

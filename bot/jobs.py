@@ -60,7 +60,7 @@ class InProcessJobs:
         self.enqueue(ids)
         return ids
 
-    def flush_later(self, target: str, delay: float) -> None:
+    def schedule_flush(self, target: str, delay: float = 0) -> None:
         self.call("flush_robot", target, delay)
 
     def close(self) -> None:
@@ -123,11 +123,15 @@ class RQJobs:
         self.queue = Queue(QUEUE_NAME, connection=redis_connection)
 
     def call(self, name: str, arg: object, delay: float = 0) -> None:
+        """Enqueue the job unless it will run anyway: enqueueing a job that waits for its retry
+        would run it now as well, and spend an attempt of every row it carries."""
         from rq import Retry
 
         options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
         try:
+            if self._will_run([options["job_id"]]):
+                return
             if delay > 0:
                 self.queue.enqueue_in(timedelta(seconds=delay), f"worker.{name}", arg, **options)
             else:
@@ -139,19 +143,22 @@ class RQJobs:
         for notice_id in notice_ids:
             self.call("send_notice", notice_id)
 
-    def flush_later(self, target: str, delay: float) -> None:
+    def schedule_flush(self, target: str, delay: float = 0) -> None:
         self.call("flush_robot", target, delay)
 
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         """Enqueue the notices whose job will not run (lost with Redis, or its worker killed)."""
-        from rq.job import Job as RQJob
-
         ids = list(notice_ids)
-        jobs = RQJob.fetch_many([job_id("send_notice", i) for i in ids], connection=self.queue.connection)
-        will_run = {job.id for job in jobs if job is not None and job.get_status(refresh=False) in self.WILL_RUN}
+        will_run = self._will_run([job_id("send_notice", i) for i in ids])
         again = [i for i in ids if job_id("send_notice", i) not in will_run]
         self.enqueue(again)
         return again
+
+    def _will_run(self, job_ids: list[str]) -> set[str]:
+        from rq.job import Job as RQJob
+
+        jobs = RQJob.fetch_many(job_ids, connection=self.queue.connection)
+        return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in self.WILL_RUN}
 
     def join(self, timeout: float = 10) -> None:
         pass

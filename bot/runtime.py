@@ -64,7 +64,7 @@ class Runtime:
 
     @cached_property
     def delivery(self) -> Delivery:
-        return Delivery(self.db, self.outbound, self.pacer, self.jobs)
+        return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds)
 
     # --- jobs: worker.<name> calls these in a worker, bot.jobs.InProcessJobs without Redis -------
 

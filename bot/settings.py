@@ -52,6 +52,7 @@ class Settings:
     robot_per_minute: int = 20
     # Delivery, digests and reminders (bot/delivery.py, bot/digest.py, worker.py).
     relay_seconds: int = 30
+    send_lease_seconds: int = 60  # a worker killed mid-send holds its rows this long
     timezone: str = "Asia/Shanghai"
     digest_hour: int = 8
     unclaimed_days: int = 3
@@ -83,6 +84,7 @@ class Settings:
             http_timeout=float(get("WISHBOT_HTTP_TIMEOUT", defaults.http_timeout)),
             robot_per_minute=int(get("WISHBOT_ROBOT_PER_MINUTE", defaults.robot_per_minute)),
             relay_seconds=int(get("WISHBOT_RELAY_SECONDS", defaults.relay_seconds)),
+            send_lease_seconds=int(get("WISHBOT_SEND_LEASE_SECONDS", defaults.send_lease_seconds)),
             timezone=get("WISHBOT_TIMEZONE", defaults.timezone),
             digest_hour=int(get("WISHBOT_DIGEST_HOUR", defaults.digest_hour)),
             unclaimed_days=int(get("WISHBOT_UNCLAIMED_DAYS", defaults.unclaimed_days)),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, Timestamped
 
 NOTICE_PENDING = "pending"
+NOTICE_SENDING = "sending"  # leased by a worker until `lease_until`; pending again after that
 NOTICE_SENT = "sent"
 NOTICE_FAILED = "failed"
 
@@ -45,6 +46,8 @@ class Notice(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[Optional[str]] = mapped_column(String(500))
     sent_at: Mapped[Optional[datetime]]
+    lease_until: Mapped[Optional[datetime]]
+    parts_sent: Mapped[int] = mapped_column(default=0, server_default="0")  # of a text split in parts
     # When a private notice cannot be delivered (45015: outside the 48-hour window), the grid
     # workers are asked to pass it on; that notice points back here.
     fallback_for_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))

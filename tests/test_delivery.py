@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
+import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 import redis
@@ -17,12 +19,13 @@ from werkzeug import Response
 
 from bot.db import Database
 from bot.delivery import MAX_ATTEMPTS, Delivery, Outbound, compose
-from bot.outbound.errors import Throttled
+from bot.jobs import InProcessJobs
+from bot.outbound.errors import DeliveryError, Throttled
 from bot.outbound.official import OfficialAccountAPI
-from bot.outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot
+from bot.outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, split_message
 from bot.outbound.tokens import MemoryTokenStore
 from bot.pacing import WINDOW, Budget, MemoryPacer, RedisPacer
-from models import Notice, WishEvent
+from models import Notice, WishEvent, utcnow
 
 from .chat import Chat
 from .conftest import REDIS_URL, make_settings, service_missing, wait_for
@@ -50,7 +53,7 @@ class FollowUps:
     def enqueue(self, ids):
         self.enqueued += list(ids)
 
-    def flush_later(self, target, delay):
+    def schedule_flush(self, target, delay=0):
         self.later.append((target, delay))
 
     def requeue(self, ids):
@@ -261,15 +264,69 @@ def test_a_throttled_robot_holds_its_budget_and_the_rows_wait(db, delivery, http
 def test_a_bad_robot_key_fails_for_good_and_stays_visible(db, delivery, httpserver):
     httpserver.expect_request(ROBOT).respond_with_json({"errcode": 93000, "errmsg": "invalid webhook url"})
     add_robot_notices(db, 2)
-    with pytest.raises(Exception):
-        delivery.flush_robot(VOLUNTEERS_KEY)
-    assert statuses(db) == [("failed", 1), ("pending", 0)]  # a flush stops at the first failure
-    with pytest.raises(Exception):
-        delivery.flush_robot(VOLUNTEERS_KEY)  # the retry
+    delivery.flush_robot(VOLUNTEERS_KEY)  # nothing to retry: no error for the job runner
+    assert not delivery.jobs.later
     with db.sessions() as session:
         rows = session.scalars(select(Notice)).all()
         assert {(r.status, r.attempts) for r in rows} == {("failed", 1)}
         assert all("93000" in r.last_error for r in rows)
+
+
+def test_a_message_that_fails_for_good_does_not_hold_up_the_ones_behind_it(db, delivery, httpserver):
+    httpserver.expect_oneshot_request(ROBOT).respond_with_json({"errcode": 40058, "errmsg": "invalid content"})
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    add_robot_notices(db, 3)
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    assert len(robot_messages(httpserver)) == 3
+    assert statuses(db) == [("failed", 1), ("sent", 1), ("sent", 1)]
+
+
+def test_a_retry_of_a_message_in_parts_resumes_after_the_parts_already_sent(db, delivery, httpserver):
+    httpserver.expect_oneshot_request(ROBOT).respond_with_json(OK)
+    httpserver.expect_oneshot_request(ROBOT).respond_with_json({"errcode": -1, "errmsg": "system busy"})
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    [long_id] = add_robot_notices(db, 1, text="字" * 1500)  # a busy grid's digest, say
+    parts = split_message("字" * 1500, TEXT_LIMIT)
+    assert len(parts) == 3
+    with pytest.raises(DeliveryError):
+        delivery.flush_robot(VOLUNTEERS_KEY)
+    with db.sessions() as session:
+        row = session.get(Notice, long_id)
+        assert (row.status, row.attempts, row.parts_sent) == ("pending", 1, 1)
+
+    add_robot_notices(db, 5)  # more than the budget left: the short ones are merged, the long one is not
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    messages = robot_messages(httpserver)
+    assert [content(m) for m in messages if m["msgtype"] == "text"] == [parts[0], parts[1], parts[1], parts[2]]
+    [merged] = [m for m in messages if m["msgtype"] == "markdown"]
+    assert "共5条" in content(merged)
+    assert statuses(db) == [("sent", 2)] + [("sent", 1)] * 5
+
+
+def test_a_robot_outage_spends_one_attempt_per_retry_however_many_jobs_wait(db, delivery, httpserver):
+    httpserver.expect_request(ROBOT).respond_with_json({"errcode": -1, "errmsg": "system busy"})
+    jobs = InProcessJobs(lambda name, arg: getattr(delivery, name)(arg), intervals=(3600,) * 5)
+    delivery.jobs = jobs
+    try:
+        jobs.enqueue(add_robot_notices(db, 10))  # ten send_notice jobs, one robot
+        jobs.join()
+        assert len(robot_messages(httpserver)) == 1  # one flush, whose retry waits its interval
+        assert statuses(db) == [("pending", 1)] * 10
+    finally:
+        jobs.close()
+
+
+def test_a_lease_that_ran_out_counts_as_pending_again(db, delivery, httpserver):
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    held, lapsed = add_robot_notices(db, 2)
+    with db.transaction() as session:  # two workers that leased a row each; the second was killed
+        session.get(Notice, held).status = session.get(Notice, lapsed).status = "sending"
+        session.get(Notice, held).lease_until = utcnow() + timedelta(minutes=1)
+        session.get(Notice, lapsed).lease_until = utcnow() - timedelta(seconds=1)
+    assert delivery.relay() == [lapsed]
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    assert [content(m) for m in robot_messages(httpserver)] == ["心愿 #2 已由 李建国（市税务局） 认领。"]
+    assert statuses(db) == [("sending", 0), ("sent", 1)]
 
 
 def test_a_row_that_keeps_failing_is_marked_failed_after_the_last_attempt(db, delivery, httpserver):
@@ -283,6 +340,34 @@ def test_a_row_that_keeps_failing_is_marked_failed_after_the_last_attempt(db, de
         assert statuses(db) == [("failed" if attempt == MAX_ATTEMPTS else "pending", attempt)]
     delivery.send_notice(1)  # a failed row is left alone
     assert statuses(db) == [("failed", MAX_ATTEMPTS)]
+
+
+def test_a_slow_robot_does_not_hold_up_a_chat_reply_on_sqlite(sqlite_url, httpserver):
+    from app import create_app
+
+    sending, replied = threading.Event(), threading.Event()
+    answered_after_the_reply = []
+
+    def slow_robot(request):
+        sending.set()
+        answered_after_the_reply.append(replied.wait(3))  # the robot takes up to 3 s to answer
+        return Response(json.dumps(OK), content_type="application/json")
+
+    httpserver.expect_request(ROBOT).respond_with_handler(slow_robot)
+    app = create_app(make_settings(sqlite_url, httpserver.url_for("").rstrip("/")))
+    runtime = app.extensions["wishbot"]
+    build_world(runtime.db)
+    try:
+        runtime.jobs.enqueue(add_robot_notices(runtime.db, 1))
+        assert sending.wait(10)
+        assert "认领" in Chat(app.test_client(), app, httpserver).say("o-li", "帮助")  # meanwhile
+        replied.set()
+        runtime.jobs.join()
+        assert answered_after_the_reply == [True]
+        assert statuses(runtime.db) == [("sent", 1)]
+    finally:
+        runtime.jobs.close()
+        runtime.db.dispose()
 
 
 def test_relay_hands_pending_rows_back(db, delivery):
@@ -326,7 +411,7 @@ def test_outside_the_48_hour_window_the_grid_workers_pass_it_on_by_phone(silent_
 
     def settled():
         with db.sessions() as session:
-            return session.scalar(select(Notice.id).where(Notice.status == "pending")) is None
+            return session.scalar(select(Notice.id).where(Notice.status.in_(["pending", "sending"]))) is None
 
     wait_for(settled)
     with db.sessions() as session:

@@ -29,6 +29,7 @@ from app import create_app
 from bench.processes import RedisServer, kill_9
 from bot.db import Database
 from bot.jobs import QUEUE_NAME
+from bot.pacing import robot_key
 from models import Claim, Notice, Person, Wish, utcnow
 
 from .chat import Chat
@@ -70,6 +71,7 @@ class Bed:
             "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_SECRET": "secret",
             "WECHAT_ENCODING_AES_KEY": AES_KEY,
             "WISHBOT_WECHAT_API_BASE": api_base, "WISHBOT_WECOM_API_BASE": api_base,
+            "WISHBOT_SEND_LEASE_SECONDS": "2",  # so that a killed worker's rows go out again soon
         }
         self.workers: list[subprocess.Popen] = []
 
@@ -210,13 +212,44 @@ def test_a_worker_killed_mid_send_is_made_good_by_the_next_with_at_most_one_extr
     bed.kill(first)
     release.set()
     [group_row] = [n for n in bed.notices() if n.channel == "robot"]
-    assert group_row.status == "pending"  # the killed send committed nothing
+    assert group_row.status == "sending"  # the killed send committed nothing but its lease
 
+    def lease_ran_out():
+        with bed.db.sessions() as session:
+            return session.scalar(select(Notice.id).where(Notice.id == group_row.id, Notice.lease_until <= utcnow()))
+
+    wait_for(lease_ran_out)
     bed.start_worker()
     wait_for(bed.all_sent, timeout=30)
     sends = [text_of(m) for m in bed.robot_messages()]
     assert sends == [group_row.text] * 2  # once cut off, once delivered: one more than needed
     assert len(bed.calls(SEND)) == 2  # the private notices, each once
+
+
+def test_a_robot_outage_spends_one_attempt_per_retry_however_many_jobs_wait(bed, api):
+    api.expect_oneshot_request(ROBOT).respond_with_json({"errcode": -1, "errmsg": "system busy"})
+    api.expect_request(ROBOT).respond_with_json(OK)
+    with bed.db.transaction() as session:
+        rows = [Notice(event="claimed", audience="group", channel="robot", target=VOLUNTEERS_KEY,
+                       text=f"心愿 #{n} 已由 李建国（市税务局） 认领。") for n in range(1, 11)]
+        session.add_all(rows)
+    ids = [row.id for row in rows]
+    bed.app.extensions["wishbot"].jobs.enqueue(ids)  # ten send_notice jobs, one robot
+    bed.start_worker()
+    connection = redis.Redis.from_url(bed.redis.url)
+
+    def first_try_over():
+        jobs = Job.fetch_many([f"notice-{i}" for i in ids] + [f"flush-{robot_key(VOLUNTEERS_KEY)}"],
+                              connection=connection)
+        *notices, flush = [job.get_status() if job else None for job in jobs]
+        return set(notices) == {"finished"} and flush == "scheduled"  # its retry, in 5 s
+
+    wait_for(first_try_over, timeout=30)
+    assert len(bed.robot_messages()) == 1
+    assert {(n.status, n.attempts) for n in bed.notices() if n.id in ids} == {("pending", 1)}
+    wait_for(bed.all_sent, timeout=30)
+    assert len(bed.robot_messages()) == 2
+    assert {(n.status, n.attempts) for n in bed.notices() if n.id in ids} == {("sent", 2)}
 
 
 # --- WeChat's limits --------------------------------------------------------------------------------
