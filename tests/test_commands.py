@@ -171,10 +171,3 @@ def test_overlong_notes_are_refused_and_change_nothing(chat, app, said, limit):
 def wish_status(app) -> str:
     with app.extensions["wishbot"].db.sessions() as s:
         return s.get(Wish, 1).status
-
-
-def test_members_claim_in_the_community_they_registered_with(chat, app):
-    chat.say("o-sun", "许愿 孩子想要书包")  # 东山社区
-    chat.say("o-zhou", "审核 1 通过")
-    assert "不在您报到的社区" in chat.say("o-li", "认领 1")  # 李建国 serves 新城社区
-    assert wish_status(app) == "published"
