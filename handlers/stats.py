@@ -3,19 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, distinct, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.router import CommandGroup
-from models import Claim, Person, Unit, Wish, utcnow
+from models import Claim, Person, Unit, Wish, local_time, utcnow
 from models.wish import RELEASED
 
 from .context import Context
 
 group = CommandGroup()
-LOCAL = ZoneInfo("Asia/Shanghai")  # a month starts at local midnight
 TOP_UNITS = 3
 
 
@@ -32,7 +30,7 @@ class Stats:
 
 
 def month_start(now: datetime | None = None) -> datetime:
-    local = (now or utcnow()).astimezone(LOCAL)
+    local = local_time(now or utcnow())  # a month starts at local midnight
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
@@ -72,7 +70,7 @@ def monthly_stats(session: Session, person: Person, now: datetime | None = None)
 @group.command("统计", roles={"gridworker", "admin"}, usage="统计 —— 本月本网格的心愿数字")
 def show_stats(ctx: Context, args: str) -> str:
     stats = monthly_stats(ctx.session, ctx.person)
-    month = stats.since.astimezone(LOCAL).month
+    month = local_time(stats.since).month
     lines = [
         f"{stats.scope} {month}月统计：",
         f"征集 {stats.collected} 个，发布 {stats.published} 个，认领 {stats.claimed} 个，",

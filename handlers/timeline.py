@@ -1,23 +1,11 @@
 """A wish's timeline as people read it: when, who, through which channel, before and after."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Wish, WishEvent
+from models import Wish, WishEvent, local_time
 from models.wish import STATUS_LABELS
-
-LOCAL = ZoneInfo("Asia/Shanghai")
-
-
-def local_time(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC; PostgreSQL an aware value."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(LOCAL)
 
 
 def events_of(session: Session, wish: Wish) -> list[WishEvent]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -15,8 +16,20 @@ NAMING = {
 }
 
 
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # what people read: months, days and times of day
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def local_time(moment: datetime | None) -> datetime | None:
+    """The moment in local time. SQLite hands back naive datetimes, which are UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(LOCAL_ZONE)
 
 
 class Base(DeclarativeBase):

@@ -3,16 +3,15 @@ login's Person, and handing committed notices to the jobs."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from flask import current_app, flash, g, request
 from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter, ValidationError
 
 from handlers.context import Context
-from models import UserError
+from models import UserError, local_time
 
-CHINA = timezone(timedelta(hours=8))  # no DST in China: a fixed offset is exact
 MAX_ID = 2**31 - 1  # PostgreSQL's integer; larger numbers make the database raise, not miss
 _UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ID = re.compile(r"[0-9]{1,10}")  # ASCII digits: str.isdigit() passes "²", which int() refuses
@@ -66,17 +65,8 @@ def close_db(_error=None) -> None:
         session.close()
 
 
-def local(moment: datetime | None) -> datetime | None:
-    """Beijing time; SQLite hands back naive datetimes, which are UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(CHINA)
-
-
 def format_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    moment = local(moment)
+    moment = local_time(moment)
     return moment.strftime(pattern) if moment else ""
 
 

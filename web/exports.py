@@ -13,11 +13,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.cells import csv_cell
-from models import Wish
+from models import Wish, local_time
 from models.wish import RELEASED
 
 from .auth import login_required
-from .common import db, format_time, local
+from .common import db, format_time
 from .figures import STAGES, compute, duration, parse_month, scoped_wishes
 from .ledger import LedgerFilter, wishes_query
 
@@ -49,7 +49,7 @@ def ledger_rows() -> list[list]:
 
 
 def today_stamp() -> str:
-    return local(datetime.now().astimezone()).strftime("%Y%m%d")
+    return local_time(datetime.now().astimezone()).strftime("%Y%m%d")
 
 
 def download(body: bytes, filename: str, mimetype: str) -> Response:
@@ -112,7 +112,7 @@ def ledger_csv():
 @exports.get("/report.xlsx")
 @login_required
 def report_xlsx():
-    now = local(datetime.now().astimezone())
+    now = local_time(datetime.now().astimezone())
     month = parse_month(request.args.get("month")) or now.strftime("%Y-%m")
     f = compute(scoped_wishes(), month, now)
     stage_headings = [heading for _, heading, _ in STAGES]

@@ -12,12 +12,12 @@ from flask import Blueprint, g, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from models import Claim, Grid, Person, Wish
+from models import Claim, Grid, Person, Wish, local_time
 from models.wish import COMPLETED, RELEASED
 
 from .auth import login_required
 from .charts import grouped_bars, horizontal_bars
-from .common import db, local
+from .common import db
 
 figures = Blueprint("figures", __name__, url_prefix="/admin/figures")
 
@@ -34,7 +34,7 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def month_of(moment: datetime | None) -> str | None:
-    moment = local(moment)
+    moment = local_time(moment)
     return moment.strftime("%Y-%m") if moment else None
 
 
@@ -86,7 +86,7 @@ def _in(month: str | None, moment: datetime | None) -> bool:
 def _hours(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
-    return (local(end) - local(start)).total_seconds() / 3600
+    return (local_time(end) - local_time(start)).total_seconds() / 3600
 
 
 def compute(wishes: list[Wish], month: str | None, now: datetime) -> Figures:
@@ -164,7 +164,7 @@ def duration(hours: float | None) -> str:
 @figures.get("/")
 @login_required
 def index():
-    now = local(datetime.now().astimezone())
+    now = local_time(datetime.now().astimezone())
     chosen = request.args.get("month", now.strftime("%Y-%m"))
     month = parse_month(chosen)
     result = compute(scoped_wishes(), month, now)

@@ -12,11 +12,11 @@ from handlers.categories import CATEGORIES
 from handlers.dispatch import assign_wish
 from handlers.review import publish_wish, reject_wish
 from handlers.wishes import confirm_for, parse_feedback
-from models import Claim, Person, Proof, Unit, Wish, WishEvent
+from models import LOCAL_ZONE, Claim, Person, Proof, Unit, Wish, WishEvent
 from models.wish import RELEASED, STATUS_LABELS
 
 from .auth import check_csrf, login_required
-from .common import CHINA, act, clean_text, db, paginate, parse_id
+from .common import act, clean_text, db, paginate, parse_id
 
 ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
 PAGE_SIZE = 20
@@ -40,7 +40,7 @@ def _day(value: str | None) -> date | None:
 
 def _midnight(day: date) -> datetime:
     """Midnight in Beijing, in UTC: SQLite compares the stored UTC text and ignores offsets."""
-    return datetime.combine(day, time(), CHINA).astimezone(timezone.utc)
+    return datetime.combine(day, time(), LOCAL_ZONE).astimezone(timezone.utc)
 
 
 @dataclass
