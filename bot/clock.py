@@ -2,8 +2,8 @@
 
 Every `wishbot worker` runs a clock (and `wishbot serve` does without Redis). Each run of a job
 has a name, which one clock claims (`SET NX` in Redis), so that however many processes tick,
-each run is enqueued once. The clock only enqueues: the jobs themselves run in work horses,
-so no database connection is ever shared across a fork.
+each run is enqueued once. The clock only enqueues; the jobs run where every job runs (a
+worker, or the in-process runner), so a slow digest never delays the next tick.
 """
 from __future__ import annotations
 

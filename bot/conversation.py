@@ -8,7 +8,7 @@ and the user gets a polite "busy" answer — never the exception text, never sil
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -49,11 +49,9 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, on_notices: Callable[[Iterable[int]], None],
-                 on_jobs: Callable[[list[tuple[str, int]]], None] | None = None):
+    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None]):
         self.db = db
-        self.on_notices = on_notices
-        self.on_jobs = on_jobs  # (job name, id) pairs a handler asked for, after commit
+        self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
@@ -74,10 +72,7 @@ class Conversation:
         else:
             log.error("message %s from %s kept conflicting; gave up", inbound.message_key, inbound.sender)
             return BUSY
-        if notice_ids:
-            self.on_notices(notice_ids)
-        if jobs and self.on_jobs is not None:
-            self.on_jobs(jobs)
+        self.after_commit(notice_ids, jobs)
         return reply
 
     def _stored(self, key: str) -> ProcessedMessage | None:

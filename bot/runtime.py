@@ -53,7 +53,7 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.jobs.enqueue, self.run_jobs)
+        return Conversation(self.db, self.after_commit)
 
     @cached_property
     def pacer(self):
@@ -92,16 +92,16 @@ class Runtime:
     def send_digests(self, _day=None) -> list[int]:
         from .digest import send_digests
 
-        ids = send_digests(self.db, self.settings)
-        self.jobs.enqueue(ids)
-        return ids
+        return self._deliver(send_digests(self.db, self.settings))
 
     def send_reminders(self, _hour=None) -> list[int]:
         from .digest import send_reminders
 
-        ids = send_reminders(self.db, self.settings)
-        self.jobs.enqueue(ids)
-        return ids
+        return self._deliver(send_reminders(self.db, self.settings))
+
+    def _deliver(self, notice_ids: list[int]) -> list[int]:
+        self.jobs.enqueue(notice_ids)
+        return notice_ids
 
     def fetch_proof(self, proof_id: int) -> None:
         from handlers.media import fetch_proof
@@ -112,8 +112,11 @@ class Runtime:
             return
         fetch_proof(self.db, download, proof_id)
 
-    def run_jobs(self, jobs: list[tuple[str, int]]) -> None:
-        """Jobs a handler asked for after commit, run like every other job (RQ or this process)."""
+    def after_commit(self, notice_ids: list[int], jobs: list[tuple[str, int]]) -> None:
+        """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
+        for) to the job runner: one path for chat and the dashboard alike."""
+        if notice_ids:
+            self.jobs.enqueue(notice_ids)
         for name, row_id in jobs:
             if name not in AFTER_COMMIT_JOBS:
                 raise ValueError(f"unknown job {name}")

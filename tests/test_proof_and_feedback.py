@@ -117,7 +117,7 @@ def test_the_fetch_job_goes_to_rq_and_retries_on_failure(chat, app, redis_url, s
         proof_id = s.scalar(select(Proof.id))
 
     queued = Runtime(replace(settings, redis_url=redis_url))
-    queued.run_jobs([("fetch_proof", proof_id)])
+    queued.after_commit([], [("fetch_proof", proof_id)])
     job = Queue(QUEUE_NAME, connection=queued.redis).jobs[0]
     assert (job.func_name, job.args) == ("worker.fetch_proof", (proof_id,))
 

@@ -82,8 +82,7 @@ def act(action, *args, success: str) -> bool:
         session.rollback()
         flash(refusal.reply, "error")
         return False
-    if ctx.notices:
-        runtime().jobs.enqueue([n.id for n in ctx.notices])
+    runtime().after_commit([n.id for n in ctx.notices], ctx.jobs)
     flash(success, "ok")
     return True
 
