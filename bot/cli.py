@@ -109,10 +109,19 @@ def digest() -> None:
 @click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
 def say(openid: str, text: str, url: str) -> None:
     """Send TEXT as OPENID over the real Official Account protocol and print the reply."""
+    import requests
+
     from .say import say_over_http
 
     try:
         reply = say_over_http(Settings.from_env(), url, openid, text)
+    except requests.ConnectionError:
+        raise click.ClickException(f"cannot reach {url}: is `wishbot demo` or `wishbot serve` running there?")
+    except requests.Timeout:
+        raise click.ClickException(f"{url} did not answer in time")
+    except requests.HTTPError as error:
+        raise click.ClickException(f"{url} answered HTTP {error.response.status_code}"
+                                   " (403: the token or AES key differs from the server's)")
     except Exception as error:  # a CLI user wants the reason, not a traceback
         raise click.ClickException(str(error))
     click.echo(reply if reply is not None else "（没有回复）")

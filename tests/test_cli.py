@@ -100,3 +100,10 @@ def test_values_too_long_for_their_columns_are_refused_in_one_line(run, args, re
     result = run(*args)
     assert result.returncode != 0
     assert reason in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_say_to_a_server_that_is_not_there_says_so_in_one_line(run):
+    result = run("say", "o-wang", "帮助", "--url", "http://127.0.0.1:9/wechat")
+    assert result.returncode != 0
+    assert "cannot reach http://127.0.0.1:9/wechat" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
