@@ -47,6 +47,11 @@ def send_reminders(hour: str) -> None:
     runtime().send_reminders(hour)
 
 
+def purge_processed(hour: str) -> None:
+    """Remove processed-message records past WISHBOT_RETENTION_DAYS."""
+    runtime().purge_processed(hour)
+
+
 def fetch_proof(proof_id: int) -> None:
     """Download a completion photo (Proof) from WeChat and store it; raises so RQ retries."""
     runtime().fetch_proof(proof_id)

@@ -209,18 +209,40 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
+@click.option("--community", help="only this community's wishes")
+@click.option("--grid", help="COMMUNITY/GRID: only this grid's wishes")
+@click.option("--contacts", is_flag=True, help="include requesters' contact details")
 @directory_command
-def token_create(session, name):
+def token_create(session, name, community, grid, contacts):
+    """Print a new bearer token: everything, or one community or grid; contact fields only with --contacts."""
     from sqlalchemy import select
 
+    from handlers.directory import find_community, find_grid
     from models import ApiToken, BadInput
     from web.api import hash_token
 
+    if community and grid:
+        raise BadInput("--community 和 --grid 只能写一个")
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)):
         raise BadInput(f"token 已存在：{name}")
+    grid_row = find_grid(session, grid) if grid else None
+    community_row = find_community(session, community) if community else (grid_row.community if grid_row else None)
     value = secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=hash_token(value)))
+    session.add(ApiToken(name=name, token_hash=hash_token(value), community=community_row, grid=grid_row,
+                         contacts=contacts))
     return value
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(min=1), help="keep this many days (default WISHBOT_RETENTION_DAYS)")
+def purge(days: int | None) -> None:
+    """Remove processed-message records (they hold replies with contact details) past retention."""
+    from .retention import purge_processed
+
+    settings = Settings.from_env()
+    days = days or settings.retention_days
+    removed = purge_processed(_runtime(settings).db, days)
+    click.echo(f"removed {removed} processed-message records older than {days} days")
 
 
 @main.group()

@@ -1,4 +1,5 @@
-"""The periodic jobs: the relay of pending notices, reminders, and the daily digests.
+"""The periodic jobs: the relay of pending notices, reminders, the daily digests, and the
+hourly purge of processed-message records past their retention (bot/retention.py).
 
 Every `wishbot worker` runs a clock (and `wishbot serve` does without Redis). Each run of a job
 has a name, which one clock claims (`SET NX` in Redis), so that however many processes tick,
@@ -69,6 +70,7 @@ class Clock(threading.Thread):
         self.once(f"relay:{int(time.time() // s.relay_seconds)}", s.relay_seconds * 2,
                   "relay_notices", RELAY_MIN_AGE)
         self.once(f"reminders:{now:%Y-%m-%dT%H}", 7200, "send_reminders", f"{now:%Y-%m-%dT%H}")
+        self.once(f"purge:{now:%Y-%m-%dT%H}", 7200, "purge_processed", f"{now:%Y-%m-%dT%H}")
         if now.hour >= s.digest_hour:  # a clock started late in the day still sends the day's digest
             self.once(f"digests:{now:%Y-%m-%d}", 2 * 86400, "send_digests", f"{now:%Y-%m-%d}")
 

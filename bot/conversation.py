@@ -19,13 +19,17 @@ from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
 from handlers.natural import understand
-from models import Person, ProcessedMessage, UserError
+from models import NotAllowed, Person, ProcessedMessage, UserError
 
 from .db import Database
 from .inbound import Inbound
 from .text import normalise
 
 log = logging.getLogger(__name__)
+
+# Asked inside the message's transaction, before and after the handler: a refusal (the reply)
+# undoes what the handler did, or None to keep it. /sim uses it to hold staff to their scope.
+Guard = Callable[[Session, Person], str | None]
 
 BUSY = "系统繁忙，请稍后再试。"
 NEW_PERSON_NAME = "微信用户"
@@ -53,11 +57,11 @@ class Conversation:
         self.db = db
         self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
 
-    def handle(self, inbound: Inbound) -> str | None:
+    def handle(self, inbound: Inbound, guard: Guard | None = None) -> str | None:
         """The reply text for one delivery (None: no reply)."""
         for _attempt in range(ATTEMPTS):
             try:
-                reply, notice_ids, jobs = self._handle_once(inbound)
+                reply, notice_ids, jobs = self._handle_once(inbound, guard)
                 break
             except IntegrityError:
                 # Either a concurrent retry of this very delivery committed first (answer as it
@@ -79,7 +83,8 @@ class Conversation:
         with self.db.sessions() as session:
             return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
 
-    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int], list[tuple[str, int]]]:
+    def _handle_once(self, inbound: Inbound, guard: Guard | None = None
+                     ) -> tuple[str | None, list[int], list[tuple[str, int]]]:
         with self.db.transaction() as session:
             seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
             if seen is not None:
@@ -91,7 +96,9 @@ class Conversation:
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound)
             try:
                 with session.begin_nested():
+                    self._check(guard, session, person)
                     reply = self._route(ctx, inbound)
+                    self._check(guard, session, person)  # what the handler did may be out of bounds
             except UserError as refusal:
                 ctx.notices.clear()
                 ctx.jobs.clear()
@@ -99,6 +106,11 @@ class Conversation:
             record.reply = reply = fit_reply(reply)
             session.flush()
             return reply, [n.id for n in ctx.notices], ctx.jobs
+
+    @staticmethod
+    def _check(guard: Guard | None, session: Session, person: Person) -> None:
+        if guard is not None and (refusal := guard(session, person)) is not None:
+            raise NotAllowed(refusal)
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
         person = session.scalar(select(Person).where(Person.openid == inbound.sender))

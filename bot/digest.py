@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from handlers import notices
 from models import Claim, Grid, Notice, Wish, WishEvent, utcnow
+from models.privacy import brief
 from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED
 
 from .db import Database
@@ -55,8 +56,7 @@ def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime)
 
 
 def _line(wish: Wish) -> str:
-    content = notices.scrub(" ".join(wish.content.split()), wish.requester)
-    return f"{wish.ref} {content if len(content) <= BRIEF else content[:BRIEF - 1] + '…'}"
+    return f"{wish.ref} {brief(wish.content, BRIEF, wish.requester)}"
 
 
 def send_reminders(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:

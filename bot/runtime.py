@@ -99,6 +99,15 @@ class Runtime:
 
         return self._deliver(send_reminders(self.db, self.settings))
 
+    def purge_processed(self, _hour=None) -> int:
+        from .retention import purge_processed
+
+        removed = purge_processed(self.db, self.settings.retention_days)
+        if removed:
+            log.info("purged %s processed-message records older than %s days", removed,
+                     self.settings.retention_days)
+        return removed
+
     def _deliver(self, notice_ids: list[int]) -> list[int]:
         self.jobs.enqueue(notice_ids)
         return notice_ids

@@ -12,7 +12,6 @@ from bot.text import split_first
 from models import BadInput, Wish
 
 from .context import Context
-from .permissions import require_staff_of
 
 group = CommandGroup()
 
@@ -65,7 +64,7 @@ def describe(wish: Wish) -> str:
 
 
 def set_category(ctx: Context, wish: Wish, category: str) -> None:
-    require_staff_of(ctx.person, wish)
+    ctx.scope.require_staff_of(wish)
     category = category.strip()
     if category not in CATEGORIES:
         raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
@@ -75,7 +74,7 @@ def set_category(ctx: Context, wish: Wish, category: str) -> None:
 
 
 def set_urgency(ctx: Context, wish: Wish, level: int) -> None:
-    require_staff_of(ctx.person, wish)
+    ctx.scope.require_staff_of(wish)
     if level not in URGENCY_LABELS:
         raise BadInput("紧急程度写 1 到 4：1不急 2一般 3较急 4紧急")
     before = wish.urgency
@@ -86,7 +85,7 @@ def set_urgency(ctx: Context, wish: Wish, level: int) -> None:
 
 def set_beneficiaries(ctx: Context, wish: Wish, count: int) -> None:
     """More than one beneficiary makes it a common (共性) wish; one makes it individual again."""
-    require_staff_of(ctx.person, wish)
+    ctx.scope.require_staff_of(wish)
     if not 1 <= count <= MAX_BENEFICIARIES:
         raise BadInput(f"受益人数要在1到{MAX_BENEFICIARIES}之间。")
     before = describe(wish)

@@ -5,8 +5,9 @@ from sqlalchemy import select
 
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Claim, Wish
+from models import BadInput, Claim, Registration, Wish
 from models.wish import ACTIVE, PUBLISHED
+from models.workflow import REGISTRATION_APPROVED
 
 from . import notices
 from .categories import CATEGORIES, OTHER
@@ -16,11 +17,19 @@ group = CommandGroup()
 LIST_LIMIT = 10
 
 
+def member_communities(ctx: Context) -> set[int]:
+    """Where the member volunteers: their community, and those they registered in (staff who
+    register elsewhere keep their own community — see registration.approve_registration)."""
+    approved = ctx.session.scalars(select(Registration.community_id).where(
+        Registration.person_id == ctx.person.id, Registration.status == REGISTRATION_APPROVED))
+    return {c for c in (ctx.person.community_id, *approved) if c is not None}
+
+
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿")
 def list_open_wishes(ctx: Context, args: str) -> str:
     query = select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
-    if ctx.person.community_id:
-        query = query.where(Wish.community_id == ctx.person.community_id)
+    if communities := member_communities(ctx):
+        query = query.where(Wish.community_id.in_(communities))
     category = args.strip()
     if category:
         if category not in CATEGORIES:
@@ -29,7 +38,7 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     wishes = ctx.session.scalars(query.limit(LIST_LIMIT)).all()
     if not wishes:
         return "现在没有待认领的心愿，谢谢关心！"
-    lines = [f"{w.ref}【{w.category or OTHER}】{w.content[:24]}（{w.requester.masked_name}）" for w in wishes]
+    lines = [f"{w.ref}【{w.category or OTHER}】{ctx.wish_text(w, 24)}（{w.requester.masked_name}）" for w in wishes]
     return "待认领的心愿：\n" + "\n".join(lines) + "\n回复「认领 编号」认领。"
 
 
@@ -38,7 +47,7 @@ def claim_wish(ctx: Context, args: str) -> str:
     token, _ = split_first(args)
     wish = ctx.wish_from(token, "认领 N", for_update=True)
     ctx.change_claim(wish, "claim", lambda: wish.claim_by(ctx.person), notices.wish_claimed)
-    return f"认领成功！心愿 {wish.ref}：{wish.content[:30]}\n许愿人的联系方式已私信发给您。完成后回复「完成 {wish.id}」。"
+    return f"认领成功！心愿 {wish.ref}：{ctx.wish_text(wish, 30)}\n许愿人的联系方式已私信发给您。完成后回复「完成 {wish.id}」。"
 
 
 @group.command("放弃", roles={"member"}, usage="放弃 N —— 放弃认领")
@@ -65,7 +74,7 @@ def list_my_claims(ctx: Context, args: str) -> str:
     ).all()
     if not claims:
         return "您还没有认领心愿。发送「心愿列表」看看。"
-    lines = [f"{c.wish.ref} {c.wish.content[:20]} —— {c.status_label}" for c in claims]
+    lines = [f"{c.wish.ref} {ctx.wish_text(c.wish, 20)} —— {c.status_label}" for c in claims]
     return "您的认领：\n" + "\n".join(lines)
 
 

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from bot.inbound import Inbound
 from bot.text import parse_number
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
+from models.privacy import scrub, shorten
+from models.scope import Scope
 from models.wish import NOTE_LIMIT
 
 
@@ -20,6 +22,12 @@ class Context:
     inbound: Inbound | None = None
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
+    # What the actor may see and do: the chat person's, or the dashboard login's when given.
+    scope: Scope | None = None
+
+    def __post_init__(self) -> None:
+        if self.scope is None:
+            self.scope = Scope.of_person(self.person)
 
     def wish(self, number: int, *, for_update: bool = False) -> Wish:
         query = select(Wish).where(Wish.id == number)
@@ -35,6 +43,12 @@ class Context:
         if number is None:
             raise BadInput(f"请这样写：{usage}")
         return self.wish(number, for_update=for_update)
+
+    def wish_text(self, wish: Wish, limit: int | None = None) -> str:
+        """The wish's text as this actor may read it: as written for its requester, its area's
+        staff and its active claimers; scrubbed for everyone else — before any shortening."""
+        text = wish.content if self.scope.may_see_contact(wish) else scrub(wish.content, wish.requester)
+        return shorten(text, limit) if limit else text
 
     def log(self, wish: Wish, action: str, before: str | None, note: str | None = None) -> None:
         """Add a line to the wish's timeline (who, when, which channel, before and after)."""

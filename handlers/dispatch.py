@@ -17,7 +17,6 @@ from models import (
 
 from . import notices
 from .context import Context
-from .permissions import require_staff_of
 
 group = CommandGroup()
 USAGE = "派单 N 姓名"
@@ -26,7 +25,7 @@ USAGE = "派单 N 姓名"
 def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
     """Take one slot of the wish for the member; they are told privately and may `放弃` it.
     Callers load the wish FOR UPDATE, as for a claim."""
-    require_staff_of(ctx.person, wish)
+    ctx.scope.require_staff_of(wish)
     if not member.has_role("member"):
         raise BadInput(f"{member.name}还不是志愿者，不能派单。")
     if wish.claim_of(member):
@@ -59,7 +58,7 @@ def dispatch_wish(ctx: Context, args: str) -> str:
     if not who:
         raise BadInput(f"请这样写：{USAGE}，比如：派单 12 李建国")
     wish = ctx.wish_from(token, USAGE, for_update=True)
-    require_staff_of(ctx.person, wish)
+    ctx.scope.require_staff_of(wish)
     member = find_member(ctx, wish, who)
     assign_wish(ctx, wish, member)
     remaining = f"，还差{wish.open_slots}人" if wish.open_slots else ""

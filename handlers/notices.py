@@ -1,18 +1,18 @@
 """The notices each change sends, as outbox rows. Group texts never carry a requester's
-phone number, address or full name."""
+phone number, address or full name: every text that quotes a wish quotes it scrubbed
+(models.privacy), except the private one to its claimer, who is given the contact details."""
 from __future__ import annotations
-
-import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Claim, Notice, Person, Registration, Wish, WishEvent
+from models.privacy import brief, scrub, shorten
 
 
 def _brief(wish: Wish, limit: int = 40) -> str:
-    text = wish.content.replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The wish's text for anyone: scrubbed, then shortened."""
+    return brief(wish.content, limit, wish.requester)
 
 
 def _claimer_label(claim: Claim) -> str:
@@ -22,20 +22,6 @@ def _claimer_label(claim: Claim) -> str:
 
 def _where(wish: Wish) -> str:
     return f"{wish.community.name}{wish.grid.name if wish.grid else ''}"
-
-
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-
-def scrub(text: str, *people: Person | None) -> str:
-    """What a group may read: these people's phone, address and full name masked, and any
-    mobile number at all — residents write their own into a wish's text."""
-    for person in filter(None, people):
-        for secret, shown in ((person.phone, "（电话）"), (person.address, "（地址）"),
-                              (person.name, person.masked_name)):
-            if secret and len(secret) > 1:
-                text = text.replace(secret, shown)
-    return _MOBILE.sub(r"\1****\2", text)
 
 
 def to_group(wish: Wish, event: str, text: str) -> Notice:
@@ -128,11 +114,11 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
     ]))
     if claim.assigned_by is not None:
         taken = f"心愿 {wish.ref} 已派给 {_claimer_label(claim)}{remaining}。"
-        to_claimer = (f"网格员{claim.assigned_by.name}给您派了心愿 {wish.ref}：{_brief(wish, 80)}\n{contact}\n"
+        to_claimer = (f"网格员{claim.assigned_by.name}给您派了心愿 {wish.ref}：{shorten(wish.content, 80)}\n{contact}\n"
                       f"完成后回复「完成 {wish.id}」；不方便请回复「放弃 {wish.id}」。")
     else:
         taken = f"心愿 {wish.ref} 已由 {_claimer_label(claim)} 认领{remaining}。"
-        to_claimer = (f"您认领了心愿 {wish.ref}：{_brief(wish, 80)}\n{contact}\n"
+        to_claimer = (f"您认领了心愿 {wish.ref}：{shorten(wish.content, 80)}\n{contact}\n"
                       f"完成后回复「完成 {wish.id}」。")
     return [
         to_group(wish, "claimed", taken),

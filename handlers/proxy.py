@@ -7,11 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.router import CommandGroup
-from models import BadInput, Person, Wish, normalise_phone
+from models import BadInput, NotAllowed, Person, Wish, normalise_phone
 
 from . import notices
 from .context import Context
-from .permissions import require_staff_of
 from .wishes import new_wish
 
 group = CommandGroup()
@@ -28,6 +27,8 @@ def resident_for(ctx: Context, name: str, phone: str) -> Person:
     known = ctx.session.scalar(
         select(Person).where(Person.phone == phone, Person.roles.contains("resident")).order_by(Person.id).limit(1))
     if known is not None:
+        if not ctx.scope.covers_person(known):  # never say whose number it is outside the grid
+            raise NotAllowed(f"手机号 {phone} 的居民不在您负责的网格，请联系其所在网格的网格员代许愿。")
         if known.name != name:
             raise BadInput(f"手机号 {phone} 已登记为{known.name}，请核对姓名。")
         return known
@@ -43,7 +44,7 @@ def resident_for(ctx: Context, name: str, phone: str) -> Person:
 def record_wish_for(ctx: Context, name: str, phone: str, content: str) -> Wish:
     resident = resident_for(ctx, name, phone)
     wish = new_wish(ctx, content, requester=resident, recorded_by=ctx.person)
-    require_staff_of(ctx.person, wish)  # a known resident may live in another grid
+    ctx.scope.require_staff_of(wish)  # a known resident may live in another grid
     wish._publish_now(ctx.person, 1)
     ctx.log(wish, "record", None, f"网格员代许愿（{resident.masked_name}）")
     ctx.notify(notices.wish_published(ctx.session, wish))

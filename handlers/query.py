@@ -1,7 +1,8 @@
 """`查询 N`: one wish, showing each role what it may see.
 
-Everyone sees a published wish with the requester's name masked. The requester, staff of the
-wish's grid and its active claimers also see the contact details; staff see the timeline.
+Everyone sees a published wish with the requester's name masked and its text scrubbed
+(models.privacy). The requester, staff of the wish's grid and its active claimers (models.scope)
+see the text as written and the contact details; staff see the timeline.
 A wish not yet published is shown only to its requester and staff.
 """
 from __future__ import annotations
@@ -13,7 +14,6 @@ from models.wish import PENDING_REVIEW, REJECTED, RELEASED, WITHDRAWN
 
 from .categories import describe
 from .context import Context
-from .permissions import is_staff_of, may_see_contact
 from .timeline import event_line, events_of
 
 group = CommandGroup()
@@ -22,7 +22,7 @@ _UNPUBLISHED = (PENDING_REVIEW, REJECTED, WITHDRAWN)
 
 def requester_line(ctx: Context, wish: Wish) -> str:
     requester = wish.requester
-    if not may_see_contact(ctx.person, wish):
+    if not ctx.scope.may_see_contact(wish):
         return f"许愿人：{requester.masked_name}"
     line = "许愿人：" + "，".join(filter(None, [requester.name, requester.phone, requester.address]))
     if wish.recorded_by is not None:
@@ -34,11 +34,11 @@ def requester_line(ctx: Context, wish: Wish) -> str:
 def show_wish(ctx: Context, args: str) -> str:
     token, _ = split_first(args)
     wish = ctx.wish_from(token, "查询 N")
-    staff = is_staff_of(ctx.person, wish)
+    staff = ctx.scope.covers(wish)
     if wish.status in _UNPUBLISHED and not staff and ctx.person.id != wish.requester_id:
         return f"心愿 {wish.ref} 还没有发布，暂时不能查看。"
     where = wish.grid.label if wish.grid else wish.community.name
-    lines = [f"心愿 {wish.ref}（{wish.status_label}）", wish.content, f"类别：{describe(wish)}",
+    lines = [f"心愿 {wish.ref}（{wish.status_label}）", ctx.wish_text(wish), f"类别：{describe(wish)}",
              f"社区网格：{where}", requester_line(ctx, wish)]
     if wish.slots > 1:
         lines.append(f"人数：{wish.taken_slots}/{wish.slots}")

@@ -24,7 +24,6 @@ from models.workflow import (
 
 from . import notices
 from .context import Context
-from .permissions import is_staff_of_community
 
 group = CommandGroup()
 USAGE = "报到 姓名 单位 手机号 [社区]"
@@ -65,14 +64,18 @@ def choose_community(ctx: Context, registration: Registration, community: Commun
 
 
 def approve_registration(ctx: Context, registration: Registration) -> None:
-    """The person becomes a member of the community (keeping any other role) with the unit."""
+    """The person becomes a member of the community (keeping any other role) with the unit.
+
+    Approval grants the member role and nothing above it: staff (grid workers, admins) keep
+    their own community and grid — moving them would make them staff of the community they
+    registered in. The approved registration records where they volunteer."""
     _decide(ctx, registration, REGISTRATION_APPROVED)
     person = registration.person
     person.add_role("member")
     if person.name != registration.name:
         person.name = registration.name
     person.phone = registration.phone
-    if person.community_id != registration.community_id:
+    if person.community_id != registration.community_id and not person.is_staff:
         person.community = registration.community
         person.grid = None  # a grid belongs to one community
     registration.unit = registration.unit or _unit_named(ctx, registration.unit_name)
@@ -107,7 +110,7 @@ def registration_from(ctx: Context, token: str) -> Registration:
 
 
 def _decide(ctx: Context, registration: Registration, status: str) -> None:
-    if registration.community_id is None or not is_staff_of_community(ctx.person, registration.community_id):
+    if registration.community_id is None or not ctx.scope.covers_community(registration.community_id):
         raise NotAllowed(f"报到申请 {registration.ref} 不在您负责的社区。")
     if registration.status != REGISTRATION_PENDING:
         raise InvalidState(f"报到申请 {registration.ref} 已经处理过了。")

@@ -9,7 +9,6 @@ from models import BadInput, Wish
 
 from . import notices
 from .context import Context
-from .permissions import require_staff_of
 from .registration import approve_registration, registration_from, reject_registration
 
 group = CommandGroup()
@@ -18,7 +17,7 @@ _SLOTS = re.compile(r"^(\d{1,3})\s*(?:人|个人|份)?$")
 
 
 def publish_wish(ctx: Context, wish: Wish, slots: int = 1) -> None:
-    require_staff_of(ctx.person, wish)
+    ctx.scope.require_staff_of(wish)
     before = wish.status
     wish.publish(ctx.person, slots)
     ctx.log(wish, "publish", before, f"{slots}人" if slots > 1 else None)
@@ -26,7 +25,7 @@ def publish_wish(ctx: Context, wish: Wish, slots: int = 1) -> None:
 
 
 def reject_wish(ctx: Context, wish: Wish, reason: str) -> None:
-    require_staff_of(ctx.person, wish)
+    ctx.scope.require_staff_of(wish)
     reason = reason.strip()
     if not reason:
         raise BadInput(f"请写上驳回原因，比如：审核 {wish.id} 驳回 内容不清楚")

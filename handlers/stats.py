@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, distinct, func, select, true
+from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.router import CommandGroup
-from models import Claim, Person, Unit, Wish, local_time, utcnow
+from models import Claim, Unit, Wish, local_time, utcnow
+from models.scope import Scope
 from models.wish import RELEASED
 
 from .context import Context
@@ -34,17 +35,6 @@ def month_start(now: datetime | None = None) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
-def scope_of(person: Person) -> tuple[str, ColumnElement[bool]]:
-    """What `person` is responsible for, as a label and a condition on Wish."""
-    if person.has_role("admin"):
-        return "全部社区", true()
-    if person.grid is not None:
-        return person.grid.label, Wish.grid_id == person.grid_id
-    if person.community is not None:
-        return person.community.name, Wish.community_id == person.community_id
-    return "（未登记网格）", Wish.id.is_(None)
-
-
 def wish_stats(session: Session, scope: str, condition: ColumnElement[bool], since: datetime) -> Stats:
     def count(column) -> int:
         return session.scalar(select(func.count(Wish.id)).where(condition, column >= since)) or 0
@@ -62,14 +52,14 @@ def wish_stats(session: Session, scope: str, condition: ColumnElement[bool], sin
                  top_units=[(name, n) for name, n in units])
 
 
-def monthly_stats(session: Session, person: Person, now: datetime | None = None) -> Stats:
-    scope, condition = scope_of(person)
-    return wish_stats(session, scope, condition, month_start(now))
+def monthly_stats(session: Session, scope: Scope, now: datetime | None = None) -> Stats:
+    """This month's numbers of the scope's area."""
+    return wish_stats(session, scope.area_name(session), scope.wish_condition(), month_start(now))
 
 
 @group.command("统计", roles={"gridworker", "admin"}, usage="统计 —— 本月本网格的心愿数字")
 def show_stats(ctx: Context, args: str) -> str:
-    stats = monthly_stats(ctx.session, ctx.person)
+    stats = monthly_stats(ctx.session, ctx.scope)
     month = local_time(stats.since).month
     lines = [
         f"{stats.scope} {month}月统计：",

@@ -13,7 +13,6 @@ from models.wish import PENDING_REVIEW, WITHDRAWN
 from . import notices
 from .categories import guess_category, guess_urgency
 from .context import Context
-from .permissions import require_staff_of
 
 group = CommandGroup()
 
@@ -73,7 +72,7 @@ def list_my_wishes(ctx: Context, args: str) -> str:
     ).all()
     if not wishes:
         return "您还没有心愿。发送「许愿 内容」提交一个。"
-    lines = [f"{w.ref} {w.content[:20]} —— {w.status_label}" for w in wishes]
+    lines = [f"{w.ref} {ctx.wish_text(w, 20)} —— {w.status_label}" for w in wishes]
     return "您的心愿：\n" + "\n".join(lines)
 
 
@@ -101,8 +100,8 @@ def parse_feedback(rest: str) -> tuple[str | None, int | None]:
 def confirm_for(ctx: Context, wish: Wish, feedback: str | None, rating: int | None) -> None:
     """The requester confirms, or staff of the wish's grid confirm on their behalf (recorded so)."""
     proxy = ctx.person.id != wish.requester_id
-    if proxy and ctx.person.is_staff:
-        require_staff_of(ctx.person, wish)  # the model refuses anyone else
+    if proxy and ctx.scope.is_staff:
+        ctx.scope.require_staff_of(wish)  # the model refuses anyone else
     if rating is not None and not 1 <= rating <= 5:
         raise BadInput("评分请写 1 到 5。")
     feedback = (feedback or "").strip()[:500] or None

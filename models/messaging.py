@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import false as sa_false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped
 
@@ -24,6 +25,9 @@ class ProcessedMessage(Timestamped, Base):
     sender: Mapped[str] = mapped_column(String(64))
     text: Mapped[Optional[str]] = mapped_column(Text)
     reply: Mapped[Optional[str]] = mapped_column(Text)
+
+    # Replies hold contact details: rows older than WISHBOT_RETENTION_DAYS are purged by age.
+    __table_args__ = (Index("ix_processed_message_created_at", "created_at"),)
 
 
 class Notice(Timestamped, Base):
@@ -58,3 +62,11 @@ class ApiToken(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the token may read (models.scope): a grid, a community, or (both unset) everything;
+    # requesters' contact details only when `contacts` was granted.
+    community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"))
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"))
+    contacts: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+
+    community: Mapped[Optional["Community"]] = relationship()
+    grid: Mapped[Optional["Grid"]] = relationship()

@@ -151,11 +151,12 @@ def test_the_clock_enqueues_each_run_once_however_many_clocks_tick():
     zone = ZoneInfo("Asia/Shanghai")
     for clock in clocks:
         clock.tick(datetime(2026, 11, 22, 7, 59, tzinfo=zone))
-    assert sorted(name for name, _ in calls.made) == ["relay_notices", "send_reminders"]
+    assert sorted(name for name, _ in calls.made) == ["purge_processed", "relay_notices", "send_reminders"]
     for minute in (0, 1):
         for clock in clocks:
             clock.tick(datetime(2026, 11, 22, 8, minute, tzinfo=zone))
     assert [arg for name, arg in calls.made if name == "send_digests"] == ["2026-11-22"]
     assert [arg for name, arg in calls.made if name == "send_reminders"] == ["2026-11-22T07", "2026-11-22T08"]
+    assert [arg for name, arg in calls.made if name == "purge_processed"] == ["2026-11-22T07", "2026-11-22T08"]
     clocks[0].tick(datetime(2026, 11, 23, 9, 30, tzinfo=zone))
     assert [arg for name, arg in calls.made if name == "send_digests"] == ["2026-11-22", "2026-11-23"]

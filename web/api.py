@@ -1,4 +1,8 @@
-"""The JSON API (bearer tokens) and the health check."""
+"""The JSON API (bearer tokens) and the health check.
+
+Each token carries a scope (models.scope): a grid, a community, or everything. Wishes outside it
+are 404. Requesters' contact details (full name, phone, address) and a wish's text as written
+come only with a token created with --contacts; otherwise the text is scrubbed."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +13,8 @@ from sqlalchemy import select, text
 
 from handlers.timeline import event_json
 from models import ApiToken, Community, Grid, Wish
+from models.privacy import scrub
+from models.scope import Scope
 from web.common import clean_text, parse_id
 
 api = Blueprint("api", __name__)
@@ -22,23 +28,27 @@ def _db():
     return current_app.extensions["wishbot"].db
 
 
-def _require_token(session) -> None:
+def _require_token(session) -> Scope:
+    """The scope of the request's bearer token; 401 without a valid one."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         abort(401)
     digest = hash_token(token.strip())
-    stored = session.scalar(select(ApiToken.token_hash).where(ApiToken.token_hash == digest))
-    if stored is None or not hmac.compare_digest(stored, digest):
+    stored = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if stored is None or not hmac.compare_digest(stored.token_hash, digest):
         abort(401)
+    return Scope.of_token(stored)
 
 
-def wish_json(wish: Wish) -> dict:
+def wish_json(wish: Wish, scope: Scope) -> dict:
+    contacts = scope.may_see_contact(wish)
+    requester = wish.requester
     return {
         "id": wish.id,
         "ref": wish.ref,
         "status": wish.status,
-        "content": wish.content,
+        "content": wish.content if contacts else scrub(wish.content, requester),
         "category": wish.category,
         "urgency": wish.urgency,
         "slots": wish.slots,
@@ -46,7 +56,8 @@ def wish_json(wish: Wish) -> dict:
         "community": wish.community.name,
         "street": wish.community.street.name if wish.community.street else None,
         "grid": wish.grid.name if wish.grid else None,
-        "requester": wish.requester.masked_name,
+        "requester": requester.name if contacts else requester.masked_name,
+        **({"requester_phone": requester.phone, "requester_address": requester.address} if contacts else {}),
         "created_at": wish.created_at.isoformat(),
         "published_at": wish.published_at.isoformat() if wish.published_at else None,
         "completed_at": wish.completed_at.isoformat() if wish.completed_at else None,
@@ -57,26 +68,26 @@ def wish_json(wish: Wish) -> dict:
              "unit": c.member.unit.name if c.member.unit else None}
             for c in wish.claims
         ],
-        "timeline": [event_json(event, wish.requester_id) for event in wish.events],
+        "timeline": [event_json(event, None if contacts else wish.requester) for event in wish.events],
     }
 
 
 @api.get("/api/wishes/<number>")
 def get_wish(number: str):
     with _db().sessions() as session:
-        _require_token(session)
+        scope = _require_token(session)
         wish_id = parse_id(number)
         wish = session.get(Wish, wish_id) if wish_id else None
-        if wish is None:
+        if wish is None or not scope.covers(wish):
             return jsonify(error="not found"), 404
-        return jsonify(wish_json(wish))
+        return jsonify(wish_json(wish, scope))
 
 
 @api.get("/api/wishes")
 def list_wishes():
     with _db().sessions() as session:
-        _require_token(session)
-        query = select(Wish).order_by(Wish.id)
+        scope = _require_token(session)
+        query = scope.wishes(select(Wish)).order_by(Wish.id)
         if status := clean_text(request.args.get("status")):
             query = query.where(Wish.status == status)
         if community := clean_text(request.args.get("community")):
@@ -86,7 +97,7 @@ def list_wishes():
         limit = min(parse_id(request.args.get("limit")) or 500, 1000)
         offset = parse_id(request.args.get("offset")) or 0
         wishes = session.scalars(query.limit(limit).offset(offset)).all()
-        return jsonify(wishes=[wish_json(w) for w in wishes], count=len(wishes))
+        return jsonify(wishes=[wish_json(w, scope) for w in wishes], count=len(wishes))
 
 
 @api.get("/healthz")

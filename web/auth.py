@@ -17,10 +17,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from handlers.directory import find_community, find_grid
 from models import BadInput, Person, StaffUser
+from models.scope import Scope
 from models.staff import STAFF_ROLES
 
 from .common import db
-from .scope import Scope
 
 SESSION_LIFETIME = timedelta(hours=8)
 # Failed logins allowed per username, and per address (offices share one address behind NAT).
@@ -181,7 +181,7 @@ def login_required(view):
         staff = current_staff(db())
         if staff is None:
             return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-        g.staff, g.scope = staff, Scope.of(staff)
+        g.staff, g.scope = staff, Scope.of_login(staff)
         return view(*args, **kwargs)
 
     return wrapper

@@ -50,8 +50,10 @@ def index():
 
 
 def _check_scope(person: Person) -> None:
-    if not g.scope.covers_person(person):
-        raise NotAllowed("不在您负责的社区或网格")
+    """Each imported person, as known before and as the row leaves them: inside the login's area
+    and never given a role above the login's own (only an admin makes admins or staff above)."""
+    if not g.scope.may_place(person):
+        raise NotAllowed("不在您负责的社区或网格，或角色高于您自己的")
 
 
 @people.post("/import")

@@ -1,8 +1,10 @@
-"""The chat simulator (/sim): chat as any person through the real webhook — signed and
-encrypted as WeChat would send it — and watch the pushes the outbox sends.
+"""The chat simulator (/sim): chat as a person through the real conversation (deduplicated,
+one transaction, the same handlers as WeChat) and watch the pushes the outbox sends.
 
-Open to everyone only when the app runs the demo (config WISHBOT_DEMO); otherwise staff
-logins only, and only as people within the login's scope.
+Open to everyone only when the app runs the demo (config WISHBOT_DEMO). Otherwise staff logins
+only, and only as residents and members inside the login's scope (models.scope), never as staff
+or admins; whether the person may be spoken for is checked again inside the message's own
+transaction, after the handler ran, so a claim racing a 查询 cannot leak a wish's details.
 """
 from __future__ import annotations
 
@@ -17,13 +19,16 @@ from flask import (
     url_for,
 )
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from bot.channels.simulate import build_text_message, read_reply, sign_request
-from models import Claim, Notice, Person, Wish
+import secrets
+
+from bot.inbound import Inbound
+from models import Notice, Person, Wish
+from models.scope import Scope
 
 from .auth import check_csrf, current_staff
 from .common import clean_text, close_db, db, format_time, parse_id, runtime
-from .scope import Scope
 
 sim = Blueprint("sim", __name__, url_prefix="/sim")
 MAX_TEXT = 500
@@ -37,31 +42,43 @@ EXAMPLES = {  # role -> commands a newcomer can tap
 BOXES = {"private": "私信", "group": "志愿者群", "gridworkers": "网格员群"}
 
 
+def _demo() -> bool:
+    return bool(current_app.config.get("WISHBOT_DEMO"))
+
+
 def _scope() -> Scope | None:
     staff = current_staff(db())
     if staff is not None:
         g.staff = staff
-    if current_app.config.get("WISHBOT_DEMO"):
-        return Scope("admin")
-    return Scope.of(staff) if staff else None
+    if _demo():
+        return Scope.everything()
+    return Scope.of_login(staff) if staff else None
 
 
 def _person(scope: Scope, person_id) -> Person | None:
+    """Whom the login may speak as: anyone with WeChat in the demo; else a resident or member
+    inside the scope."""
     person_id = parse_id(person_id)
     person = db().get(Person, person_id) if person_id else None
-    if person is None or not person.openid or not scope.covers_person(person):
+    if person is None or not person.openid:
+        return None
+    if not _demo() and not scope.may_impersonate(person):
         return None
     return person
 
 
-def _tied_outside(scope: Scope, person: Person) -> bool:
-    """Whether the person asked for or claimed a wish outside the scope: chatting as them would
-    show that wish's private details in the replies, and could act on it."""
-    if scope.is_admin:
-        return False
-    claimed = select(Claim.wish_id).where(Claim.member_id == person.id)
-    tied = select(Wish.id).where(or_(Wish.requester_id == person.id, Wish.id.in_(claimed)))
-    return db().scalar(tied.where(Wish.id.not_in(scope.wishes(select(Wish.id)))).limit(1)) is not None
+OUT_OF_SCOPE = "此人不在您负责的范围内（或提交、认领过范围以外的心愿），不能以其身份发言。"
+
+
+def guard_for(scope: Scope):
+    """The check the conversation makes inside the message's transaction (bot.conversation.Guard)."""
+
+    def guard(session: Session, person: Person) -> str | None:
+        if scope.may_impersonate(person) and not scope.ties_outside(session, person):
+            return None
+        return OUT_OF_SCOPE
+
+    return guard
 
 
 @sim.get("/")
@@ -70,23 +87,18 @@ def page():
     if scope is None:
         return redirect(url_for("admin.login", next=request.path))
     query = scope.people(select(Person).where(Person.openid.is_not(None))).order_by(Person.id)
-    people = db().scalars(query).all()
+    people = [p for p in db().scalars(query) if _demo() or scope.may_impersonate(p)]
     examples = {p.id: [c for role in sorted(p.role_set) for c in EXAMPLES.get(role, [])] for p in people}
     examples = {pid: list(dict.fromkeys(commands)) for pid, commands in examples.items()}
     return render_template("sim.html", people=people, examples=examples,
                            demo=bool(current_app.config.get("WISHBOT_DEMO")))
 
 
-def say_as(openid: str, text: str) -> str | None:
-    """One message through this app's own /wechat handler, exactly as WeChat would send it."""
-    s = runtime().settings
-    xml = build_text_message(openid, text)
-    params, body = sign_request(xml, token=s.wechat_token, appid=s.wechat_appid, aes_key=s.wechat_aes_key)
-    response = current_app.test_client().post("/wechat", query_string=params, data=body,
-                                              content_type="text/xml")
-    if response.status_code != 200:
-        raise RuntimeError(f"/wechat answered {response.status_code}")
-    return read_reply(response.data, token=s.wechat_token, appid=s.wechat_appid, aes_key=s.wechat_aes_key)
+def say_as(openid: str, text: str, guard=None) -> str | None:
+    """One text message from `openid` through the conversation, as a WeChat delivery would go."""
+    inbound = Inbound(channel="wechat", sender=openid, kind="text", text=text,
+                      message_key=f"sim:{secrets.token_hex(16)}")
+    return runtime().conversation.handle(inbound, guard)
 
 
 @sim.post("/say")
@@ -100,12 +112,13 @@ def say():
     text = clean_text(str(payload.get("text", "")))[:MAX_TEXT]
     if person is None or not text:
         return jsonify(error="请选择一个人并输入内容"), 400
-    if _tied_outside(scope, person):
-        return jsonify(error="此人提交或认领过您负责范围以外的心愿，不能以其身份发言"), 403
+    guard = None if _demo() else guard_for(scope)
+    if guard is not None and guard(db(), person) is not None:  # the clear answer; asked again inside
+        return jsonify(error=OUT_OF_SCOPE), 403
     openid = person.openid
-    # The webhook opens its own transaction; SQLite allows one writer, so ours ends first.
+    # The conversation opens its own transaction; SQLite allows one writer, so ours ends first.
     close_db()
-    reply = say_as(openid, text)
+    reply = say_as(openid, text, guard)
     return jsonify(reply=reply)
 
 
@@ -114,9 +127,9 @@ def _feed_query(scope: Scope, person: Person):
         Notice.target == person.openid, (Notice.person_id == person.id) & (Notice.channel == "log"))
     group = (Notice.audience == "group") & (Wish.community_id == person.community_id)
     boxes = [private, group]
-    if person.has_role("gridworker", "admin"):
-        where = Wish.grid_id == person.grid_id if person.grid_id else Wish.community_id == person.community_id
-        boxes.append((Notice.audience == "gridworkers") & where)
+    theirs = Scope.of_person(person)
+    if theirs.is_staff:
+        boxes.append((Notice.audience == "gridworkers") & theirs.wish_condition())
     return scope.notices(select(Notice).outerjoin(Wish, Notice.wish_id == Wish.id).where(or_(*boxes)))
 
 

@@ -1,0 +1,84 @@
+"""Scrubbing: what someone who may not see a wish's contact details reads of its text.
+
+A wish's text often carries a phone number, an ID number or the requester's own name and
+address. Everyone who is not staff of the wish's area or its active claimer (models.scope) reads
+it through `scrub`, and anything shortened is scrubbed first (`brief`), so a cut can never leave
+half a number behind for the pattern to miss.
+
+Caught: mobile numbers (also `+86`, written with spaces or dashes, full-width digits), landlines
+with an area code (`0755-12345678`, `(010)12345678`), bare 7–8 digit local numbers, 15- and
+18-digit ID numbers (身份证) — and the given people's phone, address and full name.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .directory import Person
+
+_D = "[0-9０-９]"  # a digit, half- or full-width
+_S = "[ \u3000\\-－–—]?"  # at most one separator between digits
+_EDGE_BEFORE, _EDGE_AFTER = f"(?<!{_D})", f"(?!{_D})"
+
+
+def _digits(count: int) -> str:
+    return f"{_D}(?:{_S}{_D}){{{count - 1}}}"
+
+
+_ID_NUMBER = re.compile(
+    f"{_EDGE_BEFORE}(?:{_D}{{6}}{_S}{_D}{{8}}{_S}{_D}{{3}}[0-9０-９XxＸｘ]|{_D}{{15}}){_EDGE_AFTER}")
+_MOBILE = re.compile(
+    f"{_EDGE_BEFORE}(?:(?:[+＋]?(?:86|８６)){_S})?[1１]{_S}[3-9３-９](?:{_S}{_D}){{9}}{_EDGE_AFTER}")
+_LANDLINE = re.compile(
+    f"{_EDGE_BEFORE}(?:[(（]0{_D}{{2,3}}[)）]|[0０]{_D}{{2,3}}){_S}{_D}{{3,4}}{_S}{_D}{{4}}{_EDGE_AFTER}")
+_LOCAL = re.compile(f"{_EDGE_BEFORE}{_D}{{3,4}}{_S}{_D}{{4}}{_EDGE_AFTER}")
+
+
+def _plain_digits(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if c.isdigit() or c in "Xx").upper()
+
+
+def _mask_id(match: re.Match) -> str:
+    digits = _plain_digits(match.group())
+    return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
+
+
+def _mask_mobile(match: re.Match) -> str:
+    digits = _plain_digits(match.group())[-11:]
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def _mask_landline(match: re.Match) -> str:
+    digits = _plain_digits(match.group())
+    area = 3 if digits[1] in "12" else 4  # 010, 02x; else 0xxx
+    return f"{digits[:area]}-****{digits[-4:]}"
+
+
+def _mask_local(match: re.Match) -> str:
+    return "****" + _plain_digits(match.group())[-4:]
+
+
+def scrub(text: str | None, *people: Person | None) -> str:
+    """The text with these people's phone, address and full name masked, and every phone or ID
+    number in it masked (`139****2222`)."""
+    text = text or ""
+    for person in filter(None, people):
+        for secret, shown in ((person.phone, "（电话）"), (person.address, "（地址）"),
+                              (person.name, person.masked_name)):
+            if secret and len(secret) > 1:
+                text = text.replace(secret, shown)
+    for pattern, mask in ((_ID_NUMBER, _mask_id), (_MOBILE, _mask_mobile),
+                          (_LANDLINE, _mask_landline), (_LOCAL, _mask_local)):
+        text = pattern.sub(mask, text)
+    return text
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, on one line, with `…` where it was cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def brief(text: str | None, limit: int, *people: Person | None) -> str:
+    """Scrubbed, then shortened — never the other way round."""
+    return shorten(scrub(text, *people), limit)
