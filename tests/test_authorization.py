@@ -1,0 +1,336 @@
+"""The authorization matrix, generated from what the app exposes (issue 9, point 2).
+
+Chat: every command of the router × every kind of actor. Dashboard: every route of Flask's url_map
+× every kind of login. A command or a route without a row here fails `test_every_command_has_a_row`
+/ `test_every_route_has_a_row`, so nothing new is exposed without deciding who may use it.
+
+One wish (#1) of 王秀兰 in 新城社区/第一网格 is the target; its text carries a phone number, so the
+matrix also says who reads it as written and who reads it scrubbed. The actors act in order,
+refused ones first, so a state change by an allowed actor never hides a refusal.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from handlers import ROUTER
+from models import Claim, Person, Proof, Registration, Wish
+from web.auth import add_staff
+
+from .conftest import STAFF_PASSWORD
+from .test_dashboard import csrf, log_in
+from .test_roster import csv_bytes
+from .world import add_people
+
+
+@pytest.fixture
+def database_url(sqlite_url):
+    """Authorization is decided in Python, the same on both databases: SQLite keeps it quick."""
+    return sqlite_url
+
+
+CONTENT = "需要一副老花镜，儿子电话139-1111-2222"
+SCRUBBED = "需要一副老花镜，儿子电话139****2222"
+
+# --- chat -------------------------------------------------------------------------------------
+
+ACTORS = {  # kind -> OpenID
+    "stranger": "o-stranger",          # never seen before: a resident of nowhere
+    "resident": "o-wang",              # the wish's requester
+    "member": "o-li",                  # a volunteer of 新城社区
+    "gw_this_grid": "o-liu",           # grid worker of 新城社区/第一网格
+    "gw_other_grid": "o-ma",           # grid worker of 新城社区/第二网格
+    "gw_other_community": "o-zhou",    # grid worker of 东山社区/第一网格
+    "staff_this_community": "o-xc",    # community staff of 新城社区 (a grid worker without a grid)
+    "staff_other_community": "o-ds",   # community staff of 东山社区
+    "admin": "o-admin",
+}
+
+ROLE, AREA, NOT_THEIRS, OK, SEES, SCRUBS = "role", "area", "not theirs", "ok", "sees", "scrubs"
+STAFF_OF_IT = ("gw_this_grid", "staff_this_community", "admin")
+STAFF_ELSEWHERE = ("gw_other_grid", "gw_other_community", "staff_other_community")
+
+
+def row(default: str, **cells: str) -> dict[str, str]:
+    return {actor: cells.get(actor, default) for actor in ACTORS}
+
+
+EVERYONE = row(OK)
+RESIDENTS = row(ROLE, stranger=OK, resident=OK)
+MEMBERS = row(ROLE, member=OK)
+STAFF = row(ROLE, **{a: OK for a in STAFF_OF_IT + STAFF_ELSEWHERE})
+STAFF_OF_THE_WISH = row(ROLE, **{a: OK for a in STAFF_OF_IT}, **{a: AREA for a in STAFF_ELSEWHERE})
+
+# keyword -> (the wish's state before, the message ({n}: the actor's number), outcome per actor)
+CHAT_MATRIX = {
+    "帮助": (None, "帮助", EVERYONE),
+    "许愿": (None, "许愿 需要一个助听器", RESIDENTS),
+    "我的心愿": ("pending", "我的心愿", RESIDENTS),
+    "撤回": ("pending", "撤回 1", row(ROLE, stranger=NOT_THEIRS, resident=OK)),
+    "确认": ("completed", "确认 1 很好", {**STAFF_OF_THE_WISH, "stranger": NOT_THEIRS, "resident": OK}),
+    "心愿列表": ("published", "心愿列表", MEMBERS),
+    "认领": ("published", "认领 1", MEMBERS),
+    "放弃": ("claimed", "放弃 1", MEMBERS),
+    "完成": ("claimed", "完成 1", MEMBERS),
+    "我的认领": ("claimed", "我的认领", MEMBERS),
+    "查询": ("published", "查询 1", row(SCRUBS, resident=SEES, **{a: SEES for a in STAFF_OF_IT})),
+    "报到": (None, "报到 张明{n} 市税务局 1391234567{n} 新城社区", EVERYONE),
+    "审核": ("pending", "审核 1 通过", STAFF_OF_THE_WISH),
+    "代许愿": (None, "代许愿 张桂兰 1381234567{n} 需要一个助听器", STAFF),
+    "派单": ("published", "派单 1 李建国", STAFF_OF_THE_WISH),
+    "分类": ("published", "分类 1 生活用品", STAFF_OF_THE_WISH),
+    "紧急": ("published", "紧急 1 3", STAFF_OF_THE_WISH),
+    "共性": ("published", "共性 1 20人", STAFF_OF_THE_WISH),
+    "统计": (None, "统计", STAFF),
+}
+ORDER = (ROLE, AREA, NOT_THEIRS, SCRUBS, SEES, OK)  # refusals first
+
+SETUP = {  # state -> the transcript that reaches it, said by those allowed to
+    None: [],
+    "pending": [("o-wang", f"许愿 {CONTENT}")],
+    "published": [("o-wang", f"许愿 {CONTENT}"), ("o-liu", "审核 1 通过")],
+    "claimed": [("o-wang", f"许愿 {CONTENT}"), ("o-liu", "审核 1 通过"), ("o-li", "认领 1")],
+    "completed": [("o-wang", f"许愿 {CONTENT}"), ("o-liu", "审核 1 通过"), ("o-li", "认领 1"), ("o-li", "完成 1")],
+}
+
+
+@pytest.fixture
+def everyone(app, world):
+    add_people(app,
+               dict(openid="o-ma", role="gridworker", name="马伟", grid="新城社区/第二网格"),
+               dict(openid="o-xc", role="gridworker", name="新城社工", community="新城社区"),
+               dict(openid="o-ds", role="gridworker", name="东山社工", community="东山社区"),
+               dict(openid="o-admin", role="admin", name="管理员"))
+
+
+def outcome(keyword: str, reply: str) -> str:
+    if reply == f"「{keyword}」不是您能用的命令。发「帮助」看看您能做什么。":
+        return ROLE
+    if reply == "心愿 #1 不在您负责的网格。":
+        return AREA
+    if reply == "心愿#1不是您提交的。":
+        return NOT_THEIRS
+    if keyword == "查询":
+        assert "139-1111-2222" in reply or SCRUBBED in reply, reply
+        return SEES if "139-1111-2222" in reply else SCRUBS
+    assert reply and "系统繁忙" not in reply, reply
+    return OK
+
+
+def test_every_command_has_a_row():
+    keywords = [command.keywords[0] for command in ROUTER.commands]
+    assert sorted(keywords) == sorted(CHAT_MATRIX), "a command without a row in the matrix (or a stale row)"
+    for keyword, (_state, _message, outcomes) in CHAT_MATRIX.items():
+        assert set(outcomes) == set(ACTORS), keyword
+
+
+@pytest.mark.parametrize("keyword", [command.keywords[0] for command in ROUTER.commands])
+def test_each_command_for_each_actor(chat, everyone, keyword):
+    state, message, expected = CHAT_MATRIX[keyword]
+    for openid, text in SETUP[state]:
+        chat.say(openid, text)
+    seen = {}
+    for n, actor in enumerate(sorted(ACTORS, key=lambda a: ORDER.index(expected[a]))):
+        seen[actor] = outcome(keyword, chat.say(ACTORS[actor], message.format(n=n)))
+    assert seen == expected
+
+
+# --- the dashboard and everything else in url_map ------------------------------------------------
+
+LOGINS = {  # kind -> username (None: no session)
+    "anonymous": None,
+    "admin": "boss",
+    "community_this": "xincheng",
+    "community_other": "dongshan",
+    "gw_this_grid": "liufang",
+    "gw_other_grid": "mawei",
+    "gw_other_community": "zhouqiang",
+}
+IN_SCOPE = ("admin", "community_this", "gw_this_grid")
+OUT_OF_SCOPE = ("community_other", "gw_other_grid", "gw_other_community")
+# A registration names a community: every grid worker of 新城社区 may decide it.
+IN_COMMUNITY = ("admin", "community_this", "gw_this_grid", "gw_other_grid")
+
+LOGIN, HOME, DONE, SHOWN, HIDDEN, LISTED, UNLISTED = "login", "home", "done", "shown", "hidden", "listed", "unlisted"
+REFUSED, UNAUTHORISED, FORBIDDEN, GONE, BAD = "refused", "unauthorised", "forbidden", "gone", "bad"
+
+
+def logins(default: str, **cells: str) -> dict[str, str]:
+    return {kind: cells.get(kind, default) for kind in LOGINS}
+
+
+def scoped(inside: str, outside: str, anonymous: str = LOGIN, inside_kinds=IN_SCOPE) -> dict[str, str]:
+    return {kind: anonymous if kind == "anonymous" else inside if kind in inside_kinds else outside
+            for kind in LOGINS}
+
+
+PAGE = logins(SHOWN, anonymous=LOGIN)
+WISH = scoped(SHOWN, HIDDEN)
+LIST = scoped(LISTED, UNLISTED)
+ACTION = scoped(DONE, HIDDEN)
+
+# (endpoint, method) -> (the wish's state, path, form or JSON, outcome per login)
+ROUTE_MATRIX = {
+    ("static", "GET"): (None, "/static/none.css", None, logins(GONE)),
+    ("admin.static", "GET"): (None, "/admin/static/style.css", None, logins(SHOWN)),
+    ("webhook.wechat_verify", "GET"): (None, "/wechat?signature=x&timestamp=1&nonce=1&echostr=e", None,
+                                       logins(FORBIDDEN)),
+    ("webhook.wechat_receive", "POST"): (None, "/wechat?signature=x&timestamp=1&nonce=1", "<xml/>",
+                                         logins(FORBIDDEN)),
+    ("webhook.wecom_verify", "GET"): (None, "/wecom", None, logins(GONE)),  # WeCom not configured
+    ("webhook.wecom_receive", "POST"): (None, "/wecom", "<xml/>", logins(GONE)),
+    # A dashboard session is no API token.
+    ("api.get_wish", "GET"): ("pending", "/api/wishes/1", None, logins(UNAUTHORISED)),
+    ("api.list_wishes", "GET"): ("pending", "/api/wishes", None, logins(UNAUTHORISED)),
+    ("api.healthz", "GET"): (None, "/healthz", None, logins(SHOWN)),
+    ("admin.home", "GET"): (None, "/admin/", None, logins(HOME, anonymous=LOGIN)),
+    ("admin.login", "GET"): (None, "/admin/login", None, logins(SHOWN)),
+    ("admin.login", "POST"): (None, "/admin/login", {"username": "nobody{n}", "password": "wrong-password"},
+                              logins(UNAUTHORISED)),
+    ("admin.logout", "POST"): (None, "/admin/logout", {}, logins(LOGIN)),
+    ("ledger.index", "GET"): ("pending", "/admin/wishes/", None, LIST),
+    ("ledger.wish_page", "GET"): ("pending", "/admin/wishes/1", None, WISH),
+    ("ledger.proof_image", "GET"): ("proof", "/admin/wishes/proofs/1", None, WISH),
+    ("ledger.publish", "POST"): ("pending", "/admin/wishes/1/publish", {"slots": "1"}, ACTION),
+    ("ledger.reject", "POST"): ("pending", "/admin/wishes/1/reject", {"reason": "重复"}, ACTION),
+    ("ledger.assign", "POST"): ("published", "/admin/wishes/1/assign", {"member": "member"}, ACTION),
+    ("ledger.confirm", "POST"): ("completed", "/admin/wishes/1/confirm", {"feedback": "很好"}, ACTION),
+    ("figures.index", "GET"): ("pending", "/admin/figures/", None, PAGE),
+    ("exports.ledger_xlsx", "GET"): ("pending", "/admin/export/ledger.xlsx", None, LIST),
+    ("exports.ledger_csv", "GET"): ("pending", "/admin/export/ledger.csv", None, LIST),
+    ("exports.report_xlsx", "GET"): ("pending", "/admin/export/report.xlsx", None, PAGE),
+    ("people.index", "GET"): (None, "/admin/people/", None, LIST),
+    ("people.export_xlsx", "GET"): (None, "/admin/people/export.xlsx", None, LIST),
+    ("people.export_csv", "GET"): (None, "/admin/people/export.csv", None, LIST),
+    ("people.upload", "POST"): (None, "/admin/people/import", "roster", scoped(DONE, REFUSED)),
+    ("people.approve", "POST"): ("registration", "/admin/people/registrations/1/approve", {},
+                                 scoped(DONE, HIDDEN, inside_kinds=IN_COMMUNITY)),
+    ("people.reject", "POST"): ("registration", "/admin/people/registrations/1/reject", {"reason": "不符"},
+                                scoped(DONE, HIDDEN, inside_kinds=IN_COMMUNITY)),
+    ("sim.page", "GET"): (None, "/sim/", None, PAGE),
+    # As 王秀兰, a resident of 新城社区/第一网格; the grid worker and the community staff of
+    # elsewhere may not speak for her.
+    ("sim.say", "POST"): ("pending", "/sim/say", "say", scoped(SHOWN, BAD, anonymous=UNAUTHORISED)),
+    ("sim.feed", "GET"): ("pending", "/sim/feed?person=resident", None,
+                          scoped(SHOWN, GONE, anonymous=UNAUTHORISED)),
+}
+
+
+def routes(app) -> list[tuple[str, str]]:
+    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules()
+                   for method in rule.methods - {"HEAD", "OPTIONS"}})
+
+
+def test_every_route_has_a_row(app):
+    assert routes(app) == sorted(ROUTE_MATRIX), "a route without a row in the matrix (or a stale row)"
+    for key, (_state, _path, _data, outcomes) in ROUTE_MATRIX.items():
+        assert set(outcomes) == set(LOGINS), key
+
+
+@pytest.fixture
+def more_staff(app, staff, everyone):
+    with app.extensions["wishbot"].db.transaction() as s:
+        add_staff(s, "dongshan", "community", STAFF_PASSWORD, community="东山社区", openid="o-ds")
+        add_staff(s, "mawei", "gridworker", STAFF_PASSWORD, grid="新城社区/第二网格", openid="o-ma")
+
+
+def person_id(app, openid: str) -> int:
+    with app.extensions["wishbot"].db.sessions() as session:
+        return session.scalar(select(Person.id).where(Person.openid == openid))
+
+
+def prepare(app, chat, state: str | None) -> None:
+    if state == "registration":
+        assert chat.say("o-sun", "报到 孙桂芝 市税务局 13800000003 新城社区").startswith("收到您的报到申请 R1")
+        return
+    for openid, text in SETUP["completed" if state == "proof" else state]:
+        chat.say(openid, text)
+    if state == "proof":
+        with app.extensions["wishbot"].db.transaction() as s:
+            claim = s.scalar(select(Claim).where(Claim.wish_id == 1))
+            s.add(Proof(claim_id=claim.id, media_id="m-1", image=b"\xff\xd8\xff-photo", content_type="image/jpeg"))
+
+
+def listed(response, what: str) -> bool:
+    body = response.get_data()
+    if body.startswith(b"PK"):  # .xlsx
+        book = load_workbook(io.BytesIO(body), read_only=True)
+        return any(what in str(cell) for sheet in book.worksheets for r in sheet.iter_rows(values_only=True)
+                   for cell in r if cell is not None)
+    if body.startswith(b"\xef\xbb\xbf"):  # .csv
+        return any(what in cell for r in csv.reader(io.StringIO(body.decode("utf-8-sig"))) for cell in r)
+    return what in body.decode()
+
+
+def request_as(app, client, key, path: str, data, n: int):
+    endpoint, method = key
+    if method == "GET":
+        return client.get(path.replace("person=resident", f"person={person_id(app, 'o-wang')}"))
+    token = csrf(client, "/admin/login")
+    if data == "say":
+        return client.post(path, json={"person": person_id(app, "o-wang"), "text": "我的心愿"},
+                           headers={"X-CSRF-Token": token})
+    if data == "roster":
+        roster = csv_bytes([[f"o-new-{n}", "resident", "钱玉珍", "", "新城社区", "第一网格", "", ""]])
+        return client.post(path, data={"csrf_token": token, "file": (io.BytesIO(roster), "people.csv")},
+                           content_type="multipart/form-data")
+    if isinstance(data, str):
+        return client.post(path, data=data, content_type="text/xml")
+    form = {"csrf_token": token, **{name: value.format(n=n) for name, value in data.items()}}
+    if form.get("member") == "member":  # 李建国 takes the one slot; then 陈晓梅 is told it is taken
+        with app.extensions["wishbot"].db.sessions() as session:
+            taken = session.scalar(select(Claim.id).where(Claim.wish_id == 1)) is not None
+        form["member"] = str(person_id(app, "o-chen" if taken else "o-li"))
+    return client.post(path, data=form)
+
+
+def route_outcome(key, response, what: str) -> str:
+    status, location = response.status_code, response.headers.get("Location", "")
+    if status == 302 and "/admin/login" in location:
+        return LOGIN
+    if key == ("admin.home", "GET") and status == 302:
+        return HOME
+    if status == 302:
+        return DONE
+    if status == 200 and what:
+        return LISTED if listed(response, what) else UNLISTED
+    return {200: SHOWN, 400: BAD, 401: UNAUTHORISED, 403: FORBIDDEN, 404: HIDDEN if key[0].startswith(
+        ("ledger.", "people.")) else GONE, 422: REFUSED}.get(status, str(status))
+
+
+@pytest.mark.parametrize("key", sorted(ROUTE_MATRIX), ids="-".join)
+def test_each_route_for_each_login(app, chat, more_staff, key):
+    if key not in {(r.endpoint, m) for r in app.url_map.iter_rules() for m in r.methods}:
+        pytest.fail(f"{key} is in the matrix but not in url_map")
+    state, path, data, expected = ROUTE_MATRIX[key]
+    prepare(app, chat, state)
+    what = {"ledger.index": "老花镜", "exports.ledger_xlsx": "老花镜", "exports.ledger_csv": "老花镜",
+            "people.index": "王秀兰", "people.export_xlsx": "王秀兰", "people.export_csv": "王秀兰"}.get(key[0], "")
+    seen = {}
+    order = sorted(LOGINS, key=lambda kind: kind in IN_SCOPE + IN_COMMUNITY)  # refusals first
+    for n, kind in enumerate(order):
+        client = app.test_client()
+        if LOGINS[kind]:
+            assert log_in(client, LOGINS[kind]).status_code == 302
+        seen[kind] = route_outcome(key, request_as(app, client, key, path, data, n), what)
+    assert seen == expected
+    with app.extensions["wishbot"].db.sessions() as session:  # what the allowed actions did
+        wish, registration = session.get(Wish, 1), session.get(Registration, 1)
+        if key == ("ledger.publish", "POST"):
+            assert wish.status == "published"
+        if key == ("ledger.reject", "POST"):
+            assert wish.status == "rejected"
+        if key == ("ledger.assign", "POST"):
+            assert wish.status == "claimed"
+        if key == ("ledger.confirm", "POST"):
+            assert wish.status == "confirmed"
+        if key[0] in ("people.approve", "people.reject"):
+            assert registration.status == ("approved" if key[0] == "people.approve" else "rejected")
+        if key == ("people.upload", "POST"):
+            imported = session.scalars(select(Person.openid).where(Person.openid.like("o-new-%"))).all()
+            assert len(imported) == len(IN_SCOPE)
