@@ -34,8 +34,8 @@ def test_scrub_masks_every_way_of_writing_a_number(written, shown):
 
 
 def test_scrubbing_runs_before_the_text_is_shortened():
-    text = "需要" + "很" * 66 + "电话13911112222"  # the number straddles character 70
-    assert brief(text, 70) == "需要" + "很" * 66 + "139…"
+    text = "需要" + "很" * 61 + "电话13911112222"  # the number straddles character 70
+    assert brief(text, 70) == "需要" + "很" * 61 + "电话139*…"
     assert "1391" not in brief(text, 70)
 
 
@@ -47,34 +47,34 @@ def test_query_lists_and_claims_show_the_text_scrubbed_to_all_but_staff_and_the_
     assert chat.say("o-wang", f"许愿 {CONTENT}") == "收到您的心愿 #1，网格员审核后会发布。"
     assert chat.say("o-liu", "审核 1 通过") == "心愿 #1 已发布到志愿者群。"
     assert chat.say("o-chen", "查询 1") == (
-        f"心愿 #1（待认领）\n{SCRUBBED}\n类别：学习用品\n社区网格：新城社区/第一网格\n许愿人：王**")
+        f"心愿 #1（待认领）\n{SCRUBBED}\n类别：医疗器械·一般\n社区网格：新城社区/第一网格\n许愿人：王**")
     assert chat.say("o-zhou", "查询 1").split("\n")[1] == SCRUBBED  # a grid worker of another community
     assert chat.say("o-liu", "查询 1").split("\n")[1] == CONTENT  # staff of its grid
     assert chat.say("o-wang", "查询 1").split("\n")[1] == CONTENT  # its requester
     assert chat.say("o-chen", "心愿列表") == (
-        "待认领的心愿：\n#1【学习用品】需要一副老花镜，儿子电话139****…（王**）\n回复「认领 编号」认领。")
+        "待认领的心愿：\n#1【医疗器械】需要一副老花镜，儿子电话139****2222…（王**）\n回复「认领 编号」认领。")
     assert chat.say("o-li", "认领 1") == (
         f"认领成功！心愿 #1：{CONTENT[:29]}…\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。")
     assert chat.say("o-li", "查询 1").split("\n")[1] == CONTENT  # the active claimer
-    assert chat.say("o-li", "我的认领") == "您的认领：\n#1 需要一副老花镜，儿子电话139 1… —— 进行中"
+    assert chat.say("o-li", "我的认领") == "您的认领：\n#1 需要一副老花镜，儿子电话139 111… —— 进行中"
     assert chat.say("o-li", "放弃 1") == "已放弃心愿 #1，它会重新开放给大家认领。"
     # The claim ended: the details go with it.
     assert chat.say("o-li", "查询 1").split("\n")[1] == SCRUBBED
-    assert chat.say("o-li", "我的认领") == "您的认领：\n#1 需要一副老花镜，儿子电话139**… —— 已放弃"
+    assert chat.say("o-li", "我的认领") == "您的认领：\n#1 需要一副老花镜，儿子电话139****… —— 已放弃"
 
 
 def test_group_pushes_and_digests_carry_the_text_scrubbed_and_never_half_a_number(chat, app):
-    content = "需要" + "很" * 72 + "电话13911112222"  # the number straddles the 80-character cut
+    content = "需要" + "很" * 71 + "电话13911112222"  # the number straddles the 80-character cut
     chat.say("o-wang", f"许愿 {content}")
     chat.say("o-liu", "审核 1 通过")
     chat.say("o-wang", "许愿 帮忙修水管，联系电话 0755-87654321")
     published = [text for text in chat.group_pushes(VOLUNTEERS_KEY) if "新心愿 #1" in text]
-    assert published == [f"新心愿 #1（新城社区第一网格，王**）：需要{'很' * 72}139…\n回复「认领 1」认领。"]
+    assert published == [f"新心愿 #1（新城社区第一网格，王**）：需要{'很' * 71}电话139*…\n回复「认领 1」认领。"]
     runtime = app.extensions["wishbot"]
     runtime.jobs.enqueue(send_digests(runtime.db, runtime.settings))
     digest = [text for text in chat.group_pushes(GRIDWORKERS_KEY) if text.startswith("【每日汇总】")]
     assert digest and "0755-****4321" not in digest[0] and "87654321" not in digest[0]
-    assert "#2 帮忙修水管，联系电话 0755-…" in digest[0]
+    assert "待审核 1 个：#2 帮忙修水管，联系电话 0755-***…" in digest[0]
     for text in chat.group_pushes():
         assert "1391" not in text and "8765" not in text
 
