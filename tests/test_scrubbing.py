@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.digest import send_digests
+from handlers.digest import send_digests
 from models.privacy import brief, scrub
 
 from .world import GRIDWORKERS_KEY, VOLUNTEERS_KEY

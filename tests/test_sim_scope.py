@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.conversation import Conversation
+from composition.conversation import Conversation
 from models import Claim, Person, Wish
 from web.sim import OUT_OF_SCOPE
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.cli import main
+from cli import main
 from models import ProcessedMessage, utcnow
 
 CONTENT = "需要一副老花镜，儿子电话139 1111 2222"
@@ -105,7 +105,7 @@ def test_purge_removes_processed_messages_past_retention(chat, app, cli):
 
 
 def test_the_clock_job_purges_by_the_configured_retention(chat, app, monkeypatch):
-    from bot.runtime import Runtime
+    from composition.runtime import Runtime
 
     chat.say("o-wang", "帮助")
     chat.say("o-wang", "我的心愿")

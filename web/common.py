@@ -71,8 +71,9 @@ def format_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str
 
 
 def act(action, *args, success: str) -> bool:
-    """Run a handler as the login's Person (with the login's scope) on the web channel, commit, then enqueue its
-    notices — the order bot/conversation.py keeps. A UserError is flashed and rolled back."""
+    """Run a handler as the login's Person (with the login's scope) on the web channel, commit,
+    then enqueue its notices — the order composition/conversation.py keeps. A UserError is
+    flashed and rolled back."""
     session = db()
     ctx = Context(session=session, person=g.staff.person, channel="web", scope=g.scope)
     try:

@@ -71,7 +71,7 @@ OUT_OF_SCOPE = "此人不在您负责的范围内（或提交、认领过范围�
 
 
 def guard_for(scope: Scope):
-    """The check the conversation makes inside the message's transaction (bot.conversation.Guard)."""
+    """The check the conversation makes inside the message's transaction (composition.conversation.Guard)."""
 
     def guard(session: Session, person: Person) -> str | None:
         if scope.may_impersonate(person) and not scope.ties_outside(session, person):
