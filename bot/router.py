@@ -17,7 +17,7 @@ class Command:
     handler: Handler
     roles: frozenset[str] | None  # None: anyone may use it
     usage: str
-    read_only: bool = False  # answers from committed data and changes nothing (see bot/conversation.py)
+    read_only: bool = False  # answers from committed data and changes nothing (see composition/conversation.py)
 
     def allows(self, roles: Iterable[str]) -> bool:
         return self.roles is None or bool(self.roles.intersection(roles))
