@@ -29,8 +29,9 @@ class Context:
         if self.scope is None:
             self.scope = Scope.of_person(self.person)
 
-    def wish(self, number: int, *, for_update: bool = False) -> Wish:
-        query = select(Wish).where(Wish.id == number)
+    def wish(self, number: int, *, for_update: bool = False, load: tuple = ()) -> Wish:
+        """The wish numbered `number`; `load`: loader options for what the caller will read of it."""
+        query = select(Wish).where(Wish.id == number).options(*load)
         if for_update:
             query = query.with_for_update()
         wish = self.session.scalar(query)
@@ -38,11 +39,11 @@ class Context:
             raise NotFound(f"没有找到心愿 #{number}。")
         return wish
 
-    def wish_from(self, token: str, usage: str, *, for_update: bool = False) -> Wish:
+    def wish_from(self, token: str, usage: str, *, for_update: bool = False, load: tuple = ()) -> Wish:
         number = parse_number(token)
         if number is None:
             raise BadInput(f"请这样写：{usage}")
-        return self.wish(number, for_update=for_update)
+        return self.wish(number, for_update=for_update, load=load)
 
     def wish_text(self, wish: Wish, limit: int | None = None) -> str:
         """The wish's text as this actor may read it: as written for its requester, its area's
