@@ -8,6 +8,8 @@ transaction, after the handler ran, so a claim racing a 查询 cannot leak a wis
 """
 from __future__ import annotations
 
+import secrets
+
 from flask import (
     Blueprint,
     current_app,
@@ -20,8 +22,6 @@ from flask import (
 )
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-
-import secrets
 
 from bot.inbound import Inbound
 from models import Notice, Person, Wish
