@@ -71,6 +71,7 @@ CHAT_MATRIX = {
     "帮助": (None, "帮助", EVERYONE),
     "许愿": (None, "许愿 需要一个助听器", RESIDENTS),
     "我的心愿": ("pending", "我的心愿", RESIDENTS),
+    "我的心愿是": (None, "我的心愿是需要一个助听器", RESIDENTS),
     "撤回": ("pending", "撤回 1", row(ROLE, stranger=NOT_THEIRS, resident=OK)),
     "确认": ("completed", "确认 1 很好", {**STAFF_OF_THE_WISH, "stranger": NOT_THEIRS, "resident": OK}),
     "心愿列表": ("published", "心愿列表", MEMBERS),
