@@ -106,7 +106,7 @@ def _seed_wishes(session, people: dict[str, Person]) -> None:
         wish.claim_by(member)
         if goal == "claimed":
             continue
-        wish.complete_by(member, "已送到家")
+        wish.complete_by(member, "已送到家", hours=2)
         if goal == "confirmed":
             wish.confirm(requester, "理得很好，谢谢", 5)
     session.flush()

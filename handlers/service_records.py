@@ -81,6 +81,10 @@ class Span:
         return cls(date(year, 1, 1), date(year, 12, 31), f"{year}年")
 
 
+def local_today() -> date:
+    return local_time(datetime.now(timezone.utc)).date()
+
+
 def current_quarter(now: datetime | None = None) -> str:
     now = local_time(now or datetime.now(timezone.utc))
     return f"{now.year}Q{(now.month - 1) // 3 + 1}"
