@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.cli import main
+from cli import main
 from handlers.service_records import current_quarter, local_today
 from models import Certificate, Person, WishEvent
 
