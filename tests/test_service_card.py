@@ -177,6 +177,7 @@ def test_a_certificate_is_numbered_printable_and_on_the_timeline(second_grid_wis
     assert "经办人：新城社工" in page
     wish_page = client.get("/admin/wishes/1").get_data(as_text=True)
     assert number in wish_page  # listed in the wish's timeline
+    assert "工时：2 小时\n      <span class=\"muted\">（王秀兰 核实）</span>" in wish_page
     assert number in client.get("/admin/service/").get_data(as_text=True)
     assert client.get(f"/admin/service/check?number={number}").location.endswith(number)
 
