@@ -109,7 +109,7 @@ class Conversation:
                 return None
             try:
                 reply = self._run(Context(session=session, person=person, channel=inbound.channel,
-                                          inbound=inbound), match)
+                                          inbound=inbound, points_per_hour=self.points_per_hour), match)
             except UserError as refusal:
                 reply = refusal.reply
             return fit_reply(reply)

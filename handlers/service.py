@@ -70,7 +70,8 @@ def report_own_hours(ctx: Context, wish: Wish, hours: float) -> str:
     return f"已记下您在心愿 {wish.ref} 的工时：{format_hours(claim.hours)}，许愿人确认后核实。"
 
 
-@group.command("我的服务", roles={"member"}, usage="我的服务 —— 我今年的服务时长、积分和最近的服务")
+@group.command("我的服务", roles={"member"}, usage="我的服务 —— 我今年的服务时长、积分和最近的服务",
+               read_only=True)
 def show_my_service(ctx: Context, args: str) -> str:
     now = local_time(datetime.now(timezone.utc))
     year = Span.year(now.year)
