@@ -60,6 +60,7 @@ class Settings:
     remind_days: int = 3
     release_days: int = 14
     retention_days: int = 30  # processed-message records (replies with contact details) are kept this long
+    points_per_hour: float = 1.0  # points per verified hour of service
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":
@@ -93,6 +94,7 @@ class Settings:
             remind_days=int(get("WISHBOT_REMIND_DAYS", defaults.remind_days)),
             release_days=int(get("WISHBOT_RELEASE_DAYS", defaults.release_days)),
             retention_days=int(get("WISHBOT_RETENTION_DAYS", defaults.retention_days)),
+            points_per_hour=float(get("WISHBOT_POINTS_PER_HOUR", defaults.points_per_hour)),
         )
 
     def with_(self, **changes) -> "Settings":

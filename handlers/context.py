@@ -22,6 +22,7 @@ class Context:
     inbound: Inbound | None = None
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
+    points_per_hour: float = 1.0  # WISHBOT_POINTS_PER_HOUR
     # What the actor may see and do: the chat person's, or the dashboard login's when given.
     scope: Scope | None = None
 

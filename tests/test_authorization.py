@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from handlers import ROUTER
-from models import Claim, Person, Proof, Registration, Wish
+from models import Claim, Person, Proof, Registration, Wish, local_time, utcnow
 from web.auth import add_staff
 
 from .conftest import STAFF_PASSWORD
@@ -88,6 +88,8 @@ CHAT_MATRIX = {
     "紧急": ("published", "紧急 1 3", STAFF_OF_THE_WISH),
     "共性": ("published", "共性 1 20人", STAFF_OF_THE_WISH),
     "统计": (None, "统计", STAFF),
+    "工时": ("completed", "工时 1 李建国 2", STAFF_OF_THE_WISH),
+    "我的服务": ("completed", "我的服务", MEMBERS),
 }
 ORDER = (ROLE, AREA, NOT_THEIRS, SCRUBS, SEES, OK)  # refusals first
 
@@ -97,6 +99,8 @@ SETUP = {  # state -> the transcript that reaches it, said by those allowed to
     "published": [("o-wang", f"许愿 {CONTENT}"), ("o-liu", "审核 1 通过")],
     "claimed": [("o-wang", f"许愿 {CONTENT}"), ("o-liu", "审核 1 通过"), ("o-li", "认领 1")],
     "completed": [("o-wang", f"许愿 {CONTENT}"), ("o-liu", "审核 1 通过"), ("o-li", "认领 1"), ("o-li", "完成 1")],
+    "certified": [("o-wang", f"许愿 {CONTENT}"), ("o-liu", "审核 1 通过"), ("o-li", "认领 1"),
+                  ("o-li", "完成 1 2小时"), ("o-wang", "确认 1")],  # verified hours: a certificate may be issued
 }
 
 
@@ -214,6 +218,17 @@ ROUTE_MATRIX = {
     ("people.reject", "POST"): ("registration", "/admin/people/registrations/1/reject", {"reason": "不符"},
                                 scoped(DONE, HIDDEN, inside_kinds=IN_COMMUNITY)),
     ("sim.page", "GET"): (None, "/sim/", None, PAGE),
+    # Service records (双报到): pages within the login's scope; a certificate only for a member
+    # inside it (李建国 of 新城社区, who belongs to no grid).
+    ("service.index", "GET"): ("completed", "/admin/service/", None, PAGE),
+    ("service.cards", "GET"): ("completed", "/admin/service/cards", None, PAGE),
+    ("service.cards_xlsx", "GET"): ("completed", "/admin/service/cards.xlsx", None, PAGE),
+    ("service.issue", "POST"): ("certified", "/admin/service/certificates",
+                                {"member": "o-li", "first": "{today}", "last": "{today}"},
+                                scoped(DONE, REFUSED, inside_kinds=("admin", "community_this"))),
+    ("service.certificate", "GET"): (None, "/admin/service/certificates/ZM-0000-0001", None,
+                                     logins(GONE, anonymous=LOGIN)),
+    ("service.check", "GET"): (None, "/admin/service/check?number=ZM-0000-0001", None, logins(DONE, anonymous=LOGIN)),
     # As 王秀兰, a resident of 新城社区/第一网格; the grid worker and the community staff of
     # elsewhere may not speak for her.
     ("sim.say", "POST"): ("pending", "/sim/say", "say", scoped(SHOWN, BAD, anonymous=UNAUTHORISED)),
@@ -282,7 +297,10 @@ def request_as(app, client, key, path: str, data, n: int):
                            content_type="multipart/form-data")
     if isinstance(data, str):
         return client.post(path, data=data, content_type="text/xml")
-    form = {"csrf_token": token, **{name: value.format(n=n) for name, value in data.items()}}
+    today = local_time(utcnow()).date().isoformat()
+    form = {"csrf_token": token, **{name: value.format(n=n, today=today) for name, value in data.items()}}
+    if form.get("member", "").startswith("o-"):
+        form["member"] = str(person_id(app, form["member"]))
     if form.get("member") == "member":  # 李建国 takes the one slot; then 陈晓梅 is told it is taken
         with app.extensions["wishbot"].db.sessions() as session:
             taken = session.scalar(select(Claim.id).where(Claim.wish_id == 1)) is not None
@@ -296,6 +314,8 @@ def route_outcome(key, response, what: str) -> str:
         return LOGIN
     if key == ("admin.home", "GET") and status == 302:
         return HOME
+    if key == ("service.issue", "POST") and status == 302 and "/certificates/" not in location:
+        return REFUSED  # back to the service page with the reason
     if status == 302:
         return DONE
     if status == 200 and what:

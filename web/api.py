@@ -65,7 +65,8 @@ def wish_json(wish: Wish, scope: Scope) -> dict:
         "rating": wish.rating,
         "claims": [
             {"openid": c.member.openid, "name": c.member.name, "status": c.status,
-             "unit": c.member.unit.name if c.member.unit else None}
+             "unit": c.member.unit.name if c.member.unit else None,
+             "hours": c.hours, "hours_verified": c.hours_verified}
             for c in wish.claims
         ],
         "timeline": [event_json(event, None if contacts else wish.requester) for event in wish.events],
