@@ -1,7 +1,7 @@
 """A member's claims: browse, claim, release, complete."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from bot.hours import find_hours
@@ -20,26 +20,31 @@ group = CommandGroup()
 LIST_LIMIT = 10
 
 
-def member_communities(ctx: Context) -> set[int]:
-    """Where the member volunteers: their community, and those they registered in (staff who
-    register elsewhere keep their own community — see registration.approve_registration)."""
-    approved = ctx.session.scalars(select(Registration.community_id).where(
-        Registration.person_id == ctx.person.id, Registration.status == REGISTRATION_APPROVED))
-    return {c for c in (ctx.person.community_id, *approved) if c is not None}
+def member_communities(ctx: Context) -> ColumnElement[bool] | None:
+    """Where the member volunteers, as a condition on Wish (None: everywhere): their community,
+    and for staff also those they registered in (staff keep their own community when approved
+    elsewhere — see registration.approve_registration)."""
+    person = ctx.person
+    here = Wish.community_id == person.community_id if person.community_id else None
+    if not person.is_staff:
+        return here
+    approved = Wish.community_id.in_(select(Registration.community_id).where(
+        Registration.person_id == person.id, Registration.status == REGISTRATION_APPROVED))
+    return approved if here is None else or_(here, approved)
 
 
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
     query = (select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
-             .options(joinedload(Wish.requester), selectinload(Wish.claims)))  # who may read it as written
-    if communities := member_communities(ctx):
-        query = query.where(Wish.community_id.in_(communities))
+             .options(joinedload(Wish.requester), joinedload(Wish.claims)))  # who may read it as written
+    if (communities := member_communities(ctx)) is not None:
+        query = query.where(communities)
     category = args.strip()
     if category:
         if category not in CATEGORIES:
             raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
         query = query.where(Wish.category == category)
-    wishes = ctx.session.scalars(query.limit(LIST_LIMIT)).all()
+    wishes = ctx.session.scalars(query.limit(LIST_LIMIT)).unique().all()
     if not wishes:
         return "现在没有待认领的心愿，谢谢关心！"
     lines = [f"{w.ref}【{w.category or OTHER}】{ctx.wish_text(w, 24)}（{w.requester.masked_name}）" for w in wishes]
