@@ -66,9 +66,10 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """The whole system on one machine: SQLite, in-process jobs, seeded data."""
-    from composition.demo import run_demo
+    from app import create_app
+    from composition.demo import demo_settings, run_demo
 
-    run_demo(host, port)
+    run_demo(create_app(demo_settings()), host, port)
 
 
 @main.command()

@@ -10,8 +10,8 @@ from rq import SimpleWorker
 
 from bot.clock import Clock, redis_claims
 from bot.jobs import QUEUE_NAME
-from composition.runtime import Runtime
 from bot.settings import Settings
+from composition.runtime import Runtime
 
 log = logging.getLogger("wishbot.worker")
 _runtime: Runtime | None = None

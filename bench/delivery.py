@@ -28,9 +28,9 @@ from bench.processes import RedisServer, kill_9
 from bench.wechat_stub import WeChatStub
 from bot.db import Database
 from bot.inbound import Inbound
-from composition.runtime import Runtime
 from bot.schema import upgrade
 from bot.settings import Settings
+from composition.runtime import Runtime
 from handlers import directory
 from models import Notice, Wish, utcnow
 

@@ -14,16 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import ROUTER
+from bot.db import Database
+from bot.inbound import Inbound
+from bot.router import Router
+from bot.text import normalise
 from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
-from handlers.natural import understand
 from models import Person, ProcessedMessage, UserError
-
-from bot.db import Database
-from bot.inbound import Inbound
-from bot.text import normalise
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +47,12 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None]):
+    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
+                 router: Router, understand: Callable[[Context, str], str | None]):
         self.db = db
         self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.router = router
+        self.understand = understand  # text that is no command: a wish in the resident's own words?
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
@@ -88,7 +89,8 @@ class Conversation:
             session.add(record)
             session.flush()
             person = self._sender(session, inbound)
-            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound)
+            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
+                          router=self.router)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)
@@ -125,9 +127,9 @@ class Conversation:
         return self._command(ctx, text)
 
     def _command(self, ctx: Context, text: str) -> str:
-        match = ROUTER.match(text)
+        match = self.router.match(text)
         if match is None:
-            return understand(ctx, text) or HINT
+            return self.understand(ctx, text) or HINT
         if not match.command.allows(ctx.person.role_set):
             return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
         return match.command.handler(ctx, match.args)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 
-from .conversation import Conversation
 from bot.db import Database
 from bot.delivery import Delivery, Outbound
 from bot.outbound.log import LoggingSender
@@ -12,6 +11,11 @@ from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.robot import GroupRobot
 from bot.outbound.tokens import MemoryTokenStore, RedisTokenStore
 from bot.settings import Settings
+from handlers import ROUTER
+from handlers.natural import understand
+from handlers.notices import pass_on_by_phone
+
+from .conversation import Conversation
 
 log = logging.getLogger(__name__)
 AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
@@ -53,7 +57,7 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.after_commit)
+        return Conversation(self.db, self.after_commit, ROUTER, understand)
 
     @cached_property
     def pacer(self):
@@ -64,7 +68,8 @@ class Runtime:
 
     @cached_property
     def delivery(self) -> Delivery:
-        return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds)
+        return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds,
+                        outside_window=pass_on_by_phone)
 
     # --- jobs: worker.<name> calls these in a worker, bot.jobs.InProcessJobs without Redis -------
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
+from bot.router import Router
 from bot.text import parse_number
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.wish import NOTE_LIMIT
@@ -18,6 +19,7 @@ class Context:
     person: Person
     channel: str = "wechat"
     inbound: Inbound | None = None
+    router: Router | None = None  # the commands the message was routed by (chat only)
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
 

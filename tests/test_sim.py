@@ -89,16 +89,18 @@ def test_staff_may_chat_only_as_people_of_their_scope(app, client, staff):
     assert say(client, person_id(app, "o-wang"), "帮助", token).get_json()["reply"].startswith("您可以发")
 
 
-def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch, capsys):
+def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch):
+    from click.testing import CliRunner
     from flask import Flask
 
-    from composition.demo import run_demo
+    from cli import main
 
     served = {}
     monkeypatch.setattr(Flask, "run", lambda app, **kwargs: served.setdefault("app", app))
     monkeypatch.chdir(tmp_path)
-    run_demo("127.0.0.1", 5099)
-    banner = capsys.readouterr().out
+    result = CliRunner().invoke(main, ["demo", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    banner = result.output
     addresses = re.findall(r"http://127\.0\.0\.1:5099(/\S*)", banner)
     assert addresses[:2] == ["/sim", "/admin"]
     password = re.search(r"password (\S+?)\)", banner).group(1)
