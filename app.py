@@ -12,11 +12,12 @@ from web import register_dashboard
 from web.api import api
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or Runtime(settings or Settings.from_env())
+    settings = runtime.settings
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes)
-    app.extensions["wishbot"] = Runtime(settings)
+    app.extensions["wishbot"] = runtime
     app.register_blueprint(webhook)
     app.register_blueprint(api)
     register_dashboard(app)

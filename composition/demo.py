@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import shutil
 import sys
@@ -132,7 +131,7 @@ def demo_settings() -> Settings:
         stale.unlink()
     return Settings(
         database_url=f"sqlite:///{instance / 'demo.sqlite3'}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
-        wechat_aes_key=DEMO_AES_KEY, secret_key=os.urandom(24).hex(),
+        wechat_aes_key=DEMO_AES_KEY, demo=True,
     )
 
 
@@ -142,7 +141,6 @@ def run_demo(app, host: str, port: int) -> None:
     settings = app.extensions["wishbot"].settings
     database = settings.database_url.removeprefix("sqlite:///")
     upgrade(settings.database_url)
-    app.config["WISHBOT_DEMO"] = True  # opens /sim to everyone: never set outside the demo
     password = secrets.token_urlsafe(9)
     with app.extensions["wishbot"].db.transaction() as session:
         seed(session, history=True)

@@ -14,6 +14,7 @@ from bot.settings import Settings
 from handlers import ROUTER
 from handlers.natural import understand
 from handlers.notices import pass_on_by_phone
+from models import use_local_zone
 
 from .conversation import Conversation
 
@@ -24,6 +25,7 @@ AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py
 class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
+        use_local_zone(settings.timezone)
 
     @cached_property
     def db(self) -> Database:

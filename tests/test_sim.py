@@ -24,7 +24,8 @@ def say(client, person: int, text: str, token: str):
 
 @pytest.fixture
 def demo(app, world):
-    app.config["WISHBOT_DEMO"] = True
+    runtime = app.extensions["wishbot"]
+    runtime.settings = runtime.settings.with_(demo=True)
     return app
 
 

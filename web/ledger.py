@@ -12,7 +12,7 @@ from handlers.categories import CATEGORIES
 from handlers.dispatch import assign_wish
 from handlers.review import publish_wish, reject_wish
 from handlers.wishes import confirm_for, parse_feedback
-from models import LOCAL_ZONE, Claim, Person, Proof, Unit, Wish, WishEvent
+from models import Claim, Person, Proof, Unit, Wish, WishEvent, local_zone
 from models.wish import RELEASED, STATUS_LABELS
 
 from .auth import check_csrf, login_required
@@ -40,7 +40,7 @@ def _day(value: str | None) -> date | None:
 
 def _midnight(day: date) -> datetime:
     """Midnight in Beijing, in UTC: SQLite compares the stored UTC text and ignores offsets."""
-    return datetime.combine(day, time(), LOCAL_ZONE).astimezone(timezone.utc)
+    return datetime.combine(day, time(), local_zone()).astimezone(timezone.utc)
 
 
 @dataclass
