@@ -21,7 +21,7 @@ from bot.text import normalise
 from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
-from models import Person, ProcessedMessage, UserError
+from models import Notice, Person, ProcessedMessage, UserError
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,10 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
+    def __init__(self, db: Database, after_commit: Callable[[list[Notice], list[tuple[str, int]]], None],
                  router: Router, understand: Callable[[Context, str], str | None]):
         self.db = db
-        self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.after_commit = after_commit  # (outbox rows, (job name, id) pairs) once committed
         self.router = router
         self.understand = understand  # text that is no command: a wish in the resident's own words?
 
@@ -58,7 +58,7 @@ class Conversation:
         """The reply text for one delivery (None: no reply)."""
         for _attempt in range(ATTEMPTS):
             try:
-                reply, notice_ids, jobs = self._handle_once(inbound)
+                reply, notices, jobs = self._handle_once(inbound)
                 break
             except IntegrityError:
                 # Either a concurrent retry of this very delivery committed first (answer as it
@@ -73,14 +73,14 @@ class Conversation:
         else:
             log.error("message %s from %s kept conflicting; gave up", inbound.message_key, inbound.sender)
             return BUSY
-        self.after_commit(notice_ids, jobs)
+        self.after_commit(notices, jobs)
         return reply
 
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
             return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
 
-    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int], list[tuple[str, int]]]:
+    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         with self.db.transaction() as session:
             seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
             if seen is not None:
@@ -100,7 +100,7 @@ class Conversation:
                 reply = refusal.reply
             record.reply = reply = fit_reply(reply)
             session.flush()
-            return reply, [n.id for n in ctx.notices], ctx.jobs
+            return reply, ctx.notices, ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
         person = session.scalar(select(Person).where(Person.openid == inbound.sender))

@@ -5,6 +5,7 @@ import logging
 from functools import cached_property
 
 from bot.db import Database
+from bot.jobs import RELAY_NOTICES, checked
 from bot.delivery import Delivery, Outbound
 from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
@@ -14,12 +15,11 @@ from bot.settings import Settings
 from handlers import ROUTER
 from handlers.natural import understand
 from handlers.notices import pass_on_by_phone
-from models import use_local_zone
+from models import Notice, use_local_zone
 
 from .conversation import Conversation
 
 log = logging.getLogger(__name__)
-AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
 
 
 class Runtime:
@@ -73,10 +73,10 @@ class Runtime:
         return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds,
                         outside_window=pass_on_by_phone)
 
-    # --- jobs: worker.<name> calls these in a worker, bot.jobs.InProcessJobs without Redis -------
+    # --- the jobs of bot.jobs.JOBS: worker.run calls these in a worker, InProcessJobs without Redis ---
 
     def perform(self, name: str, arg) -> None:
-        getattr(self, name)(arg)
+        getattr(self, checked(name))(arg)
 
     def send_notice(self, notice_id: int) -> None:
         self.delivery.send_notice(notice_id)
@@ -93,7 +93,7 @@ class Runtime:
             return  # `wishbot worker` does
         from bot.clock import Clock, memory_claims
 
-        self.jobs.call("relay_notices", 0)
+        self.jobs.call(RELAY_NOTICES, 0)
         Clock(self.settings, self.jobs, memory_claims()).start()
 
     def send_digests(self, _day=None) -> list[int]:
@@ -119,14 +119,11 @@ class Runtime:
             return
         fetch_proof(self.db, download, proof_id)
 
-    def after_commit(self, notice_ids: list[int], jobs: list[tuple[str, int]]) -> None:
+    def after_commit(self, notices: list[Notice], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
         for) to the job runner: one path for chat and the dashboard alike."""
-        if notice_ids:
-            self.jobs.enqueue(notice_ids)
+        self.jobs.hand_over(notices)
         for name, row_id in jobs:
-            if name not in AFTER_COMMIT_JOBS:
-                raise ValueError(f"unknown job {name}")
             self.jobs.call(name, row_id)
 
     @cached_property

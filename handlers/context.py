@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
+from bot.jobs import AFTER_COMMIT, checked
 from bot.router import Router
 from bot.text import parse_number
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
@@ -49,8 +50,9 @@ class Context:
         )
 
     def run_after_commit(self, job: str, row_id: int) -> None:
-        """Ask for a job (a function of worker.py taking this id) once the transaction commits."""
-        self.jobs.append((job, row_id))
+        """Ask for a job (one of bot.jobs.AFTER_COMMIT, taking this id) once the transaction
+        commits; an unknown name fails here, inside the transaction."""
+        self.jobs.append((checked(job, AFTER_COMMIT), row_id))
 
     def change_claim(self, wish: Wish, action: str, rule, announce, note: str | None = None):
         """Apply a claim rule of the wish (claim_by, release, complete_by), put it on the

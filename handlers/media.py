@@ -10,6 +10,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
+from bot.jobs import FETCH_PROOF
 from models import Claim, Proof, utcnow
 from models.wish import COMPLETED
 
@@ -17,7 +18,6 @@ from .context import Context
 
 PHOTO_WINDOW = timedelta(hours=24)  # photos sent this long after `完成 N` belong to it
 MAX_PHOTOS = 9
-FETCH_PROOF = "fetch_proof"
 _IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"GIF8": "image/gif"}
 
 
