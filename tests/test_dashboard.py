@@ -294,21 +294,23 @@ def test_staff_add_from_the_command_line(app, world):
 
     from cli import main
 
+    runtime = app.extensions["wishbot"]
     runner = CliRunner()
     result = runner.invoke(main, ["staff", "add", "dongshan", "--role", "community", "--community", "东山社区"],
-                           input="long-enough-1\nlong-enough-1\n", obj=app.extensions["wishbot"])
+                           input="long-enough-1\nlong-enough-1\n", obj=runtime)
     assert result.exit_code == 0, result.output
     with app.extensions["wishbot"].db.sessions() as session:
         login = session.scalar(select(StaffUser).where(StaffUser.username == "dongshan"))
         assert login.community.name == "东山社区" and login.person is not None
         assert login.person.has_role("gridworker")
-    again = runner.invoke(main, ["staff", "add", "dongshan", "--role", "admin", "--password", "long-enough-1"])
+    again = runner.invoke(main, ["staff", "add", "dongshan", "--role", "admin", "--password", "long-enough-1"],
+                          obj=runtime)
     assert again.exit_code != 0 and "已存在" in again.output
     unknown = runner.invoke(main, ["staff", "add", "x", "--role", "community", "--community", "没有社区",
-                                   "--password", "long-enough-1"])
+                                   "--password", "long-enough-1"], obj=runtime)
     assert unknown.exit_code != 0 and "没有这个社区" in unknown.output
     linked = runner.invoke(main, ["staff", "add", "liu", "--role", "gridworker", "--grid", "新城社区/第一网格",
-                                  "--openid", "o-liu", "--password", "long-enough-1"])
+                                  "--openid", "o-liu", "--password", "long-enough-1"], obj=runtime)
     assert linked.exit_code == 0, linked.output
     with app.extensions["wishbot"].db.sessions() as session:
         login = session.scalar(select(StaffUser).where(StaffUser.username == "liu"))
