@@ -7,7 +7,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Claim, Notice, Person, Registration, Wish, WishEvent
+from models import Claim, Notice, Person, Registration, Wish
+
+from .context import Context
 
 
 def _brief(wish: Wish, limit: int = 40) -> str:
@@ -111,6 +113,10 @@ def wish_published(session: Session, wish: Wish) -> list[Notice]:
     notices.append(to_person(session, wish.requester, "published",
                              f"您的心愿 {wish.ref} 已发布，有人认领会告诉您。", wish))
     return notices
+
+
+def wish_withdrawn(session: Session, wish: Wish) -> list[Notice]:
+    return [to_group(wish, "withdrawn", f"心愿 {wish.ref} 已由许愿人撤回。")]
 
 
 def wish_rejected(session: Session, wish: Wish) -> list[Notice]:
@@ -230,8 +236,7 @@ def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
     if wish is not None:
         group = to_gridworkers(wish, "pass_on", text)
         staff = gridworkers_of(session, wish)
-        session.add(WishEvent(wish_id=wish.id, channel="system", action="pass_on", before=wish.status,
-                              after=wish.status, note=f"私信未送达（超过48小时），已请网格员电话转告{who}"))
+        Context.system(session).log(wish, "pass_on", wish.status, f"私信未送达（超过48小时），已请网格员电话转告{who}")
     else:
         url = person.grid.robot_url if person.grid else None
         group = Notice(event="pass_on", audience="gridworkers", channel="robot" if url else "log",

@@ -55,12 +55,10 @@ def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) ->
 def submit_wish(ctx: Context, args: str) -> str:
     wish = new_wish(ctx, args)
     if wish.community.review_required:
-        ctx.log(wish, "submit", None)
-        ctx.notify(notices.wish_submitted(ctx.session, wish))
+        ctx.change(wish, "submit", None, notices.wish_submitted, new=True)
         return f"收到您的心愿 {wish.ref}，网格员审核后会发布。"
-    wish._publish_now(None, 1)
-    ctx.log(wish, "submit", None, "社区免审核，直接发布")
-    ctx.notify(notices.wish_published(ctx.session, wish))
+    ctx.change(wish, "submit", lambda: wish.publish_directly(None), notices.wish_published,
+               "社区免审核，直接发布", new=True)
     return f"收到您的心愿 {wish.ref}，已发布，有人认领会告诉您。"
 
 
@@ -85,11 +83,8 @@ def list_my_wishes(ctx: Context, args: str) -> str:
 def withdraw_wish(ctx: Context, args: str) -> str:
     token, _ = split_first(args)
     wish = ctx.wish_from(token, "撤回 N", for_update=True)
-    before = wish.status
-    wish.withdraw(ctx.person)
-    ctx.log(wish, "withdraw", before)
-    if before != PENDING_REVIEW:
-        ctx.notify([notices.to_group(wish, "withdrawn", f"心愿 {wish.ref} 已由许愿人撤回。")])
+    announce = None if wish.status == PENDING_REVIEW else notices.wish_withdrawn  # the group never saw it
+    ctx.change(wish, "withdraw", lambda: wish.withdraw(ctx.person), announce)
     return f"心愿 {wish.ref} 已撤回。"
 
 
@@ -109,14 +104,11 @@ def confirm_for(ctx: Context, wish: Wish, feedback: str | None, rating: int | No
         require_staff_of(ctx.person, wish)  # the model refuses anyone else
     if rating is not None and not 1 <= rating <= 5:
         raise BadInput("评分请写 1 到 5。")
-    feedback = (feedback or "").strip()[:500] or None
-    before = wish.status
-    wish.confirm(ctx.person, feedback, rating)
+    feedback = (feedback or "").strip() or None  # the model refuses one too long
     note = feedback
     if proxy:
         note = f"网格员代确认（许愿人：{feedback}）" if feedback else "网格员代确认"
-    ctx.log(wish, "confirm", before, note)
-    ctx.notify(notices.wish_confirmed(ctx.session, wish))
+    ctx.change(wish, "confirm", lambda: wish.confirm(ctx.person, feedback, rating), notices.wish_confirmed, note)
 
 
 @group.command("确认", roles={"resident", "gridworker", "admin"},

@@ -114,9 +114,11 @@ class Wish(Timestamped, Base):
     def publish(self, reviewer: Person | None, slots: int = 1) -> None:
         if self.status != PENDING_REVIEW:
             raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不用再审核。")
-        self._publish_now(reviewer, slots)
+        self.publish_directly(reviewer, slots)
 
-    def _publish_now(self, reviewer: Person | None, slots: int) -> None:
+    def publish_directly(self, reviewer: Person | None, slots: int = 1) -> None:
+        """Published as it is made: a community without review (no reviewer), or a wish a grid
+        worker records for a resident (代许愿: they are its reviewer)."""
         if not 1 <= slots <= MAX_SLOTS:
             raise InvalidState(f"人数要在1到{MAX_SLOTS}之间。")
         self.slots = slots
