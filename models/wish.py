@@ -246,7 +246,8 @@ EVENT_LABELS = {
     "category": "修改类别", "urgency": "修改紧急程度", "kind": "修改受益人数",
     "pass_on": "请网格员转告",
 }
-CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "网页", "cli": "命令行", "system": "系统"}
+CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台", "cli": "命令行", "system": "系统",
+                  "demo": "演示"}
 
 
 class WishEvent(Timestamped, Base):

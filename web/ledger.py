@@ -20,12 +20,6 @@ from .common import act, clean_text, db, paginate, parse_id
 
 ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
 PAGE_SIZE = 20
-ACTION_LABELS = {
-    "submit": "提交心愿", "publish": "审核通过", "reject": "驳回", "withdraw": "撤回", "claim": "认领",
-    "assign": "派单", "release": "放弃认领", "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
-}
-CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台", "cli": "命令行", "system": "系统",
-                  "demo": "演示"}
 
 
 def _day(value: str | None) -> date | None:
@@ -143,8 +137,8 @@ def wish_page(number: int):
     proofs = db().scalars(select(Proof).where(Proof.claim_id.in_([c.id for c in wish.claims]))
                           .order_by(Proof.id)).all()
     return render_template(
-        "admin/wish.html", wish=wish, events=events, proofs=proofs, actions=ACTION_LABELS,
-        channels=CHANNEL_LABELS, members=assignable_members(wish),
+        "admin/wish.html", wish=wish, events=events, proofs=proofs,
+        members=assignable_members(wish),
     )
 
 
