@@ -111,3 +111,22 @@ def test_the_walk_resolves_relative_and_late_imports():
     assert imports_in(source, "bot.router", False) == [
         ("bot", 1, False), ("models", 2, False), ("composition.runtime", 4, True),
     ]
+
+
+TESTS = sorted((ROOT / "tests").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", TESTS, ids=lambda p: p.name)
+def test_tests_import_no_private_helper_and_not_the_bench(path: Path):
+    """Tests go through what a module offers; the bench is measured, not borrowed from."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found += [f"{path.name}:{node.lineno} imports {name}" for name in names
+                  if name.split(".")[0] == "bench" or name.rsplit(".", 1)[-1].startswith("_")]
+    assert [f for f in found if "__future__" not in f] == []
