@@ -50,9 +50,8 @@ def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime)
         return None
     text = "\n".join([f"【每日汇总】{grid.label}"] + [
         f"{title} {len(lines)} 个：" + "；".join(lines) for title, lines in sections if lines])
-    url = grid.robot_url
-    return Notice(event="digest", audience="gridworkers", channel="robot" if url else "log",
-                  target=url or f"gridworkers:{grid.label}", text=text)
+    return notices.to_robot(grid.robot_url, f"gridworkers:{grid.label}", event="digest", audience="gridworkers",
+                            text=text)
 
 
 def _line(wish: Wish) -> str:

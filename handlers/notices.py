@@ -40,21 +40,22 @@ def scrub(text: str, *people: Person | None) -> str:
     return _MOBILE.sub(r"\1****\2", text)
 
 
+def to_robot(url: str | None, fallback: str, **fields) -> Notice:
+    """A group notice: to the group robot at `url`, or, with none configured, to the log under
+    the `fallback` name."""
+    return Notice(channel="robot" if url else "log", target=url or fallback, **fields)
+
+
 def to_group(wish: Wish, event: str, text: str) -> Notice:
-    url = wish.community.robot_url
-    return Notice(
-        event=event, wish_id=wish.id, audience="group", channel="robot" if url else "log",
-        target=url or f"group:{wish.community.name}", text=scrub(text, wish.requester),
-    )
+    return to_robot(wish.community.robot_url, f"group:{wish.community.name}", event=event, wish_id=wish.id,
+                    audience="group", text=scrub(text, wish.requester))
 
 
 def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
     url = wish.grid.robot_url if wish.grid else None
     label = wish.grid.label if wish.grid else wish.community.name
-    return Notice(
-        event=event, wish_id=wish.id, audience="gridworkers", channel="robot" if url else "log",
-        target=url or f"gridworkers:{label}", text=scrub(text, wish.requester),
-    )
+    return to_robot(url, f"gridworkers:{label}", event=event, wish_id=wish.id, audience="gridworkers",
+                    text=scrub(text, wish.requester))
 
 
 def to_person(session: Session, person: Person, event: str, text: str,
@@ -239,8 +240,8 @@ def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
         Context.system(session).log(wish, "pass_on", wish.status, f"私信未送达（超过48小时），已请网格员电话转告{who}")
     else:
         url = person.grid.robot_url if person.grid else None
-        group = Notice(event="pass_on", audience="gridworkers", channel="robot" if url else "log",
-                       target=url or f"gridworkers:{person.community_id}", text=text)
+        group = to_robot(url, f"gridworkers:{person.community_id}", event="pass_on", audience="gridworkers",
+                         text=text)
         staff = staff_of_community(session, person.community_id) if person.community_id else []
     if group.channel == "robot" or not staff:
         notices = [group]

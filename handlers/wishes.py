@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Community, Wish
+from models import BadInput, Community, Wish, limited
 from models.wish import PENDING_REVIEW, WITHDRAWN
 
 from . import notices
@@ -37,8 +37,7 @@ def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) ->
     content = content.strip(_EDGE_PUNCTUATION)
     if not content:
         raise BadInput("请写上心愿内容，比如：许愿 需要一副老花镜")
-    if len(content) > MAX_WISH_LENGTH:
-        raise BadInput(f"心愿内容太长了，请控制在{MAX_WISH_LENGTH}字以内。")
+    limited(content, MAX_WISH_LENGTH, "心愿内容")
     requester = requester or ctx.person
     community = requester.community or resolve_community(ctx)
     wish = Wish(

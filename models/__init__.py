@@ -11,11 +11,12 @@ from .errors import (
 )
 from .messaging import ApiToken, Notice, ProcessedMessage
 from .staff import StaffUser
-from .wish import Claim, Wish, WishEvent
+from .wish import Claim, Wish, WishEvent, limited
 from .workflow import Proof, Registration
 
 __all__ = [
     "AlreadyTaken", "ApiToken", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState", "local_time", "local_zone",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
-    "UserError", "Wish", "WishEvent", "mask_name", "normalise_phone", "use_local_zone", "utcnow",
+    "UserError", "Wish", "WishEvent", "mask_name", "limited", "normalise_phone", "use_local_zone",
+    "utcnow",
 ]

@@ -34,6 +34,16 @@ STATUS_LABELS = {
     WITHDRAWN: "已撤回",
 }
 
+# The five stages people count (统计 and the figures page alike): key, heading, and the wish's
+# timestamp that puts it in a month. A wish of several slots counts as claimed once every slot is.
+STAGES = (
+    ("collected", "征集", "created_at"),
+    ("published", "发布", "published_at"),
+    ("claimed", "认领", "claimed_at"),
+    ("completed", "完成", "completed_at"),
+    ("confirmed", "确认", "confirmed_at"),
+)
+
 ACTIVE = "active"
 RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
@@ -44,6 +54,7 @@ NOTE_LIMIT = 500
 
 
 def limited(text: str | None, limit: int, what: str) -> str | None:
+    """The one rule for text longer than it may be: refused with a clear reply, never cut."""
     if text is not None and len(text) > limit:
         raise BadInput(f"{what}太长了，请控制在{limit}字以内。")
     return text

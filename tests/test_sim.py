@@ -137,3 +137,11 @@ def test_the_demo_history_is_the_same_every_run_and_the_readme_uses_its_numbers(
     db.dispose()
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert f'"审核 {next_wish} 通过"' in readme and f'"认领 {next_wish}"' in readme
+
+
+def test_over_long_text_is_refused_not_cut(demo, client):
+    token = csrf(client, "/sim/")
+    response = say(client, person_id(demo, "o-wang"), "许愿 " + "很" * 600, token)
+    assert (response.status_code, response.get_json()) == (400, {"error": "内容太长了，请控制在500字以内。"})
+    with demo.extensions["wishbot"].db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 0

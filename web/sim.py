@@ -20,7 +20,7 @@ from flask import (
 from sqlalchemy import or_, select
 
 from bot.inbound import Inbound
-from models import Claim, Notice, Person, Wish
+from models import BadInput, Claim, Notice, Person, Wish, limited
 
 from .auth import check_csrf, current_staff
 from .common import clean_text, close_db, db, format_time, parse_id, runtime
@@ -93,9 +93,13 @@ def say():
         return jsonify(error="请先登录"), 401
     payload = request.get_json(silent=True) or {}
     person = _person(scope, payload.get("person"))
-    text = clean_text(str(payload.get("text", "")))[:MAX_TEXT]
+    text = clean_text(str(payload.get("text", "")))
     if person is None or not text:
         return jsonify(error="请选择一个人并输入内容"), 400
+    try:
+        limited(text, MAX_TEXT, "内容")
+    except BadInput as refusal:
+        return jsonify(error=refusal.reply), 400
     if _tied_outside(scope, person):
         return jsonify(error="此人提交或认领过您负责范围以外的心愿，不能以其身份发言"), 403
     openid = person.openid
