@@ -76,6 +76,7 @@ class Settings:
     open_claim_days: int = env("WISHBOT_OPEN_CLAIM_DAYS", 7)
     remind_days: int = env("WISHBOT_REMIND_DAYS", 3)
     release_days: int = env("WISHBOT_RELEASE_DAYS", 14)
+    points_per_hour: float = env("WISHBOT_POINTS_PER_HOUR", 1.0)  # points per verified hour of service
     # Opens /sim to everyone: only `wishbot demo` sets it, never the environment.
     demo: bool = False
 

@@ -53,11 +53,12 @@ def fit_reply(reply: str | None) -> str | None:
 
 class Conversation:
     def __init__(self, db: Database, after_commit: Callable[[list[Notice], list[tuple[str, int]]], None],
-                 router: Router, understand: Callable[[Context, str], str | None]):
+                 router: Router, understand: Callable[[Context, str], str | None], points_per_hour: float = 1.0):
         self.db = db
         self.after_commit = after_commit  # (outbox rows, (job name, id) pairs) once committed
         self.router = router
         self.understand = understand  # text that is no command: a wish in the resident's own words?
+        self.points_per_hour = points_per_hour
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
@@ -106,7 +107,8 @@ class Conversation:
                 return None
             try:
                 reply = self._run(Context(session=session, person=person, channel=inbound.channel,
-                                          inbound=inbound, router=self.router), match)
+                                          inbound=inbound, router=self.router,
+                                          points_per_hour=self.points_per_hour), match)
             except UserError as refusal:
                 reply = refusal.reply
             return fit_reply(reply)
@@ -122,7 +124,7 @@ class Conversation:
                 return seen.reply, [], []
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
-                          router=self.router)
+                          router=self.router, points_per_hour=self.points_per_hour)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)

@@ -59,7 +59,8 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.after_commit, ROUTER, understand)
+        return Conversation(self.db, self.after_commit, ROUTER, understand,
+                            points_per_hour=self.settings.points_per_hour)
 
     @cached_property
     def pacer(self):

@@ -10,12 +10,14 @@ from .errors import (
     UserError,
 )
 from .messaging import ApiToken, Notice, ProcessedMessage
+from .service import Certificate
 from .staff import StaffUser
 from .wish import Claim, Wish, WishEvent, limited
 from .workflow import Proof, Registration
 
 __all__ = [
-    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState", "local_time", "local_zone",
+    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "Grid", "InvalidState",
+    "local_time", "local_zone",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
     "UserError", "Wish", "WishEvent", "mask_name", "limited", "normalise_phone", "use_local_zone",
     "utcnow",

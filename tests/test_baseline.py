@@ -33,7 +33,7 @@ BARE = {  # keyword: (who may use it, the exact reply to the bare keyword)
     "心愿列表": ("o-li", "现在没有待认领的心愿，谢谢关心！"),
     "认领": ("o-li", "请这样写：认领 N"),
     "放弃": ("o-li", "请这样写：放弃 N"),
-    "完成": ("o-li", "请这样写：完成 N [说明]"),
+    "完成": ("o-li", "请这样写：完成 N [说明] [X小时]"),
     "我的认领": ("o-li", "您还没有认领心愿。发送「心愿列表」看看。"),
     "查询": ("o-wang", "请这样写：查询 N"),
     "报到": ("o-wang", "请这样写：报到 姓名 单位 手机号 [社区]，比如：报到 张明 市税务局 13912345678"),
@@ -44,6 +44,8 @@ BARE = {  # keyword: (who may use it, the exact reply to the bare keyword)
     "紧急": ("o-liu", "请这样写：紧急 N 1-4"),
     "共性": ("o-liu", "请这样写：共性 N K人"),
     "统计": ("o-liu", None),  # names the month: stats_reply()
+    "工时": ("o-liu", "请这样写：工时 N 姓名 X，比如：工时 12 李明 2（小时）"),
+    "我的服务": ("o-li", "您还没有完成的服务。发「心愿列表」看看可以认领的心愿。"),
 }
 ROLE_OF = {"o-wang": "resident", "o-li": "member", "o-liu": "gridworker"}
 COMMANDS = [command for command in ROUTER.commands]

@@ -8,13 +8,14 @@ from .exports import exports
 from .figures import figures
 from .ledger import ledger
 from .people import people
+from .service import service
 from .sim import sim
 
 
 def register_dashboard(app) -> None:
     """Every dashboard and simulator blueprint, in one visible list."""
     app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
-    for blueprint in (admin, ledger, figures, exports, people, sim):
+    for blueprint in (admin, ledger, figures, exports, people, service, sim):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
