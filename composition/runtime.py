@@ -107,9 +107,9 @@ class Runtime:
 
         return self._deliver(send_reminders(self.db, self.settings))
 
-    def _deliver(self, notice_ids: list[int]) -> list[int]:
-        self.jobs.enqueue(notice_ids)
-        return notice_ids
+    def _deliver(self, notices: list[Notice]) -> list[int]:
+        self.jobs.hand_over(notices)
+        return [notice.id for notice in notices]
 
     def fetch_proof(self, proof_id: int) -> None:
         from handlers.media import fetch_proof

@@ -1,5 +1,6 @@
 """The daily digest to each grid's grid workers, reminders to claimers, and the release of
-claims left idle. Each function opens its own transaction and returns the new outbox rows."""
+claims left idle. Each function opens its own transaction and returns the new outbox rows,
+committed, for the runtime to hand to the jobs."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from .context import Context
 BRIEF = 20  # characters of a wish's content in a digest line
 
 
-def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:
+def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[Notice]:
     """One digest per grid with something to report, to its grid workers' group."""
     now = now or utcnow()
     with db.transaction() as session:
@@ -26,7 +27,7 @@ def send_digests(db: Database, settings: Settings, now: datetime | None = None) 
                 if (row := grid_digest(session, grid, settings, now)) is not None]
         session.add_all(rows)
         session.flush()
-        return [row.id for row in rows]
+    return rows
 
 
 def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime) -> Notice | None:
@@ -59,7 +60,7 @@ def _line(wish: Wish) -> str:
     return f"{wish.ref} {content if len(content) <= BRIEF else content[:BRIEF - 1] + '…'}"
 
 
-def send_reminders(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:
+def send_reminders(db: Database, settings: Settings, now: datetime | None = None) -> list[Notice]:
     """Release claims idle for `release_days` (the wish is open again), then remind, once,
     the claimers of claims open for `remind_days`."""
     now = now or utcnow()
@@ -75,7 +76,7 @@ def send_reminders(db: Database, settings: Settings, now: datetime | None = None
             claim.reminded_at = now
             ctx.notify(notices.claim_reminder(session, claim, settings.remind_days))
         session.flush()
-        return [row.id for row in ctx.notices]
+    return ctx.notices
 
 
 def _release(ctx: Context, claim: Claim, days: int) -> None:
