@@ -92,7 +92,7 @@ def _seed_wishes(session, people: dict[str, Person]) -> None:
         requester = people[openid]
         ctx = Context(session=session, person=requester, channel="demo")
         wish = new_wish(ctx, content)
-        ctx.log(wish, "submit", None)
+        ctx.change(wish, "submit", new=True)
         reviewer = people["demo-liu"] if requester.community.name == "新城社区" else people["demo-zhou"]
         if goal == "pending_review":
             continue

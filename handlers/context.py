@@ -63,16 +63,17 @@ class Context:
         self.jobs.append((checked(job, AFTER_COMMIT), row_id))
 
     def change(self, wish: Wish, action: str, rule: Callable[[], Any] | None = None,
-               announce: Callable[..., list[Notice]] | None = None, note: str | None = None, *,
-               new: bool = False):
+               announce: Callable[..., list[Notice]] | None = None,
+               note: str | Callable[[], str] | None = None, *, new: bool = False):
         """The one way a wish changes: run its rule (a public method of the model), put the
         change on the timeline (`new`: the wish was just made, it had no state before), and
         queue the notices `announce(session, wish)` writes — `announce(session, wish, claim)`
-        when the rule returns the claim it changed. Returns what the rule returned."""
+        when the rule returns the claim it changed. A callable `note` is read after the rule.
+        Returns what the rule returned."""
         before = None if new else wish.status
         result = rule() if rule is not None else None
         self.session.flush()
-        self.log(wish, action, before, note)
+        self.log(wish, action, before, note() if callable(note) else note)
         if announce is not None:
             extra = () if result is None else (result,)
             self.notify(announce(self.session, wish, *extra))

@@ -39,7 +39,7 @@ def attach_photo(ctx: Context, media_id: str) -> str:
     proof = Proof(claim_id=claim.id, media_id=media_id, pic_url=pic_url or None)
     ctx.session.add(proof)
     ctx.session.flush()
-    ctx.log(wish, "proof", wish.status, f"第{count + 1}张完成照片")
+    ctx.change(wish, "proof", note=f"第{count + 1}张完成照片")
     ctx.run_after_commit(FETCH_PROOF, proof.id)
     return f"照片已作为心愿 {wish.ref} 的完成凭证保存，谢谢！"
 

@@ -238,7 +238,7 @@ def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
     if wish is not None:
         group = to_gridworkers(wish, "pass_on", text)
         staff = gridworkers_of(session, wish)
-        Context.system(session).log(wish, "pass_on", wish.status, f"私信未送达（超过48小时），已请网格员电话转告{who}")
+        Context.system(session).change(wish, "pass_on", note=f"私信未送达（超过48小时），已请网格员电话转告{who}")
     else:
         url = person.grid.robot_url if person.grid else None
         group = to_robot(url, f"gridworkers:{person.community_id}", event="pass_on", audience="gridworkers",

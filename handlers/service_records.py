@@ -252,7 +252,7 @@ def issue_certificate(ctx: Context, member: Person, community: Community, span: 
     ctx.session.flush()
     certificate.assign_number(local_time(certificate.created_at).year)
     for wish in {claim.wish.id: claim.wish for claim in claims}.values():
-        ctx.log(wish, "certify", wish.status, f"志愿服务证明 {certificate.number}（{member.name}）")
+        ctx.change(wish, "certify", note=f"志愿服务证明 {certificate.number}（{member.name}）")
     return certificate
 
 

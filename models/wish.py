@@ -152,6 +152,18 @@ class Wish(Timestamped, Base):
             raise InvalidState(f"心愿{self.ref}已有人认领，不能撤回了，请联系网格员。")
         self.status = WITHDRAWN
 
+    def describe_as(self, *, category: str | None = None, urgency: int | None = None,
+                    beneficiaries: int | None = None) -> None:
+        """A grid worker's correction of what the wish is (the handler checks the values); more
+        than one beneficiary makes it a common (共性) wish, one makes it individual again."""
+        if category is not None:
+            self.category = category
+        if urgency is not None:
+            self.urgency = urgency
+        if beneficiaries is not None:
+            self.beneficiaries = beneficiaries
+            self.kind = "common" if beneficiaries > 1 else "individual"
+
     # --- claims ---------------------------------------------------------------------------
 
     def claim_by(self, member: Person, assigned_by: Person | None = None) -> "Claim":
