@@ -1,7 +1,7 @@
 """The chat simulator (/sim): chat as a person through the real conversation (deduplicated,
 one transaction, the same handlers as WeChat) and watch the pushes the outbox sends.
 
-Open to everyone only when the app runs the demo (config WISHBOT_DEMO). Otherwise staff logins
+Open to everyone only when the app runs the demo (Settings.demo). Otherwise staff logins
 only, and only as residents and members inside the login's scope (models.scope), never as staff
 or admins; whether the person may be spoken for is checked again inside the message's own
 transaction, after the handler ran, so a claim racing a 查询 cannot leak a wish's details.
@@ -12,7 +12,6 @@ import secrets
 
 from flask import (
     Blueprint,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -24,7 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
-from models import Notice, Person, Wish
+from models import BadInput, Notice, Person, Wish, limited
 from models.scope import Scope
 
 from .auth import check_csrf, current_staff
@@ -43,7 +42,7 @@ BOXES = {"private": "私信", "group": "志愿者群", "gridworkers": "网格员
 
 
 def _demo() -> bool:
-    return bool(current_app.config.get("WISHBOT_DEMO"))
+    return runtime().settings.demo
 
 
 def _scope() -> Scope | None:
@@ -91,13 +90,14 @@ def page():
     examples = {p.id: [c for role in sorted(p.role_set) for c in EXAMPLES.get(role, [])] for p in people}
     examples = {pid: list(dict.fromkeys(commands)) for pid, commands in examples.items()}
     return render_template("sim.html", people=people, examples=examples,
-                           demo=bool(current_app.config.get("WISHBOT_DEMO")))
+                           demo=runtime().settings.demo)
 
 
 def say_as(openid: str, text: str, guard=None) -> str | None:
-    """One text message from `openid` through the conversation, as a WeChat delivery would go."""
+    """One text message, as the Official Account channel hands it to the conversation; `guard`:
+    composition.conversation.Guard."""
     inbound = Inbound(channel="wechat", sender=openid, kind="text", text=text,
-                      message_key=f"sim:{secrets.token_hex(16)}")
+                      message_key=f"wechat:{secrets.randbits(63)}")
     return runtime().conversation.handle(inbound, guard)
 
 
@@ -109,9 +109,13 @@ def say():
         return jsonify(error="请先登录"), 401
     payload = request.get_json(silent=True) or {}
     person = _person(scope, payload.get("person"))
-    text = clean_text(str(payload.get("text", "")))[:MAX_TEXT]
+    text = clean_text(str(payload.get("text", "")))
     if person is None or not text:
         return jsonify(error="请选择一个人并输入内容"), 400
+    try:
+        limited(text, MAX_TEXT, "内容")
+    except BadInput as refusal:
+        return jsonify(error=refusal.reply), 400
     guard = None if _demo() else guard_for(scope)
     if guard is not None and guard(db(), person) is not None:  # the clear answer; asked again inside
         return jsonify(error=OUT_OF_SCOPE), 403
