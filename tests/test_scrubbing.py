@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.digest import send_digests
 from models.privacy import brief, scrub
 
 from .world import GRIDWORKERS_KEY, VOLUNTEERS_KEY
@@ -70,8 +69,7 @@ def test_group_pushes_and_digests_carry_the_text_scrubbed_and_never_half_a_numbe
     chat.say("o-wang", "许愿 帮忙修水管，联系电话 0755-87654321")
     published = [text for text in chat.group_pushes(VOLUNTEERS_KEY) if "新心愿 #1" in text]
     assert published == [f"新心愿 #1（新城社区第一网格，王**）：需要{'很' * 71}电话139*…\n回复「认领 1」认领。"]
-    runtime = app.extensions["wishbot"]
-    runtime.jobs.enqueue(send_digests(runtime.db, runtime.settings))
+    app.extensions["wishbot"].send_digests()
     digest = [text for text in chat.group_pushes(GRIDWORKERS_KEY) if text.startswith("【每日汇总】")]
     assert digest and "0755-****4321" not in digest[0] and "87654321" not in digest[0]
     assert "待审核 1 个：#2 帮忙修水管，联系电话 0755-***…" in digest[0]
