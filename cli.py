@@ -236,13 +236,13 @@ def token_create(session, name, community, grid, contacts):
 
 @main.command()
 @click.option("--days", type=click.IntRange(min=1), help="keep this many days (default WISHBOT_RETENTION_DAYS)")
-def purge(days: int | None) -> None:
+@click.pass_obj
+def purge(rt: Runtime, days: int | None) -> None:
     """Remove processed-message records (they hold replies with contact details) past retention."""
     from bot.retention import purge_processed
 
-    settings = Settings.from_env()
-    days = days or settings.retention_days
-    removed = purge_processed(_runtime(settings).db, days)
+    days = days or rt.settings.retention_days
+    removed = purge_processed(rt.db, days)
     click.echo(f"removed {removed} processed-message records older than {days} days")
 
 

@@ -91,28 +91,28 @@ def age(app, text: str, days: int) -> None:
 
 
 def test_purge_removes_processed_messages_past_retention(chat, app, cli):
-    for text in ("查询 1", "帮助", "我的心愿"):
+    for text in ("许愿 一副老花镜", "许愿 一个助听器", "许愿 一根拐杖"):  # what changes data is recorded
         chat.say("o-wang", text)
-    age(app, "查询 1", 40)
-    age(app, "帮助", 10)
+    age(app, "许愿 一副老花镜", 40)
+    age(app, "许愿 一个助听器", 10)
     result = cli("purge")
     assert result.exit_code == 0 and result.output == "removed 1 processed-message records older than 30 days\n"
-    assert stored_messages(app) == ["帮助", "我的心愿"]
+    assert stored_messages(app) == ["许愿 一个助听器", "许愿 一根拐杖"]
     result = cli("purge", "--days", "7")
     assert result.exit_code == 0 and result.output == "removed 1 processed-message records older than 7 days\n"
-    assert stored_messages(app) == ["我的心愿"]
+    assert stored_messages(app) == ["许愿 一根拐杖"]
     assert cli("purge", "--days", "0").exit_code != 0
 
 
 def test_the_clock_job_purges_by_the_configured_retention(chat, app, monkeypatch):
     from composition.runtime import Runtime
 
-    chat.say("o-wang", "帮助")
-    chat.say("o-wang", "我的心愿")
-    age(app, "帮助", 3)
+    chat.say("o-wang", "许愿 一个助听器")
+    chat.say("o-wang", "许愿 一根拐杖")
+    age(app, "许愿 一个助听器", 3)
     runtime = Runtime(app.extensions["wishbot"].settings.with_(retention_days=2))
     assert runtime.purge_processed("2026-11-30T08") == 1  # what the clock's hourly run calls
-    assert stored_messages(app) == ["我的心愿"]
+    assert stored_messages(app) == ["许愿 一根拐杖"]
     runtime.db.dispose()
 
 
