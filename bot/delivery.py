@@ -25,7 +25,7 @@ from .db import Database
 from .outbound.errors import DeliveryError, OutsideWindow, Throttled
 from .outbound.log import LoggingSender
 from .outbound.official import OfficialAccountAPI
-from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, split_message
+from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, markdown_literal, split_message
 from .pacing import WINDOW
 
 log = logging.getLogger("wishbot.push")
@@ -204,7 +204,7 @@ def _lists(rows: list[Notice]) -> list[Message]:
     messages = [Message([], "markdown", [header])]
     size = len(header.encode())
     for row in rows:
-        item = "- " + " ".join(row.text.split("\n"))
+        item = "- " + markdown_literal(row.text)
         item_size = len(item.encode()) + 1  # and its newline
         if size + item_size > MARKDOWN_LIMIT:
             messages.append(Message([], "markdown", []))
