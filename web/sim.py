@@ -95,7 +95,9 @@ def say():
     scope = _scope()
     if scope is None:
         return jsonify(error="请先登录"), 401
-    payload = request.get_json(silent=True) or {}
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):  # a list, a number or no JSON at all
+        return jsonify(error="请选择一个人并输入内容"), 400
     person = _person(scope, payload.get("person"))
     text = clean_text(str(payload.get("text", "")))[:MAX_TEXT]
     if person is None or not text:
