@@ -15,6 +15,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
+REPLY_PATH_REDIS_TIMEOUT = 0.25  # seconds per Redis call on a reply's path
 
 
 class Runtime:
@@ -32,6 +33,24 @@ class Runtime:
         import redis
 
         return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+
+    @cached_property
+    def prompt_redis(self):
+        """Redis for what a reply waits on (the replay check, the hand-over after commit): a
+        Redis that hangs costs a reply a fraction of a second, not seconds per call."""
+        if not self.settings.redis_url:
+            return None
+        import redis
+
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=REPLY_PATH_REDIS_TIMEOUT,
+                                    socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT)
+
+    @cached_property
+    def freshness(self):
+        from .channels.freshness import Freshness, SeenInMemory, SeenInRedis
+
+        seen = SeenInRedis(self.prompt_redis) if self.prompt_redis is not None else SeenInMemory()
+        return Freshness(self.settings.timestamp_window, seen)
 
     @cached_property
     def outbound(self) -> Outbound:
@@ -127,11 +146,12 @@ class Runtime:
         from .channels.wechat import OfficialAccount
 
         s = self.settings
-        return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key)
+        return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key,
+                               self.freshness)
 
     @cached_property
     def wecom_channel(self):
         from .channels.wecom import WeComApp
 
         s = self.settings
-        return WeComApp(s.wecom_token, s.wecom_corp_id, s.wecom_aes_key)
+        return WeComApp(s.wecom_token, s.wecom_corp_id, s.wecom_aes_key, freshness=self.freshness)

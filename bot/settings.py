@@ -49,6 +49,7 @@ class Settings:
     secret_key: str = field(default_factory=_instance_secret_key)
     http_timeout: float = 5.0
     max_body_bytes: int = 64 * 1024
+    timestamp_window: int = 300  # seconds a signed webhook request's timestamp may be from now
     robot_per_minute: int = 20
     # Delivery, digests and reminders (bot/delivery.py, bot/digest.py, worker.py).
     relay_seconds: int = 30
@@ -82,6 +83,7 @@ class Settings:
             wecom_api_base=get("WISHBOT_WECOM_API_BASE", defaults.wecom_api_base).rstrip("/"),
             secret_key=get("WISHBOT_SECRET_KEY", defaults.secret_key),
             http_timeout=float(get("WISHBOT_HTTP_TIMEOUT", defaults.http_timeout)),
+            timestamp_window=int(get("WISHBOT_TIMESTAMP_WINDOW", defaults.timestamp_window)),
             robot_per_minute=int(get("WISHBOT_ROBOT_PER_MINUTE", defaults.robot_per_minute)),
             relay_seconds=int(get("WISHBOT_RELAY_SECONDS", defaults.relay_seconds)),
             send_lease_seconds=int(get("WISHBOT_SEND_LEASE_SECONDS", defaults.send_lease_seconds)),
