@@ -45,15 +45,17 @@ class InProcessJobs:
         self._thread = threading.Thread(target=self._run, name="wishbot-jobs", daemon=True)
         self._thread.start()
 
-    def call(self, name: str, arg: object, delay: float = 0) -> None:
+    def call(self, name: str, arg: object, delay: float = 0) -> bool:
         with self._mutex:
             if job_id(name, arg) in self._waiting:
-                return
+                return True
         self._submit((name, arg), 0, delay)
+        return True
 
-    def enqueue(self, notice_ids: Iterable[int]) -> None:
+    def enqueue(self, notice_ids: Iterable[int]) -> bool:
         for notice_id in notice_ids:
             self.call("send_notice", notice_id)
+        return True
 
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         ids = list(notice_ids)
@@ -122,26 +124,31 @@ class RQJobs:
 
         self.queue = Queue(QUEUE_NAME, connection=redis_connection)
 
-    def call(self, name: str, arg: object, delay: float = 0) -> None:
+    def call(self, name: str, arg: object, delay: float = 0) -> bool:
         """Enqueue the job unless it will run anyway: enqueueing a job that waits for its retry
-        would run it now as well, and spend an attempt of every row it carries."""
+        would run it now as well, and spend an attempt of every row it carries. False when
+        Redis did not take it (the relay will)."""
         from rq import Retry
 
         options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
         try:
             if self._will_run([options["job_id"]]):
-                return
+                return True
             if delay > 0:
                 self.queue.enqueue_in(timedelta(seconds=delay), f"worker.{name}", arg, **options)
             else:
                 self.queue.enqueue(f"worker.{name}", arg, **options)
-        except Exception as error:  # redis.ConnectionError and friends
+        except Exception as error:  # redis.ConnectionError, TimeoutError and friends
             log.warning("could not enqueue %s (%s); left for the relay", options["job_id"], error)
+            return False
+        return True
 
-    def enqueue(self, notice_ids: Iterable[int]) -> None:
-        for notice_id in notice_ids:
-            self.call("send_notice", notice_id)
+    def enqueue(self, notice_ids: Iterable[int]) -> bool:
+        """Stops at the first notice Redis does not take (False): when it is down or hangs,
+        asking again for each notice would only add its timeout to the wait, and the relay
+        hands them all over once Redis answers."""
+        return all(self.call("send_notice", notice_id) for notice_id in notice_ids)
 
     def schedule_flush(self, target: str, delay: float = 0) -> None:
         self.call("flush_robot", target, delay)

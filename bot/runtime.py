@@ -41,9 +41,12 @@ class Runtime:
         if not self.settings.redis_url:
             return None
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         return redis.Redis.from_url(self.settings.redis_url, socket_timeout=REPLY_PATH_REDIS_TIMEOUT,
-                                    socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT)
+                                    socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT,
+                                    retry=Retry(NoBackoff(), 0))  # redis-py retries 3 times by default
 
     @cached_property
     def freshness(self):
@@ -131,15 +134,29 @@ class Runtime:
             return
         fetch_proof(self.db, download, proof_id)
 
+    @cached_property
+    def handover_jobs(self):
+        """The job runner as a reply's path uses it: on Redis, with the reply path's short
+        timeouts, so that a Redis that hangs delays a reply by a fraction of a second."""
+        if self.prompt_redis is None:
+            return self.jobs
+        from .jobs import RQJobs
+
+        return RQJobs(self.prompt_redis)
+
     def after_commit(self, notice_ids: list[int], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
-        for) to the job runner: one path for chat and the dashboard alike."""
-        if notice_ids:
-            self.jobs.enqueue(notice_ids)
-        for name, row_id in jobs:
+        for) to the job runner: one path for chat and the dashboard alike. Whatever Redis does
+        not take in time stays pending in the outbox, for the relay."""
+        for name, _row_id in jobs:
             if name not in AFTER_COMMIT_JOBS:
                 raise ValueError(f"unknown job {name}")
-            self.jobs.call(name, row_id)
+        runner = self.handover_jobs
+        if not runner.enqueue(notice_ids):
+            return
+        for name, row_id in jobs:
+            if not runner.call(name, row_id):
+                return
 
     @cached_property
     def wechat_channel(self):
