@@ -18,6 +18,16 @@ AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py
 REPLY_PATH_REDIS_TIMEOUT = 0.25  # seconds per Redis call on a reply's path
 
 
+def prompt_redis_options() -> dict:
+    """Connection options for Redis on a reply's or a login's path: short timeouts, and no
+    retries (redis-py retries three times by default, each waiting the whole timeout)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return dict(socket_timeout=REPLY_PATH_REDIS_TIMEOUT, socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT,
+                retry=Retry(NoBackoff(), 0))
+
+
 class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -41,12 +51,8 @@ class Runtime:
         if not self.settings.redis_url:
             return None
         import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
 
-        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=REPLY_PATH_REDIS_TIMEOUT,
-                                    socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT,
-                                    retry=Retry(NoBackoff(), 0))  # redis-py retries 3 times by default
+        return redis.Redis.from_url(self.settings.redis_url, **prompt_redis_options())
 
     @cached_property
     def freshness(self):

@@ -47,6 +47,7 @@ class Settings:
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
 
     secret_key: str = field(default_factory=_instance_secret_key)
+    secure_cookies: bool = False  # dashboard cookies only over HTTPS (WISHBOT_SECURE_COOKIES=1)
     http_timeout: float = 5.0
     max_body_bytes: int = 64 * 1024
     timestamp_window: int = 300  # seconds a signed webhook request's timestamp may be from now
@@ -82,6 +83,7 @@ class Settings:
             wecom_aes_key=get("WECOM_ENCODING_AES_KEY"),
             wecom_api_base=get("WISHBOT_WECOM_API_BASE", defaults.wecom_api_base).rstrip("/"),
             secret_key=get("WISHBOT_SECRET_KEY", defaults.secret_key),
+            secure_cookies=get("WISHBOT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             http_timeout=float(get("WISHBOT_HTTP_TIMEOUT", defaults.http_timeout)),
             timestamp_window=int(get("WISHBOT_TIMESTAMP_WINDOW", defaults.timestamp_window)),
             robot_per_minute=int(get("WISHBOT_ROBOT_PER_MINUTE", defaults.robot_per_minute)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def register_dashboard(app) -> None:
     """Every dashboard and simulator blueprint, in one visible list."""
-    from .auth import SESSION_LIFETIME
+    from .auth import init_auth
     from .common import IdConverter, close_db
     from .dashboard import admin
     from .exports import exports
@@ -17,7 +17,5 @@ def register_dashboard(app) -> None:
     for blueprint in (admin, ledger, figures, exports, people, sim):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
-    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    init_auth(app, app.extensions["wishbot"].settings)
 
