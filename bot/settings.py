@@ -52,7 +52,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     timestamp_window: int = 300  # seconds a signed webhook request's timestamp may be from now
     robot_per_minute: int = 20
-    # Delivery, digests and reminders (bot/delivery.py, bot/digest.py, worker.py).
+    # Delivery, digests and reminders (bot/delivery.py, handlers/digest.py, worker.py).
     relay_seconds: int = 30
     send_lease_seconds: int = 60  # a worker killed mid-send holds its rows this long
     timezone: str = "Asia/Shanghai"
