@@ -99,3 +99,16 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+REPLY_PATH_REDIS_TIMEOUT = 0.25  # seconds per Redis call on a reply's or a login's path
+
+
+def prompt_redis_options() -> dict:
+    """Connection options for Redis on a reply's or a login's path: short timeouts, and no
+    retries (redis-py retries three times by default, each waiting the whole timeout)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return dict(socket_timeout=REPLY_PATH_REDIS_TIMEOUT, socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT,
+                retry=Retry(NoBackoff(), 0))

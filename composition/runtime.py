@@ -11,21 +11,10 @@ from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.robot import GroupRobot
 from bot.outbound.tokens import MemoryTokenStore, RedisTokenStore
-from bot.settings import Settings
+from bot.settings import Settings, prompt_redis_options
 
 log = logging.getLogger(__name__)
 AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
-REPLY_PATH_REDIS_TIMEOUT = 0.25  # seconds per Redis call on a reply's path
-
-
-def prompt_redis_options() -> dict:
-    """Connection options for Redis on a reply's or a login's path: short timeouts, and no
-    retries (redis-py retries three times by default, each waiting the whole timeout)."""
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    return dict(socket_timeout=REPLY_PATH_REDIS_TIMEOUT, socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT,
-                retry=Retry(NoBackoff(), 0))
 
 
 class Runtime:
@@ -56,7 +45,7 @@ class Runtime:
 
     @cached_property
     def freshness(self):
-        from .channels.freshness import Freshness, SeenInMemory, SeenInRedis
+        from bot.channels.freshness import Freshness, SeenInMemory, SeenInRedis
 
         seen = SeenInRedis(self.prompt_redis) if self.prompt_redis is not None else SeenInMemory()
         return Freshness(self.settings.timestamp_window, seen)
@@ -146,7 +135,7 @@ class Runtime:
         timeouts, so that a Redis that hangs delays a reply by a fraction of a second."""
         if self.prompt_redis is None:
             return self.jobs
-        from .jobs import RQJobs
+        from bot.jobs import RQJobs
 
         return RQJobs(self.prompt_redis)
 

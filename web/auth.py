@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.settings import prompt_redis_options
 from handlers.directory import find_community, find_grid
 from models import BadInput, Person, StaffUser
 from models.staff import STAFF_ROLES
@@ -122,8 +123,6 @@ def _limiter(app, settings) -> Limiter:
     """Counts in Redis when configured, shared by every process; while Redis is down or hangs,
     in this process's memory (asked with the reply path's short timeouts), so that logging in
     never depends on Redis."""
-    from bot.runtime import prompt_redis_options
-
     storage, options = "memory://", {}
     if settings.redis_url:
         storage, options = settings.redis_url, prompt_redis_options()
