@@ -52,13 +52,17 @@ def init_db() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve webhooks, dashboard and API from the environment's configuration."""
+@click.option("--threads", default=8, show_default=True, help="requests served at once")
+@click.option("--timeout", default=30, show_default=True, help="seconds a client may stay silent mid-request")
+def serve(host: str, port: int, threads: int, timeout: int) -> None:
+    """Serve webhooks, dashboard and API from the environment's configuration (waitress, one
+    process: its jobs thread and clock deliver the notices when there is no Redis)."""
     from app import create_app
+    from app import serve as serve_app
 
     app = create_app()
     app.extensions["wishbot"].start_in_process_clock()
-    app.run(host=host, port=port, threaded=True)
+    serve_app(app, host, port, threads=threads, timeout=timeout)
 
 
 @main.command()

@@ -99,12 +99,11 @@ def test_staff_may_chat_only_as_people_of_their_scope(app, client, staff):
 
 
 def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch, capsys):
-    from flask import Flask
-
+    import app as app_module
     from composition.demo import run_demo
 
     served = {}
-    monkeypatch.setattr(Flask, "run", lambda app, **kwargs: served.setdefault("app", app))
+    monkeypatch.setattr(app_module, "serve", lambda app, host, port, **kwargs: served.setdefault("app", app))
     monkeypatch.chdir(tmp_path)
     run_demo("127.0.0.1", 5099)
     banner = capsys.readouterr().out
