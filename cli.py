@@ -87,24 +87,53 @@ def worker(burst: bool) -> None:
 @main.command()
 def digest() -> None:
     """Send the grid workers' digests now (the worker's scheduler sends them daily)."""
+    rt = _runtime()
+    _report_delivery(rt, rt.send_digests(), "digests")
+
+
+def _report_delivery(rt, ids: list[int], what: str) -> None:
+    """With Redis the workers send them; without, this process does, and says how it went."""
     from sqlalchemy import select
 
     from models import Notice
     from models.messaging import NOTICE_SENT
 
-    rt = _runtime()
-    ids = rt.send_digests()
     if rt.redis is not None:
-        click.echo(f"digests queued for the workers: {len(ids)}")
+        click.echo(f"{what} queued for the workers: {len(ids)}")
         return
     rt.jobs.join(timeout=60)
     rt.jobs.close()
     with rt.db.sessions() as session:
         unsent = session.scalars(select(Notice.id).where(Notice.id.in_(ids), Notice.status != NOTICE_SENT)).all()
     if unsent:
-        raise click.ClickException(f"{len(ids) - len(unsent)} of {len(ids)} digests sent; "
+        raise click.ClickException(f"{len(ids) - len(unsent)} of {len(ids)} {what} sent; "
                                    "the rest stay in the outbox for the next `wishbot serve` or worker")
-    click.echo(f"digests sent: {len(ids)}")
+    click.echo(f"{what} sent: {len(ids)}")
+
+
+@main.group()
+def notices() -> None:
+    """The outbox's notices."""
+
+
+@notices.command("retry")
+@click.option("--id", "notice_ids", type=int, multiple=True, help="only this notice (repeatable)")
+def notices_retry(notice_ids: tuple[int, ...]) -> None:
+    """Send again the notices that failed for good (all, or the --id ones)."""
+    from sqlalchemy import select
+
+    from bot.delivery import reopen_failed
+    from models import Notice
+
+    rt = _runtime()
+    query = select(Notice).where(Notice.id.in_(notice_ids)) if notice_ids else None
+    with rt.db.transaction() as session:
+        ids = reopen_failed(session, query)
+    if not ids:
+        click.echo("no failed notices")
+        return
+    rt.after_commit(ids, [])
+    _report_delivery(rt, ids, "notices")
 
 
 @main.command()

@@ -184,6 +184,18 @@ class Delivery:
         return requeued
 
 
+def reopen_failed(session: Session, query=None) -> list[int]:
+    """Make the notices that failed for good pending again, with a fresh set of attempts (a
+    message sent in part resumes after its parts already out): the ones `query` selects
+    (a select of Notice, e.g. narrowed to a login's scope), or all. The caller commits, then
+    hands the ids to the jobs."""
+    query = select(Notice) if query is None else query
+    rows = list(session.scalars(query.where(Notice.status == NOTICE_FAILED).order_by(Notice.id).with_for_update()))
+    for row in rows:
+        row.status, row.attempts, row.lease_until = NOTICE_PENDING, 0, None
+    return [row.id for row in rows]
+
+
 def compose(rows: list[Notice], budget: int) -> list[Message]:
     """Each row its own text message while the budget allows; otherwise markdown lists naming
     them all, each within the robot's size limit. A row too long for one text always goes on its
