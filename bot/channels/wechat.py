@@ -72,9 +72,10 @@ def unseal(cryptos: Mapping[str, WeChatCrypto], token: str, msg_signature: str |
 
 
 def parse_xml(data: bytes | str) -> dict:
-    """The children of <xml>. xmltodict refuses entity declarations (billion laughs, XXE)."""
+    """The children of <xml>. xmltodict refuses entity declarations (billion laughs, XXE).
+    Text is kept as sent, spaces at its ends included."""
     try:
-        root = xmltodict.parse(data)["xml"]
+        root = xmltodict.parse(data, strip_whitespace=False)["xml"]
     except (ExpatError, ValueError, KeyError) as exc:
         raise MalformedMessage(f"unreadable XML: {exc}") from exc
     if not isinstance(root, dict):
