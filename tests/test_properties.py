@@ -120,7 +120,8 @@ def as_xml_reads_it(text: str) -> str:
 @SLOW
 @given(text=sendable, sender=st.sampled_from(["o-wang", "o-li", "o-liu", "o-stranger"]))
 @example(text="  许愿 两边有空格  ", sender="o-wang")
-@example(text="查询 ＃１\r\n&amp;<![CDATA[x]]>😀", sender="o-li")
+@example(text="许愿 ＃１\r\n&amp;<![CDATA[x]]>😀 ", sender="o-wang")
+@example(text="查询 ＃１", sender="o-li")
 def test_any_text_is_answered_and_stored_exactly_as_sent(chat, app, client, text, sender):
     msg_id = next(_msg_ids)
     xml = simulate.build_text_message(sender, text, msg_id=msg_id)
@@ -132,7 +133,12 @@ def test_any_text_is_answered_and_stored_exactly_as_sent(chat, app, client, text
     assert response.status_code == 200, response.status_code
     reply = simulate.read_reply(response.data, token=TOKEN, appid=APPID, aes_key=AES_KEY)
     assert reply != BUSY
-    assert stored_text(app, f"wechat:{msg_id}") == as_xml_reads_it(text)
+    stored = stored_text(app, f"wechat:{msg_id}")
+    match = ROUTER.match(normalise(text))
+    if match is not None and match.command.read_only and sender != "o-stranger":
+        assert stored is None  # a known sender's read-only command is answered and not recorded
+    else:
+        assert stored == as_xml_reads_it(text)
 
 
 WISH_CHARS = st.characters(categories=("Lo", "So", "Nd", "Lu", "Ll"), exclude_characters="\ufffe\uffff")
