@@ -16,6 +16,7 @@ from .chat import Chat
 from .conftest import STAFF_PASSWORD, make_settings
 
 REPLY_BOUND = 1.5  # seconds; WeChat gives up after 5
+LOGIN_BOUND = 3.0  # a login also checks a password hash; Redis's own 5 s timeout would pass it
 
 
 class HangingServer:
@@ -115,7 +116,7 @@ def test_the_dashboard_login_works_without_redis(app_on_broken_redis):
     token = csrf(client)
     response, took = timed(lambda: client.post("/admin/login", data={
         "username": "boss", "password": STAFF_PASSWORD, "csrf_token": token}))
-    assert response.status_code == 302 and took < REPLY_BOUND, (response.status_code, took)
+    assert response.status_code == 302 and took < LOGIN_BOUND, (response.status_code, took)
     assert client.get("/admin/wishes/").status_code == 200
     wrong = client.post("/admin/login", data={"username": "boss", "password": "wrong", "csrf_token": csrf(client)})
     assert wrong.status_code == 401
