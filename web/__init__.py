@@ -12,10 +12,11 @@ def register_dashboard(app) -> None:
     from .ledger import ledger
     from .notices import notices
     from .people import people
+    from .service import service
     from .sim import sim
 
     app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
-    for blueprint in (admin, ledger, figures, exports, people, notices, sim):
+    for blueprint in (admin, ledger, figures, exports, people, service, notices, sim):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
     init_auth(app, app.extensions["wishbot"].settings)

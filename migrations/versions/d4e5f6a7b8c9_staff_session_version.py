@@ -1,7 +1,7 @@
 """staff session version: a logout ends every copy of the session
 
 Revision ID: d4e5f6a7b8c9
-Revises: b3c9d2e4f5a6
+Revises: dfd7df9c3110
 Create Date: 2026-11-30 20:30:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'd4e5f6a7b8c9'
-down_revision: Union[str, Sequence[str], None] = 'b3c9d2e4f5a6'
+down_revision: Union[str, Sequence[str], None] = 'dfd7df9c3110'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
