@@ -42,10 +42,10 @@ def failed():
 
 def _retry(query) -> None:
     session = db()
-    ids = reopen_failed(session, query)
+    rows = reopen_failed(session, query)
     session.commit()
-    runtime().after_commit(ids, [])
-    flash(f"已重新发送 {len(ids)} 条。" if ids else "没有可以重新发送的通知。", "ok" if ids else "error")
+    runtime().after_commit(rows, [])
+    flash(f"已重新发送 {len(rows)} 条。" if rows else "没有可以重新发送的通知。", "ok" if rows else "error")
 
 
 @notices.post("/failed/retry")
