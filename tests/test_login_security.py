@@ -134,3 +134,11 @@ def test_a_forged_session_id_gets_nowhere(app, client, staff):
     other = app.test_client()
     other.set_cookie("session", serializer.dumps({"_user_id": "1:99", "_fresh": True}))  # a version never issued
     assert other.get("/admin/wishes/").status_code == 302
+
+
+@pytest.mark.parametrize("value, secure", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_secure_cookies_are_read_from_the_environment(tmp_path, monkeypatch, value, secure):
+    from bot.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"WISHBOT_SECURE_COOKIES": value}).secure_cookies is secure

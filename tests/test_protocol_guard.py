@@ -126,3 +126,11 @@ def test_with_redis_every_process_refuses_a_pair_another_admitted(database_url, 
     assert post(second.test_client(), params, body).status_code == 403
     for app in (first, second):
         app.extensions["wishbot"].db.dispose()
+
+
+def test_the_window_is_read_from_the_environment(tmp_path, monkeypatch):
+    from bot.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"WISHBOT_TIMESTAMP_WINDOW": "60"}).timestamp_window == 60
+    assert Settings.from_env({}).timestamp_window == 300
