@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench.processes import free_port
 from bot.db import Database
 
 from .conftest import AES_KEY, APPID, TOKEN, wait_for
+from .processes import free_port
 from .world import GRIDWORKERS_KEY, build_world
 
 BIN = Path(sys.executable).parent
