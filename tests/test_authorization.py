@@ -218,6 +218,10 @@ ROUTE_MATRIX = {
     ("people.reject", "POST"): ("registration", "/admin/people/registrations/1/reject", {"reason": "不符"},
                                 scoped(DONE, HIDDEN, inside_kinds=IN_COMMUNITY)),
     ("sim.page", "GET"): (None, "/sim/", None, PAGE),
+    # Failed notices: each login sees and retries those of its scope, then comes back to the list.
+    ("notices.failed", "GET"): ("pending", "/admin/notices/failed", None, PAGE),
+    ("notices.retry_all", "POST"): ("pending", "/admin/notices/failed/retry", {}, logins(DONE, anonymous=LOGIN)),
+    ("notices.retry_one", "POST"): ("pending", "/admin/notices/1/retry", {}, logins(DONE, anonymous=LOGIN)),
     # Service records (双报到): pages within the login's scope; a certificate only for a member
     # inside it (李建国 of 新城社区, who belongs to no grid).
     ("service.index", "GET"): ("completed", "/admin/service/", None, PAGE),
