@@ -38,6 +38,20 @@ ACTIVE = "active"
 RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
 
+
+# For answers built from selected columns rather than loaded rows (the chat's lists).
+def wish_ref(number: int) -> str:
+    return f"#{number}"
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def claim_label(status: str) -> str:
+    return CLAIM_LABELS.get(status, status)
+
+
 MAX_SLOTS = 50
 REASON_LIMIT = 200  # the columns' sizes
 NOTE_LIMIT = 500
@@ -87,11 +101,11 @@ class Wish(Timestamped, Base):
 
     @property
     def ref(self) -> str:
-        return f"#{self.id}"
+        return wish_ref(self.id)
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return status_label(self.status)
 
     @property
     def active_claims(self) -> list["Claim"]:
@@ -233,7 +247,7 @@ class Claim(Timestamped, Base):
 
     @property
     def status_label(self) -> str:
-        return CLAIM_LABELS.get(self.status, self.status)
+        return claim_label(self.status)
 
 
 # How the timeline reads to people (chat, dashboard, API); unknown actions show as written.
