@@ -5,24 +5,34 @@ import logging
 
 from flask import Flask
 
-from composition.runtime import Runtime
 from bot.settings import Settings
+from bot.webhook import webhook
+from composition.runtime import Runtime
+from web import register_dashboard
+from web.api import api
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or Runtime(settings or Settings.from_env())
+    settings = runtime.settings
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes)
-    app.extensions["wishbot"] = Runtime(settings)
-
-    from bot.webhook import webhook
-    from web.api import api
-
+    app.extensions["wishbot"] = runtime
     app.register_blueprint(webhook)
     app.register_blueprint(api)
-    from web import register_dashboard
-
     register_dashboard(app)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app
+
+
+def serve(app: Flask, host: str, port: int, *, threads: int = 8, timeout: int = 30) -> None:
+    """The production WSGI server for a single process (`wishbot serve`, the demo): waitress
+    reads each request whole before a thread runs it, closes a connection silent for `timeout`
+    seconds, and refuses bodies over the app's limit before reading them."""
+    from waitress import serve as waitress_serve
+
+    logging.getLogger("waitress").setLevel(logging.INFO)
+    waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=timeout,
+                   cleanup_interval=max(1, min(timeout, 30)),  # how often silent connections are closed
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"], ident="wishbot")

@@ -1,4 +1,5 @@
-"""The `wishbot` command."""
+"""The `wishbot` command. Every command receives the process's Runtime as click's context
+object: built from the environment here, or handed in (`CliRunner().invoke(main, args, obj=runtime)`)."""
 from __future__ import annotations
 
 import functools
@@ -7,23 +8,16 @@ import sys
 
 import click
 
-from models import UserError
-
 from bot.settings import Settings
-
-
-def _runtime(settings: Settings | None = None):
-    from composition.runtime import Runtime
-
-    return Runtime(settings or Settings.from_env())
+from composition.runtime import Runtime
+from models import UserError
 
 
 def directory_command(func):
     """Run in one transaction; a UserError exits non-zero with its one-line reason."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        rt = _runtime()
+    def wrapper(rt: Runtime, *args, **kwargs):
         try:
             with rt.db.transaction() as session:
                 message = func(session, *args, **kwargs)
@@ -31,34 +25,42 @@ def directory_command(func):
             raise click.ClickException(error.reply)
         click.echo(message)
 
-    return wrapper
+    return click.pass_obj(wrapper)
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """微心愿助手 wishbot."""
+    if ctx.obj is None:
+        ctx.obj = Runtime(Settings.from_env())
 
 
 @main.command("init-db")
-def init_db() -> None:
+@click.pass_obj
+def init_db(rt: Runtime) -> None:
     """Create or upgrade the schema to the current version."""
     from bot.schema import upgrade
 
-    settings = Settings.from_env()
-    upgrade(settings.database_url)
+    upgrade(rt.settings.database_url)
     click.echo("database is up to date")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve webhooks, dashboard and API from the environment's configuration."""
+@click.option("--threads", default=8, show_default=True, help="requests served at once")
+@click.option("--timeout", default=30, show_default=True, help="seconds a client may stay silent mid-request")
+@click.pass_obj
+def serve(rt: Runtime, host: str, port: int, threads: int, timeout: int) -> None:
+    """Serve webhooks, dashboard and API from the environment's configuration (waitress, one
+    process: its jobs thread and clock deliver the notices when there is no Redis)."""
     from app import create_app
+    from app import serve as serve_app
 
-    app = create_app()
-    app.extensions["wishbot"].start_in_process_clock()
-    app.run(host=host, port=port, threaded=True)
+    app = create_app(runtime=rt)
+    rt.start_in_process_clock()
+    serve_app(app, host, port, threads=threads, timeout=timeout)
 
 
 @main.command()
@@ -66,55 +68,89 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """The whole system on one machine: SQLite, in-process jobs, seeded data."""
-    from composition.demo import run_demo
+    from app import create_app
+    from composition.demo import demo_settings, run_demo
 
-    run_demo(host, port)
+    run_demo(create_app(demo_settings()), host, port)
 
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-def worker(burst: bool) -> None:
+@click.pass_obj
+def worker(rt: Runtime, burst: bool) -> None:
     """The RQ worker (with its scheduler) on WISHBOT_REDIS_URL."""
     from worker import run_worker
 
-    run_worker(Settings.from_env(), burst=burst)
+    run_worker(rt.settings, burst=burst)
 
 
 @main.command()
-def digest() -> None:
+@click.pass_obj
+def digest(rt: Runtime) -> None:
     """Send the grid workers' digests now (the worker's scheduler sends them daily)."""
+    _report_delivery(rt, rt.send_digests(), "digests")
+
+
+def _report_delivery(rt, ids: list[int], what: str) -> None:
+    """With Redis the workers send them; without, this process does, and says how it went."""
     from sqlalchemy import select
 
     from models import Notice
     from models.messaging import NOTICE_SENT
 
-    rt = _runtime()
-    ids = rt.send_digests()
     if rt.redis is not None:
-        click.echo(f"digests queued for the workers: {len(ids)}")
+        click.echo(f"{what} queued for the workers: {len(ids)}")
         return
     rt.jobs.join(timeout=60)
     rt.jobs.close()
     with rt.db.sessions() as session:
         unsent = session.scalars(select(Notice.id).where(Notice.id.in_(ids), Notice.status != NOTICE_SENT)).all()
     if unsent:
-        raise click.ClickException(f"{len(ids) - len(unsent)} of {len(ids)} digests sent; "
+        raise click.ClickException(f"{len(ids) - len(unsent)} of {len(ids)} {what} sent; "
                                    "the rest stay in the outbox for the next `wishbot serve` or worker")
-    click.echo(f"digests sent: {len(ids)}")
+    click.echo(f"{what} sent: {len(ids)}")
+
+
+@main.group()
+def notices() -> None:
+    """The outbox's notices."""
+
+
+@notices.command("retry")
+@click.option("--id", "notice_ids", type=int, multiple=True, help="only this notice (repeatable)")
+@click.pass_obj
+def notices_retry(rt: Runtime, notice_ids: tuple[int, ...]) -> None:
+    """Send again the notices that failed for good (all, or the --id ones)."""
+    from sqlalchemy import select
+
+    from bot.delivery import reopen_failed
+    from models import Notice
+
+    query = select(Notice).where(Notice.id.in_(notice_ids)) if notice_ids else None
+    with rt.db.sessions() as session:
+        rows = reopen_failed(session, query)
+        session.commit()
+        if not rows:
+            click.echo("no failed notices")
+            return
+        rt.after_commit(rows, [])
+        ids = [row.id for row in rows]
+    _report_delivery(rt, ids, "notices")
 
 
 @main.command()
 @click.argument("openid")
 @click.argument("text")
 @click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
-def say(openid: str, text: str, url: str) -> None:
+@click.pass_obj
+def say(rt: Runtime, openid: str, text: str, url: str) -> None:
     """Send TEXT as OPENID over the real Official Account protocol and print the reply."""
     import requests
 
     from bot.say import say_over_http
 
     try:
-        reply = say_over_http(Settings.from_env(), url, openid, text)
+        reply = say_over_http(rt.settings, url, openid, text)
     except requests.ConnectionError:
         raise click.ClickException(f"cannot reach {url}: is `wishbot demo` or `wishbot serve` running there?")
     except requests.Timeout:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -25,12 +25,15 @@ from .db import Database
 from .outbound.errors import DeliveryError, OutsideWindow, Throttled
 from .outbound.log import LoggingSender
 from .outbound.official import OfficialAccountAPI
-from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, split_message
+from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, markdown_literal, split_message
 from .pacing import WINDOW
 
 log = logging.getLogger("wishbot.push")
 
 MAX_ATTEMPTS = 6  # the first try and the job runners' five retries
+# What to do for a private notice WeChat refused because the resident has not written for 48 hours:
+# the outbox rows that pass it on another way (the composition root passes handlers' policy in).
+OutsideWindowPolicy = Callable[[Session, Notice], list[Notice]]
 BATCH_ROWS = 200  # robot rows one flush takes on
 
 
@@ -70,12 +73,14 @@ class Message:
 
 
 class Delivery:
-    def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps, lease: float = 60):
+    def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps, lease: float = 60,
+                 *, outside_window: OutsideWindowPolicy):
         self.db = db
         self.outbound = outbound
         self.pacer = pacer
         self.jobs = jobs
         self.lease = timedelta(seconds=lease)
+        self.outside_window = outside_window
 
     # --- one private notice --------------------------------------------------------------------
 
@@ -96,13 +101,21 @@ class Delivery:
             for row in _still_leased(session, [notice], lease):
                 if isinstance(error, OutsideWindow):
                     _failed(row, error, final=True)
-                    new_ids = _pass_on_by_phone(session, row)
+                    new_ids = self._pass_on(session, row)
                 else:
                     _settle(row, error)
         if new_ids:
             self.jobs.enqueue(new_ids)
         if error is not None and not isinstance(error, OutsideWindow):
             raise error
+
+    def _pass_on(self, session: Session, notice: Notice) -> list[int]:
+        """The resident has not written for 48 hours: queue what the policy sends instead
+        (once: a row that is itself a pass-on is not passed on again)."""
+        rows = [] if notice.fallback_for_id else self.outside_window(session, notice)
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
 
     def _push(self, notice: Notice) -> None:
         if notice.channel == "official":
@@ -184,6 +197,18 @@ class Delivery:
         return requeued
 
 
+def reopen_failed(session: Session, query=None) -> list[Notice]:
+    """Make the notices that failed for good pending again, with a fresh set of attempts (a
+    message sent in part resumes after its parts already out): the ones `query` selects
+    (a select of Notice, e.g. narrowed to a login's scope), or all. The caller commits, then
+    hands the rows to the jobs."""
+    query = select(Notice) if query is None else query
+    rows = list(session.scalars(query.where(Notice.status == NOTICE_FAILED).order_by(Notice.id).with_for_update()))
+    for row in rows:
+        row.status, row.attempts, row.lease_until = NOTICE_PENDING, 0, None
+    return rows
+
+
 def compose(rows: list[Notice], budget: int) -> list[Message]:
     """Each row its own text message while the budget allows; otherwise markdown lists naming
     them all, each within the robot's size limit. A row too long for one text always goes on its
@@ -204,7 +229,7 @@ def _lists(rows: list[Notice]) -> list[Message]:
     messages = [Message([], "markdown", [header])]
     size = len(header.encode())
     for row in rows:
-        item = "- " + " ".join(row.text.split("\n"))
+        item = "- " + markdown_literal(row.text)
         item_size = len(item.encode()) + 1  # and its newline
         if size + item_size > MARKDOWN_LIMIT:
             messages.append(Message([], "markdown", []))
@@ -275,13 +300,3 @@ def _failed(notice: Notice, error: Exception, final: bool = False) -> None:
         log.error("notice %s failed for good: %s", notice.id, notice.last_error)
     else:
         notice.status = NOTICE_PENDING
-
-
-def _pass_on_by_phone(session: Session, notice: Notice) -> list[int]:
-    """The resident has not written for 48 hours: ask the grid workers to phone them."""
-    from handlers.notices import pass_on_by_phone
-
-    rows = [] if notice.fallback_for_id else pass_on_by_phone(session, notice)
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]

@@ -19,17 +19,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import ROUTER
+from bot.db import Database
+from bot.inbound import Inbound
+from bot.router import Match, Router
+from bot.text import normalise
 from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
-from handlers.natural import understand
-from models import Person, ProcessedMessage, UserError
-
-from bot.db import Database
-from bot.inbound import Inbound
-from bot.router import Match
-from bot.text import normalise
+from models import Notice, Person, ProcessedMessage, UserError
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +55,12 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
-                 points_per_hour: float = 1.0):
+    def __init__(self, db: Database, after_commit: Callable[[list[Notice], list[tuple[str, int]]], None],
+                 router: Router, understand: Callable[[Context, str], str | None], points_per_hour: float = 1.0):
         self.db = db
-        self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.after_commit = after_commit  # (outbox rows, (job name, id) pairs) once committed
+        self.router = router
+        self.understand = understand  # text that is no command: a wish in the resident's own words?
         self.points_per_hour = points_per_hour
 
     def handle(self, inbound: Inbound) -> str | None:
@@ -77,7 +76,7 @@ class Conversation:
                 return reply
         for _attempt in range(ATTEMPTS):
             try:
-                reply, notice_ids, jobs = self._handle_once(inbound)
+                reply, notices, jobs = self._handle_once(inbound)
                 break
             except IntegrityError:
                 # Either a concurrent retry of this very delivery committed first (answer as it
@@ -92,16 +91,15 @@ class Conversation:
         else:
             log.error("message %s from %s kept conflicting; gave up", inbound.message_key, inbound.sender)
             return BUSY
-        self.after_commit(notice_ids, jobs)
+        self.after_commit(notices, jobs)
         return reply
 
-    @staticmethod
-    def _read_only_match(inbound: Inbound) -> Match | None:
+    def _read_only_match(self, inbound: Inbound) -> Match | None:
         if inbound.kind == "event":
             text = normalise(inbound.event_key) if inbound.event == "click" else ""
         else:
             text = normalise(inbound.text) if inbound.kind != "image" else ""
-        match = ROUTER.match(text) if text else None
+        match = self.router.match(text) if text else None
         return match if match is not None and match.command.read_only else None
 
     def _answer_reading(self, inbound: Inbound, match: Match) -> str | None:
@@ -112,7 +110,8 @@ class Conversation:
                 return None
             try:
                 reply = self._run(Context(session=session, person=person, channel=inbound.channel,
-                                          inbound=inbound, points_per_hour=self.points_per_hour), match)
+                                          inbound=inbound, router=self.router,
+                                          points_per_hour=self.points_per_hour), match)
             except UserError as refusal:
                 reply = refusal.reply
             return fit_reply(reply)
@@ -121,14 +120,14 @@ class Conversation:
         with self.db.sessions() as session:
             return session.scalar(_DELIVERY, {"key": key})
 
-    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int], list[tuple[str, int]]]:
+    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         with self.db.transaction() as session:
             seen = session.scalar(_DELIVERY, {"key": inbound.message_key})
             if seen is not None:
                 return seen.reply, [], []
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
-                          points_per_hour=self.points_per_hour)
+                          router=self.router, points_per_hour=self.points_per_hour)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)
@@ -142,7 +141,7 @@ class Conversation:
             session.add(ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text,
                                          reply=reply))
             session.flush()
-            return reply, [n.id for n in ctx.notices], ctx.jobs
+            return reply, ctx.notices, ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
         person = session.scalar(_SENDER, {"openid": inbound.sender})
@@ -169,9 +168,9 @@ class Conversation:
         return self._command(ctx, text)
 
     def _command(self, ctx: Context, text: str) -> str:
-        match = ROUTER.match(text)
+        match = self.router.match(text)
         if match is None:
-            return understand(ctx, text) or HINT
+            return self.understand(ctx, text) or HINT
         return self._run(ctx, match)
 
     @staticmethod

@@ -4,22 +4,28 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 
-from .conversation import Conversation
 from bot.db import Database
+from bot.jobs import RELAY_NOTICES, checked
 from bot.delivery import Delivery, Outbound
 from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.robot import GroupRobot
 from bot.outbound.tokens import MemoryTokenStore, RedisTokenStore
-from bot.settings import Settings
+from bot.settings import Settings, prompt_redis_options
+from handlers import ROUTER
+from handlers.natural import understand
+from handlers.notices import pass_on_by_phone
+from models import Notice, use_local_zone
+
+from .conversation import Conversation
 
 log = logging.getLogger(__name__)
-AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
 
 
 class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
+        use_local_zone(settings.timezone)
 
     @cached_property
     def db(self) -> Database:
@@ -32,6 +38,23 @@ class Runtime:
         import redis
 
         return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+
+    @cached_property
+    def prompt_redis(self):
+        """Redis for what a reply waits on (the replay check, the hand-over after commit): a
+        Redis that hangs costs a reply a fraction of a second, not seconds per call."""
+        if not self.settings.redis_url:
+            return None
+        import redis
+
+        return redis.Redis.from_url(self.settings.redis_url, **prompt_redis_options())
+
+    @cached_property
+    def freshness(self):
+        from bot.channels.freshness import Freshness, SeenInMemory, SeenInRedis
+
+        seen = SeenInRedis(self.prompt_redis) if self.prompt_redis is not None else SeenInMemory()
+        return Freshness(self.settings.timestamp_window, seen)
 
     @cached_property
     def outbound(self) -> Outbound:
@@ -53,7 +76,8 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.after_commit, points_per_hour=self.settings.points_per_hour)
+        return Conversation(self.db, self.after_commit, ROUTER, understand,
+                            points_per_hour=self.settings.points_per_hour)
 
     @cached_property
     def pacer(self):
@@ -64,12 +88,13 @@ class Runtime:
 
     @cached_property
     def delivery(self) -> Delivery:
-        return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds)
+        return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds,
+                        outside_window=pass_on_by_phone)
 
-    # --- jobs: worker.<name> calls these in a worker, bot.jobs.InProcessJobs without Redis -------
+    # --- the jobs of bot.jobs.JOBS: worker.run calls these in a worker, InProcessJobs without Redis ---
 
     def perform(self, name: str, arg) -> None:
-        getattr(self, name)(arg)
+        getattr(self, checked(name))(arg)
 
     def send_notice(self, notice_id: int) -> None:
         self.delivery.send_notice(notice_id)
@@ -86,7 +111,7 @@ class Runtime:
             return  # `wishbot worker` does
         from bot.clock import Clock, memory_claims
 
-        self.jobs.call("relay_notices", 0)
+        self.jobs.call(RELAY_NOTICES, 0)
         Clock(self.settings, self.jobs, memory_claims()).start()
 
     def send_digests(self, _day=None) -> list[int]:
@@ -99,9 +124,9 @@ class Runtime:
 
         return self._deliver(send_reminders(self.db, self.settings))
 
-    def _deliver(self, notice_ids: list[int]) -> list[int]:
-        self.jobs.enqueue(notice_ids)
-        return notice_ids
+    def _deliver(self, notices: list[Notice]) -> list[int]:
+        self.jobs.hand_over(notices)
+        return [notice.id for notice in notices]
 
     def fetch_proof(self, proof_id: int) -> None:
         from handlers.media import fetch_proof
@@ -112,26 +137,38 @@ class Runtime:
             return
         fetch_proof(self.db, download, proof_id)
 
-    def after_commit(self, notice_ids: list[int], jobs: list[tuple[str, int]]) -> None:
+    @cached_property
+    def handover_jobs(self):
+        """The job runner as a reply's path uses it: on Redis, with the reply path's short
+        timeouts, so that a Redis that hangs delays a reply by a fraction of a second."""
+        if self.prompt_redis is None:
+            return self.jobs
+        from bot.jobs import RQJobs
+
+        return RQJobs(self.prompt_redis)
+
+    def after_commit(self, notices: list[Notice], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
-        for) to the job runner: one path for chat and the dashboard alike."""
-        if notice_ids:
-            self.jobs.enqueue(notice_ids)
+        for) to the job runner: one path for chat and the dashboard alike. Whatever Redis does
+        not take in time stays pending in the outbox, for the relay."""
+        runner = self.handover_jobs
+        if not runner.hand_over(notices):
+            return
         for name, row_id in jobs:
-            if name not in AFTER_COMMIT_JOBS:
-                raise ValueError(f"unknown job {name}")
-            self.jobs.call(name, row_id)
+            if not runner.call(name, row_id):
+                return
 
     @cached_property
     def wechat_channel(self):
         from bot.channels.wechat import OfficialAccount
 
         s = self.settings
-        return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key)
+        return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key,
+                               self.freshness)
 
     @cached_property
     def wecom_channel(self):
         from bot.channels.wecom import WeComApp
 
         s = self.settings
-        return WeComApp(s.wecom_token, s.wecom_corp_id, s.wecom_aes_key)
+        return WeComApp(s.wecom_token, s.wecom_corp_id, s.wecom_aes_key, freshness=self.freshness)

@@ -24,7 +24,8 @@ def say(client, person: int, text: str, token: str):
 
 @pytest.fixture
 def demo(app, world):
-    app.config["WISHBOT_DEMO"] = True
+    runtime = app.extensions["wishbot"]
+    runtime.settings = runtime.settings.with_(demo=True)
     return app
 
 
@@ -40,6 +41,15 @@ def test_the_simulator_is_closed_to_the_public_outside_the_demo(app, client, wor
 def test_a_post_without_the_csrf_token_is_refused(demo, client):
     client.get("/sim/")
     assert client.post("/sim/say", json={"person": person_id(demo, "o-wang"), "text": "帮助"}).status_code == 400
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", "7", '"帮助"', "null", "{not json", ""])
+def test_a_body_that_is_not_a_json_object_is_a_400(demo, client, body):
+    token = csrf(client, "/sim/")
+    response = client.post("/sim/say", data=body, content_type="application/json", headers={"X-CSRF-Token": token})
+    assert response.status_code == 400 and response.get_json() == {"error": "请选择一个人并输入内容"}
+    with demo.extensions["wishbot"].db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 0
 
 
 def test_the_demo_simulator_chats_through_the_webhook(demo, client):
@@ -89,16 +99,18 @@ def test_staff_may_chat_only_as_people_of_their_scope(app, client, staff):
     assert say(client, person_id(app, "o-wang"), "帮助", token).get_json()["reply"].startswith("您可以发")
 
 
-def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch, capsys):
-    from flask import Flask
+def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch):
+    from click.testing import CliRunner
 
-    from composition.demo import run_demo
+    import app as app_module
+    from cli import main
 
     served = {}
-    monkeypatch.setattr(Flask, "run", lambda app, **kwargs: served.setdefault("app", app))
+    monkeypatch.setattr(app_module, "serve", lambda app, host, port, **kwargs: served.setdefault("app", app))
     monkeypatch.chdir(tmp_path)
-    run_demo("127.0.0.1", 5099)
-    banner = capsys.readouterr().out
+    result = CliRunner().invoke(main, ["demo", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    banner = result.output
     addresses = re.findall(r"http://127\.0\.0\.1:5099(/\S*)", banner)
     assert addresses[:2] == ["/sim", "/admin"]
     password = re.search(r"password (\S+?)\)", banner).group(1)
@@ -134,3 +146,11 @@ def test_the_demo_history_is_the_same_every_run_and_the_readme_uses_its_numbers(
     db.dispose()
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert f'"审核 {next_wish} 通过"' in readme and f'"认领 {next_wish}"' in readme
+
+
+def test_over_long_text_is_refused_not_cut(demo, client):
+    token = csrf(client, "/sim/")
+    response = say(client, person_id(demo, "o-wang"), "许愿 " + "很" * 600, token)
+    assert (response.status_code, response.get_json()) == (400, {"error": "内容太长了，请控制在500字以内。"})
+    with demo.extensions["wishbot"].db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 0
