@@ -41,7 +41,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from bench.delivery import fresh_database
-from bench.processes import descendants
+from tests.processes import descendants
 from bot.channels import simulate
 from bot.db import Database
 from handlers import directory
