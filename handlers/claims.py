@@ -1,14 +1,16 @@
 """A member's claims: browse, claim, release, complete."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from functools import cache
+
+from sqlalchemy import bindparam, or_, select
 
 from bot.hours import find_hours
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Claim, Registration, Wish
-from models.wish import ACTIVE, PUBLISHED, format_hours
+from models import BadInput, Claim, Person, Registration, Wish, mask_name
+from models.privacy import brief, shorten
+from models.wish import ACTIVE, PUBLISHED, claim_label, format_hours, wish_ref
 from models.workflow import REGISTRATION_APPROVED
 
 from . import notices
@@ -20,34 +22,37 @@ group = CommandGroup()
 LIST_LIMIT = 10
 
 
-def member_communities(ctx: Context) -> ColumnElement[bool] | None:
-    """Where the member volunteers, as a condition on Wish (None: everywhere): their community,
-    and for staff also those they registered in (staff keep their own community when approved
-    elsewhere — see registration.approve_registration)."""
-    person = ctx.person
-    here = Wish.community_id == person.community_id if person.community_id else None
-    if not person.is_staff:
-        return here
-    approved = Wish.community_id.in_(select(Registration.community_id).where(
-        Registration.person_id == person.id, Registration.status == REGISTRATION_APPROVED))
-    return approved if here is None else or_(here, approved)
+@cache
+def _open_wishes(in_community: bool, in_category: bool, registered_too: bool):
+    """The listing's query, built once per shape (building and keying it costs more than running it).
+    `registered_too`: staff volunteer where they registered too (they keep their own community
+    when approved elsewhere — see Registration.approve)."""
+    query = (select(Wish.id, Wish.category, Wish.content, Person.name, Person.phone, Person.address)
+             .join(Wish.requester).where(Wish.status == PUBLISHED))
+    if in_community:
+        here = Wish.community_id == bindparam("community")
+        if registered_too:
+            here = or_(here, Wish.community_id.in_(select(Registration.community_id).where(
+                Registration.person_id == bindparam("member"), Registration.status == REGISTRATION_APPROVED)))
+        query = query.where(here)
+    if in_category:
+        query = query.where(Wish.category == bindparam("category"))
+    return query.order_by(Wish.urgency.desc(), Wish.id).limit(LIST_LIMIT)
 
 
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
-    query = (select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
-             .options(joinedload(Wish.requester), joinedload(Wish.claims)))  # who may read it as written
-    if (communities := member_communities(ctx)) is not None:
-        query = query.where(communities)
     category = args.strip()
-    if category:
-        if category not in CATEGORIES:
-            raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
-        query = query.where(Wish.category == category)
-    wishes = ctx.session.scalars(query.limit(LIST_LIMIT)).unique().all()
-    if not wishes:
+    if category and category not in CATEGORIES:
+        raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
+    community = ctx.person.community_id
+    rows = ctx.session.execute(_open_wishes(bool(community), bool(category), ctx.person.is_staff),
+                               {"community": community, "category": category, "member": ctx.person.id}).all()
+    if not rows:
         return "现在没有待认领的心愿，谢谢关心！"
-    lines = [f"{w.ref}【{w.category or OTHER}】{ctx.wish_text(w, 24)}（{w.requester.masked_name}）" for w in wishes]
+    # An open list is read by anyone: every wish's text scrubbed (查询 shows more to those who may see it).
+    lines = [f"{wish_ref(number)}【{kind or OTHER}】{brief(content, 24, Person(name=name, phone=phone, address=address))}"
+             f"（{mask_name(name)}）" for number, kind, content, name, phone, address in rows]
     return "待认领的心愿：\n" + "\n".join(lines) + "\n回复「认领 编号」认领。"
 
 
@@ -84,15 +89,20 @@ def complete_claim(ctx: Context, args: str) -> str:
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 
+_MY_CLAIMS = (select(Wish.id, Wish.content, Claim.status, Person.name, Person.phone, Person.address)
+              .select_from(Claim).join(Claim.wish).join(Wish.requester)
+              .where(Claim.member_id == bindparam("member")).order_by(Claim.id.desc()).limit(LIST_LIMIT))
+
+
 @group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
-    claims = ctx.session.scalars(
-        select(Claim).where(Claim.member_id == ctx.person.id).order_by(Claim.id.desc()).limit(LIST_LIMIT)
-        .options(joinedload(Claim.wish).joinedload(Wish.requester), joinedload(Claim.wish).selectinload(Wish.claims))
-    ).all()
-    if not claims:
+    rows = ctx.session.execute(_MY_CLAIMS, {"member": ctx.person.id}).all()
+    if not rows:
         return "您还没有认领心愿。发送「心愿列表」看看。"
-    lines = [f"{c.wish.ref} {ctx.wish_text(c.wish, 20)} —— {c.status_label}" for c in claims]
+    # As written while the claim is active; scrubbed once it ended.
+    lines = [f"{wish_ref(number)} "
+             f"{shorten(content, 20) if status == ACTIVE else brief(content, 20, Person(name=name, phone=phone, address=address))}"
+             f" —— {claim_label(status)}" for number, content, status, name, phone, address in rows]
     return "您的认领：\n" + "\n".join(lines)
 
 
