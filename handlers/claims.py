@@ -1,14 +1,15 @@
 """A member's claims: browse, claim, release, complete."""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from functools import cache
+
+from sqlalchemy import bindparam, select
 
 from bot.hours import find_hours
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Claim, Wish
-from models.wish import ACTIVE, PUBLISHED, format_hours
+from models import BadInput, Claim, Person, Wish, mask_name
+from models.wish import ACTIVE, PUBLISHED, claim_label, format_hours, wish_ref
 
 from . import notices
 from .categories import CATEGORIES, OTHER
@@ -19,21 +20,30 @@ group = CommandGroup()
 LIST_LIMIT = 10
 
 
+@cache
+def _open_wishes(in_community: bool, in_category: bool):
+    """The listing's query, built once per shape (building and keying it costs more than running it)."""
+    query = (select(Wish.id, Wish.category, Wish.content, Person.name).join(Wish.requester)
+             .where(Wish.status == PUBLISHED))
+    if in_community:
+        query = query.where(Wish.community_id == bindparam("community"))
+    if in_category:
+        query = query.where(Wish.category == bindparam("category"))
+    return query.order_by(Wish.urgency.desc(), Wish.id).limit(LIST_LIMIT)
+
+
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
-    query = (select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
-             .options(joinedload(Wish.requester)))
-    if ctx.person.community_id:
-        query = query.where(Wish.community_id == ctx.person.community_id)
     category = args.strip()
-    if category:
-        if category not in CATEGORIES:
-            raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
-        query = query.where(Wish.category == category)
-    wishes = ctx.session.scalars(query.limit(LIST_LIMIT)).all()
-    if not wishes:
+    if category and category not in CATEGORIES:
+        raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
+    community = ctx.person.community_id
+    rows = ctx.session.execute(_open_wishes(bool(community), bool(category)),
+                               {"community": community, "category": category}).all()
+    if not rows:
         return "现在没有待认领的心愿，谢谢关心！"
-    lines = [f"{w.ref}【{w.category or OTHER}】{w.content[:24]}（{w.requester.masked_name}）" for w in wishes]
+    lines = [f"{wish_ref(number)}【{kind or OTHER}】{content[:24]}（{mask_name(name)}）"
+             for number, kind, content, name in rows]
     return "待认领的心愿：\n" + "\n".join(lines) + "\n回复「认领 编号」认领。"
 
 
@@ -70,15 +80,16 @@ def complete_claim(ctx: Context, args: str) -> str:
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 
+_MY_CLAIMS = (select(Wish.id, Wish.content, Claim.status).join(Claim.wish)
+              .where(Claim.member_id == bindparam("member")).order_by(Claim.id.desc()).limit(LIST_LIMIT))
+
+
 @group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
-    claims = ctx.session.scalars(
-        select(Claim).where(Claim.member_id == ctx.person.id).order_by(Claim.id.desc()).limit(LIST_LIMIT)
-        .options(joinedload(Claim.wish))
-    ).all()
-    if not claims:
+    rows = ctx.session.execute(_MY_CLAIMS, {"member": ctx.person.id}).all()
+    if not rows:
         return "您还没有认领心愿。发送「心愿列表」看看。"
-    lines = [f"{c.wish.ref} {c.wish.content[:20]} —— {c.status_label}" for c in claims]
+    lines = [f"{wish_ref(number)} {content[:20]} —— {claim_label(status)}" for number, content, status in rows]
     return "您的认领：\n" + "\n".join(lines)
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Community, Wish, limited
-from models.wish import PENDING_REVIEW, WITHDRAWN
+from models.wish import PENDING_REVIEW, WITHDRAWN, status_label, wish_ref
 
 from . import notices
 from .categories import guess_category, guess_urgency
@@ -67,14 +67,16 @@ def submit_wish_in_own_words(ctx: Context, args: str) -> str:
     return submit_wish(ctx, args)
 
 
+_MY_WISHES = (select(Wish.id, Wish.content, Wish.status).where(Wish.requester_id == bindparam("requester"))
+              .order_by(Wish.id.desc()).limit(10))
+
+
 @group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿", read_only=True)
 def list_my_wishes(ctx: Context, args: str) -> str:
-    wishes = ctx.session.scalars(
-        select(Wish).where(Wish.requester_id == ctx.person.id).order_by(Wish.id.desc()).limit(10)
-    ).all()
-    if not wishes:
+    rows = ctx.session.execute(_MY_WISHES, {"requester": ctx.person.id}).all()
+    if not rows:
         return "您还没有心愿。发送「许愿 内容」提交一个。"
-    lines = [f"{w.ref} {w.content[:20]} —— {w.status_label}" for w in wishes]
+    lines = [f"{wish_ref(number)} {content[:20]} —— {status_label(status)}" for number, content, status in rows]
     return "您的心愿：\n" + "\n".join(lines)
 
 

@@ -48,6 +48,20 @@ ACTIVE = "active"
 RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
 
+
+# For answers built from selected columns rather than loaded rows (the chat's lists).
+def wish_ref(number: int) -> str:
+    return f"#{number}"
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def claim_label(status: str) -> str:
+    return CLAIM_LABELS.get(status, status)
+
+
 MAX_SLOTS = 50
 MAX_HOURS = 24  # hours one claimer may record for one wish
 REASON_LIMIT = 200  # the columns' sizes
@@ -99,11 +113,11 @@ class Wish(Timestamped, Base):
 
     @property
     def ref(self) -> str:
-        return f"#{self.id}"
+        return wish_ref(self.id)
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return status_label(self.status)
 
     @property
     def active_claims(self) -> list["Claim"]:
@@ -282,7 +296,7 @@ class Claim(Timestamped, Base):
 
     @property
     def status_label(self) -> str:
-        return CLAIM_LABELS.get(self.status, self.status)
+        return claim_label(self.status)
 
     @property
     def hours_verified(self) -> bool:

@@ -151,8 +151,13 @@ def budget_redis():
     client.close()
 
 
+# A budget that refills slower (one message a minute) than three processes take to start on a busy
+# machine, so the count cannot include refills.
+SLOW_BUDGET = Budget.per_minute(2)
+
+
 def _take_all(url: str, key: str, count: int, results) -> None:
-    pacer = RedisPacer(redis.Redis.from_url(url), Budget.per_minute(20), prefix=key)
+    pacer = RedisPacer(redis.Redis.from_url(url), SLOW_BUDGET, prefix=key)
     results.put(sum(1 for _ in range(count) if pacer.take("the robot") == 0))
 
 
@@ -166,9 +171,9 @@ def test_redis_budget_is_shared_by_processes(budget_redis):
     for process in processes:
         process.join(30)
     granted = sum(results.get(timeout=5) for _ in processes)
-    assert granted == Budget.per_minute(20).burst  # 5 of the 60 tries: the budget is one, not three
-    pacer = RedisPacer(redis.Redis.from_url(redis_url), Budget.per_minute(20), prefix=prefix)
-    assert 0 < pacer.take("the robot") <= Budget.per_minute(20).interval
+    assert granted == SLOW_BUDGET.burst  # 1 of the 60 tries: the budget is one, not three
+    pacer = RedisPacer(redis.Redis.from_url(redis_url), SLOW_BUDGET, prefix=prefix)
+    assert 0 < pacer.take("the robot") <= SLOW_BUDGET.interval
     assert pacer.available("the robot") == 0
 
 
@@ -221,6 +226,29 @@ def test_when_the_budget_is_spent_the_robot_is_flushed_again_later(db, delivery,
     delivery.flush_robot(VOLUNTEERS_KEY)
     assert len(robot_messages(httpserver)) == 6 and robot_messages(httpserver)[-1]["msgtype"] == "markdown"
     assert all(s == "sent" for s, _ in statuses(db))
+
+
+HOSTILE_WISH = ("# 置顶通知\n[点此领取补贴](http://evil.example/x) <font color=\"warning\">紧急</font> "
+                "**加粗** `代码` > 引用 www.evil.example")
+
+
+def test_a_wishs_text_in_a_merged_list_carries_no_markup(db, delivery, httpserver):
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    add_robot_notices(db, 25, text="新心愿 #{n}：" + HOSTILE_WISH.replace("{", "{{").replace("}", "}}"))
+    add_robot_notices(db, 1, text=HOSTILE_WISH)  # the wish's text first on its line
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    messages = robot_messages(httpserver)
+    assert {m["msgtype"] for m in messages} == {"markdown"}
+    lines = [line for m in messages for line in content(m).split("\n")]
+    assert lines[0] == "**最新消息（共26条）**"
+    items = [line for line in lines if line.startswith("- ")]
+    assert len(items) == 26 and len(lines) == 27
+    assert items[0] == ("- 新心愿 #1：# 置顶通知 ［点此领取补贴］(http：//evil.example/x) "
+                        "＜font color=\"warning\"＞紧急＜/font＞ ＊＊加粗＊＊ ｀代码｀ ＞ 引用 www．evil.example")
+    assert items[-1].startswith("- ＃ 置顶通知 ［点此领取补贴］")
+    for item in items:
+        body = item[2:]
+        assert not re.search(r"[\[\]<>*_`]|://|www\.|^\s*#", body), item
 
 
 def test_merged_messages_are_split_within_the_robot_limit():
