@@ -65,7 +65,7 @@ def test_who_may_record_and_bad_input(chat, app):
         ("o-liu", "代许愿 张桂兰 13812345678",
          "请这样写：代许愿 姓名 手机号 内容，比如：代许愿 张桂兰 13812345678 需要一个助听器"),
         # 周强 works in 东山社区; 王秀兰 lives in 新城社区's first grid.
-        ("o-zhou", "代许愿 王秀兰 13800000001 需要一个助听器", "心愿 #1 不在您负责的网格。"),
+        ("o-zhou", "代许愿 王秀兰 13800000001 需要一个助听器", "手机号 13800000001 的居民不在您负责的网格，请联系其所在网格的网格员代许愿。"),
     ])
     with session_of(app) as s:
         assert s.scalar(select(func.count(Wish.id))) == 0
