@@ -125,6 +125,12 @@ class Conversation:
             seen = session.scalar(_DELIVERY, {"key": inbound.message_key})
             if seen is not None:
                 return seen.reply, [], []
+            # Recorded first: a concurrent retry of this delivery waits here on the unique key
+            # until this one commits, then fails, rolls back having done nothing, and answers as
+            # this one did (recorded last, both would run the command and use up wish numbers).
+            record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
+            session.add(record)
+            session.flush()
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
                           router=self.router, points_per_hour=self.points_per_hour)
@@ -135,11 +141,7 @@ class Conversation:
                 ctx.notices.clear()
                 ctx.jobs.clear()
                 reply = refusal.reply
-            reply = fit_reply(reply)
-            # Recorded last, with its answer (one INSERT): a concurrent retry of this delivery
-            # fails here on the unique key, its changes roll back and it answers as this one did.
-            session.add(ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text,
-                                         reply=reply))
+            record.reply = reply = fit_reply(reply)
             session.flush()
             return reply, ctx.notices, ctx.jobs
 
