@@ -23,7 +23,7 @@ from models import Person, ProcessedMessage, UserError
 
 from .db import Database
 from .inbound import Inbound
-from .text import normalise
+from .text import normalise, without_trailing_punctuation
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,8 @@ class Conversation:
         return self._command(ctx, text)
 
     def _command(self, ctx: Context, text: str) -> str:
-        match = ROUTER.match(text)
+        said = without_trailing_punctuation(text)
+        match = ROUTER.match(said) or ROUTER.match_homophone(said)
         if match is None:
             return understand(ctx, text) or HINT
         if not match.command.allows(ctx.person.role_set):

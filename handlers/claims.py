@@ -16,7 +16,7 @@ group = CommandGroup()
 LIST_LIMIT = 10
 
 
-@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿")
+@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）")
 def list_open_wishes(ctx: Context, args: str) -> str:
     query = select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
     if ctx.person.community_id:
@@ -33,26 +33,24 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     return "待认领的心愿：\n" + "\n".join(lines) + "\n回复「认领 编号」认领。"
 
 
-@group.command("认领", roles={"member"}, usage="认领 N —— 认领心愿")
+@group.command("认领", roles={"member"}, usage="认领 12 —— 认领12号心愿")
 def claim_wish(ctx: Context, args: str) -> str:
-    token, _ = split_first(args)
-    wish = ctx.wish_from(token, "认领 N", for_update=True)
+    wish = ctx.only_wish(args, "认领 12（12 是心愿编号）", for_update=True)
     ctx.change_claim(wish, "claim", lambda: wish.claim_by(ctx.person), notices.wish_claimed)
     return f"认领成功！心愿 {wish.ref}：{wish.content[:30]}\n许愿人的联系方式已私信发给您。完成后回复「完成 {wish.id}」。"
 
 
-@group.command("放弃", roles={"member"}, usage="放弃 N —— 放弃认领")
+@group.command("放弃", roles={"member"}, usage="放弃 12 —— 放弃认领12号心愿")
 def release_claim(ctx: Context, args: str) -> str:
-    token, _ = split_first(args)
-    wish = ctx.wish_from(token, "放弃 N", for_update=True)
+    wish = ctx.only_wish(args, "放弃 12（12 是心愿编号）", for_update=True)
     ctx.change_claim(wish, "release", lambda: wish.release(ctx.person), notices.claim_released)
     return f"已放弃心愿 {wish.ref}，它会重新开放给大家认领。"
 
 
-@group.command("完成", roles={"member"}, usage="完成 N [说明] —— 报告已完成，可再发一张照片")
+@group.command("完成", roles={"member"}, usage="完成 12 已送到 —— 报告12号心愿已完成，可再发一张照片")
 def complete_claim(ctx: Context, args: str) -> str:
     token, note = split_first(args)
-    wish = ctx.wish_from(token, "完成 N [说明]", for_update=True)
+    wish = ctx.wish_from(token, "完成 12 已送到（12 是心愿编号，说明可不写）", for_update=True)
     ctx.change_claim(wish, "complete", lambda: wish.complete_by(ctx.person, note or None),
                      notices.claim_completed, note or None)
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"

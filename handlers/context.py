@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
-from bot.text import parse_number
+from bot.text import parse_number, split_first
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.wish import NOTE_LIMIT
 
@@ -31,10 +31,18 @@ class Context:
         return wish
 
     def wish_from(self, token: str, usage: str, *, for_update: bool = False) -> Wish:
+        """The wish a whole-token number names (`12`, `#12`, `十二`); else the usage example."""
         number = parse_number(token)
         if number is None:
             raise BadInput(f"请这样写：{usage}")
         return self.wish(number, for_update=for_update)
+
+    def only_wish(self, args: str, usage: str, *, for_update: bool = False) -> Wish:
+        """For commands that take a wish number and nothing else: `认领 21 6` names no wish."""
+        token, rest = split_first(args)
+        if rest:
+            raise BadInput(f"请这样写：{usage}")
+        return self.wish_from(token, usage, for_update=for_update)
 
     def log(self, wish: Wish, action: str, before: str | None, note: str | None = None) -> None:
         """Add a line to the wish's timeline (who, when, which channel, before and after)."""

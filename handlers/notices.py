@@ -55,6 +55,19 @@ def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
     )
 
 
+def to_grid_staff(session: Session, wish: Wish, event: str, text: str) -> list[Notice]:
+    """The wish's grid workers: their group robot; without one, each of them privately (the
+    community's staff when the grid has no grid worker); the log when nobody is reachable."""
+    if wish.grid is not None and wish.grid.robot_url:
+        return [to_gridworkers(wish, event, text)]
+    staff = [p for p in gridworkers_of(session, wish) if p.openid]
+    if not staff:
+        staff = [p for p in staff_of_community(session, wish.community_id) if p.openid]
+    if not staff:
+        return [to_gridworkers(wish, event, text)]
+    return [to_person(session, person, event, text, wish) for person in staff]
+
+
 def to_person(session: Session, person: Person, event: str, text: str,
               wish: Wish | None = None) -> Notice:
     """A private notice. Someone without WeChat is told through a grid worker, who passes it
@@ -99,6 +112,16 @@ def wish_submitted(session: Session, wish: Wish) -> list[Notice]:
         f"待审核心愿 {wish.ref}（{_where(wish)}，{wish.requester.masked_name}）：{_brief(wish)}\n"
         f"回复「审核 {wish.id} 通过」或「审核 {wish.id} 驳回 原因」。",
     )]
+
+
+def newcomer_wish(session: Session, wish: Wish) -> list[Notice]:
+    """Someone new placed themselves in this grid with their first wish: its grid workers check
+    who they are before publishing it."""
+    return to_grid_staff(
+        session, wish, "newcomer",
+        f"新居民许愿 {wish.ref}（{_where(wish)}）：{_brief(wish)}\n"
+        f"这位居民刚关注公众号，还没有登记，请核实后回复「审核 {wish.id} 通过」或「审核 {wish.id} 驳回 原因」。",
+    )
 
 
 def wish_published(session: Session, wish: Wish) -> list[Notice]:

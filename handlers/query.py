@@ -7,7 +7,6 @@ A wish not yet published is shown only to its requester and staff.
 from __future__ import annotations
 
 from bot.router import CommandGroup
-from bot.text import split_first
 from models import Wish
 from models.wish import PENDING_REVIEW, REJECTED, RELEASED, WITHDRAWN
 
@@ -30,10 +29,9 @@ def requester_line(ctx: Context, wish: Wish) -> str:
     return line
 
 
-@group.command("查询", usage="查询 N —— 查看一个心愿")
+@group.command("查询", usage="查询 12 —— 查看12号心愿")
 def show_wish(ctx: Context, args: str) -> str:
-    token, _ = split_first(args)
-    wish = ctx.wish_from(token, "查询 N")
+    wish = ctx.only_wish(args, "查询 12（12 是心愿编号）")
     staff = is_staff_of(ctx.person, wish)
     if wish.status in _UNPUBLISHED and not staff and ctx.person.id != wish.requester_id:
         return f"心愿 {wish.ref} 还没有发布，暂时不能查看。"

@@ -27,7 +27,7 @@ from .context import Context
 from .permissions import is_staff_of_community
 
 group = CommandGroup()
-USAGE = "报到 姓名 单位 手机号 [社区]"
+USAGE = "报到 张明 市税务局 13912345678"
 MAX_NAME = 64
 MAX_UNIT = 128
 
@@ -157,7 +157,7 @@ def answer_community(ctx: Context, text: str) -> str | None:
     return _submitted(pending)
 
 
-@group.command("报到", usage=f"{USAGE} —— 在职党员到社区报到（双报到）")
+@group.command("报到", usage=f"{USAGE} —— 在职党员到社区报到（双报到），可在最后加社区名")
 def register(ctx: Context, args: str) -> str:
     words = args.split()
     if len(words) == 1:
@@ -166,7 +166,7 @@ def register(ctx: Context, args: str) -> str:
             return answer_community(ctx, words[0]) or _ask_community(ctx, pending)
         return f"请这样写：{USAGE}"
     if len(words) not in (3, 4):
-        return f"请这样写：{USAGE}，比如：报到 张明 市税务局 13912345678"
+        return f"请这样写：{USAGE}（姓名 单位 手机号）"
     name, unit_name, phone, *rest = words
     community = None
     if rest:

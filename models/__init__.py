@@ -12,10 +12,10 @@ from .errors import (
 from .messaging import ApiToken, Notice, ProcessedMessage
 from .staff import StaffUser
 from .wish import Claim, Wish, WishEvent
-from .workflow import Proof, Registration
+from .workflow import Proof, Registration, WishDraft
 
 __all__ = [
     "AlreadyTaken", "ApiToken", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState", "LOCAL_ZONE", "local_time",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
-    "UserError", "Wish", "WishEvent", "mask_name", "normalise_phone", "utcnow",
+    "UserError", "Wish", "WishDraft", "WishEvent", "mask_name", "normalise_phone", "utcnow",
 ]

@@ -38,6 +38,15 @@ ACTIVE = "active"
 RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
 
+# Why a wish cannot be claimed, by its state.
+_NOT_OPEN = {
+    PENDING_REVIEW: "还在等网格员审核，发布后才能认领",
+    COMPLETED: "已经完成了",
+    CONFIRMED: "已经圆梦了",
+    REJECTED: "没有通过审核",
+    WITHDRAWN: "已经由许愿人撤回了",
+}
+
 MAX_SLOTS = 50
 REASON_LIMIT = 200  # the columns' sizes
 NOTE_LIMIT = 500
@@ -113,7 +122,7 @@ class Wish(Timestamped, Base):
 
     def publish(self, reviewer: Person | None, slots: int = 1) -> None:
         if self.status != PENDING_REVIEW:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不用再审核。")
+            raise InvalidState(f"心愿 {self.ref} 已经审核过了，现在是「{self.status_label}」。")
         self._publish_now(reviewer, slots)
 
     def _publish_now(self, reviewer: Person | None, slots: int) -> None:
@@ -126,16 +135,22 @@ class Wish(Timestamped, Base):
 
     def reject(self, reviewer: Person, reason: str) -> None:
         if self.status != PENDING_REVIEW:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不能驳回。")
+            raise InvalidState(f"心愿 {self.ref} 已经审核过了，现在是「{self.status_label}」，不能再驳回。")
         self.status = REJECTED
         self.reviewed_by_id = reviewer.id
         self.reject_reason = limited(reason, REASON_LIMIT, "驳回原因")
 
     def withdraw(self, by: Person) -> None:
         if by.id != self.requester_id:
-            raise NotAllowed(f"心愿{self.ref}不是您提交的。")
-        if self.status not in (PENDING_REVIEW, PUBLISHED) or self.taken_slots:
-            raise InvalidState(f"心愿{self.ref}已有人认领，不能撤回了，请联系网格员。")
+            raise NotAllowed(f"心愿 {self.ref} 不是您提交的。")
+        if self.status == WITHDRAWN:
+            raise InvalidState(f"心愿 {self.ref} 已经撤回了。")
+        if self.status == REJECTED:
+            raise InvalidState(f"心愿 {self.ref} 没有通过审核，不用撤回。")
+        if self.status in (COMPLETED, CONFIRMED):
+            raise InvalidState(f"心愿 {self.ref} 已经完成了，不能撤回。")
+        if self.taken_slots or self.status not in (PENDING_REVIEW, PUBLISHED):
+            raise InvalidState(f"心愿 {self.ref} 已有人认领，不能撤回了，请联系网格员。")
         self.status = WITHDRAWN
 
     # --- claims ---------------------------------------------------------------------------
@@ -143,13 +158,13 @@ class Wish(Timestamped, Base):
     def claim_by(self, member: Person, assigned_by: Person | None = None) -> "Claim":
         """Take one slot. Callers load the wish FOR UPDATE so concurrent claims serialise."""
         if member.id == self.requester_id or member is self.requester:
-            raise NotAllowed(f"心愿{self.ref}是您自己的心愿，不能认领。")
+            raise NotAllowed(f"心愿 {self.ref} 是您自己的心愿，不能认领。")
         if self.claim_of(member):
-            raise InvalidState(f"您已认领心愿{self.ref}。")
+            raise InvalidState(f"您已认领心愿 {self.ref}。")
         if self.status == CLAIMED or (self.status == PUBLISHED and not self.open_slots):
-            raise AlreadyTaken(f"心愿{self.ref}已被认领，请看看其他心愿。")
+            raise AlreadyTaken(f"心愿 {self.ref} 已被认领，请看看其他心愿。")
         if self.status != PUBLISHED:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不能认领。")
+            raise InvalidState(f"心愿 {self.ref} {_NOT_OPEN.get(self.status, '现在不能认领')}。")
         claim = Claim(member=member, assigned_by=assigned_by, status=ACTIVE)
         self.claims.append(claim)
         if not self.open_slots:
@@ -179,17 +194,24 @@ class Wish(Timestamped, Base):
 
     def _active_claim_of(self, member: Person) -> "Claim":
         claim = self.claim_of(member)
-        if claim is None:
-            raise InvalidState(f"您没有认领心愿{self.ref}。")
-        return claim
+        if claim is not None:
+            return claim
+        earlier = [c for c in self.claims if c.member is member or c.member_id == member.id]
+        if earlier and earlier[-1].status == COMPLETED:
+            raise InvalidState(f"您已经报告完成心愿 {self.ref} 了，谢谢！")
+        if earlier and earlier[-1].status == RELEASED:
+            raise InvalidState(f"您对心愿 {self.ref} 的认领已经放弃了（自己放弃或超时自动放弃）。")
+        raise InvalidState(f"您没有认领心愿 {self.ref}。")
 
     # --- the requester's confirmation -----------------------------------------------------
 
     def confirm(self, by: Person, feedback: str | None, rating: int | None) -> None:
         if by.id != self.requester_id and not by.is_staff:
-            raise NotAllowed(f"心愿{self.ref}不是您提交的。")
+            raise NotAllowed(f"心愿 {self.ref} 不是您提交的。")
+        if self.status == CONFIRMED:
+            raise InvalidState(f"心愿 {self.ref} 已经确认过了，谢谢您！")
         if self.status != COMPLETED:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，还不能确认。")
+            raise InvalidState(f"心愿 {self.ref} 还没有完成（现在是「{self.status_label}」），完成后才能确认。")
         self.status = CONFIRMED
         self.confirmed_at = utcnow()
         self.confirmed_by_id = by.id
