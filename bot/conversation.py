@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from handlers import ROUTER
 from handlers.context import Context
-from handlers.help import HINT, WELCOME
+from handlers.arrival import arrive
+from handlers.help import HINT
 from handlers.media import attach_photo
 from handlers.natural import understand
 from models import Person, ProcessedMessage, UserError
 
 from .db import Database
 from .inbound import Inbound
+from .settings import Settings
 from .text import normalise, without_trailing_punctuation
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,10 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None]):
+    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
+                 settings: Settings | None = None):
         self.db = db
+        self.settings = settings
         self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
 
     def handle(self, inbound: Inbound) -> str | None:
@@ -88,7 +92,8 @@ class Conversation:
             session.add(record)
             session.flush()
             person = self._sender(session, inbound)
-            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound)
+            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
+                          settings=self.settings)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)
@@ -110,8 +115,8 @@ class Conversation:
 
     def _route(self, ctx: Context, inbound: Inbound) -> str | None:
         if inbound.kind == "event":
-            if inbound.event == "subscribe":
-                return WELCOME
+            if inbound.event in ("subscribe", "scan"):  # a printed QR code's scene places them
+                return arrive(ctx, inbound.event_key, subscribed=inbound.event == "subscribe")
             if inbound.event == "click" and inbound.event_key:
                 return self._command(ctx, normalise(inbound.event_key))  # a menu button's key is its command
             return None

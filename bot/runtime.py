@@ -53,7 +53,7 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.after_commit)
+        return Conversation(self.db, self.after_commit, self.settings)
 
     @cached_property
     def pacer(self):

@@ -1,7 +1,7 @@
 """A member's claims: browse, claim, release, complete."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.router import CommandGroup
 from bot.text import split_first
@@ -11,26 +11,32 @@ from models.wish import ACTIVE, PUBLISHED
 from . import notices
 from .categories import CATEGORIES, OTHER
 from .context import Context
+from .paging import PAGE_SIZE, take_page
 
 group = CommandGroup()
-LIST_LIMIT = 10
 
 
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）")
 def list_open_wishes(ctx: Context, args: str) -> str:
-    query = select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
+    category, page = take_page(args)
+    condition = [Wish.status == PUBLISHED]
     if ctx.person.community_id:
-        query = query.where(Wish.community_id == ctx.person.community_id)
-    category = args.strip()
+        condition.append(Wish.community_id == ctx.person.community_id)
     if category:
         if category not in CATEGORIES:
             raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
-        query = query.where(Wish.category == category)
-    wishes = ctx.session.scalars(query.limit(LIST_LIMIT)).all()
-    if not wishes:
+        condition.append(Wish.category == category)
+    total = ctx.session.scalar(select(func.count(Wish.id)).where(*condition)) or 0
+    wishes = ctx.session.scalars(select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
+                                 .offset(page.offset).limit(PAGE_SIZE)).all()
+    command = f"心愿列表 {category}".strip()
+    if not total:
         return "现在没有待认领的心愿，谢谢关心！"
+    if not wishes:
+        return page.empty_note(total, command)
     lines = [f"{w.ref}【{w.category or OTHER}】{w.content[:24]}（{w.requester.masked_name}）" for w in wishes]
-    return "待认领的心愿：\n" + "\n".join(lines) + "\n回复「认领 编号」认领。"
+    footer = [page.more(total, command), f"想认领哪个，就回复「认领」加编号，比如：认领 {wishes[0].id}"]
+    return "\n".join(["待认领的心愿：", *lines, *filter(None, footer)])
 
 
 @group.command("认领", roles={"member"}, usage="认领 12 —— 认领12号心愿")
@@ -58,13 +64,17 @@ def complete_claim(ctx: Context, args: str) -> str:
 
 @group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿")
 def list_my_claims(ctx: Context, args: str) -> str:
+    _, page = take_page(args)
+    mine = Claim.member_id == ctx.person.id
+    total = ctx.session.scalar(select(func.count(Claim.id)).where(mine)) or 0
     claims = ctx.session.scalars(
-        select(Claim).where(Claim.member_id == ctx.person.id).order_by(Claim.id.desc()).limit(LIST_LIMIT)
-    ).all()
-    if not claims:
+        select(Claim).where(mine).order_by(Claim.id.desc()).offset(page.offset).limit(PAGE_SIZE)).all()
+    if not total:
         return "您还没有认领心愿。发送「心愿列表」看看。"
+    if not claims:
+        return page.empty_note(total, "我的认领")
     lines = [f"{c.wish.ref} {c.wish.content[:20]} —— {c.status_label}" for c in claims]
-    return "您的认领：\n" + "\n".join(lines)
+    return "\n".join(["您的认领：", *lines, *filter(None, [page.more(total, "我的认领")])])
 
 
 __all__ = ["group", "ACTIVE"]

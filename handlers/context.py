@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
+from bot.settings import Settings
 from bot.text import parse_number, split_first
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.wish import NOTE_LIMIT
@@ -18,6 +19,11 @@ class Context:
     person: Person
     channel: str = "wechat"
     inbound: Inbound | None = None
+    settings: Settings | None = None  # the running configuration, when a conversation has one
+
+    def setting(self, name: str):
+        """A setting of the running configuration, else its declared default."""
+        return getattr(self.settings if self.settings is not None else Settings, name)
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
 

@@ -174,6 +174,8 @@ def register(ctx: Context, args: str) -> str:
         if community is None:
             names = "、".join(c.name for c in communities(ctx))
             raise BadInput(f"没有「{rest[0]}」这个社区。可选：{names}")
+    elif ctx.person.community is not None:  # where they live, or the community whose QR code they scanned
+        community = ctx.person.community
     else:
         known = communities(ctx)
         if len(known) == 1:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.router import CommandGroup
 from bot.numbers import chinese_or_arabic
@@ -13,6 +13,7 @@ from models.wish import PENDING_REVIEW, WITHDRAWN
 
 from . import intake, notices, submission
 from .context import Context
+from .paging import PAGE_SIZE, take_page
 from .permissions import require_staff_of
 
 group = CommandGroup()
@@ -32,13 +33,17 @@ def submit_wish(ctx: Context, args: str) -> str:
 def list_my_wishes(ctx: Context, args: str) -> str:
     if args.startswith("是"):  # "我的心愿是……" is a wish said in the resident's own words
         return submit_wish(ctx, args[1:])
+    _, page = take_page(args)
+    mine = Wish.requester_id == ctx.person.id
+    total = ctx.session.scalar(select(func.count(Wish.id)).where(mine)) or 0
     wishes = ctx.session.scalars(
-        select(Wish).where(Wish.requester_id == ctx.person.id).order_by(Wish.id.desc()).limit(10)
-    ).all()
+        select(Wish).where(mine).order_by(Wish.id.desc()).offset(page.offset).limit(PAGE_SIZE)).all()
+    if not total:
+        return "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
     if not wishes:
-        return "您还没有心愿。发送「许愿 内容」提交一个。"
+        return page.empty_note(total, "我的心愿")
     lines = [f"{w.ref} {w.content[:20]} —— {w.status_label}" for w in wishes]
-    return "您的心愿：\n" + "\n".join(lines)
+    return "\n".join(["您的心愿：", *lines, *filter(None, [page.more(total, "我的心愿")])])
 
 
 @group.command("撤回", roles={"resident"}, usage="撤回 12 —— 撤回还没人认领的12号心愿")
