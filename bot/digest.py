@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from handlers import notices
 from models import Claim, Grid, Notice, Wish, WishEvent, utcnow
-from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED
+from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED, REJECTED, WITHDRAWN
 
 from .db import Database
 from .settings import Settings
 
 BRIEF = 20  # characters of a wish's content in a digest line
+_NOT_NEW = (PENDING_REVIEW, REJECTED, WITHDRAWN)
 
 
 def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:
@@ -30,8 +31,8 @@ def send_digests(db: Database, settings: Settings, now: datetime | None = None) 
 
 def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime) -> Notice | None:
     in_grid = select(Wish).where(Wish.grid_id == grid.id).order_by(Wish.id)
-    new = session.scalars(in_grid.where(  # those still waiting for review are listed as such
-        Wish.created_at >= now - timedelta(days=1), Wish.status != PENDING_REVIEW)).all()
+    new = session.scalars(in_grid.where(  # those waiting for review are listed as such; turned down is no news
+        Wish.created_at >= now - timedelta(days=1), Wish.status.not_in(_NOT_NEW))).all()
     waiting = session.scalars(in_grid.where(Wish.status == PENDING_REVIEW)).all()
     unclaimed = session.scalars(in_grid.where(
         Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=settings.unclaimed_days))).all()
@@ -48,7 +49,7 @@ def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime)
     if not any(lines for _, lines in sections):
         return None
     text = "\n".join([f"【每日汇总】{grid.label}"] + [
-        f"{title} {len(lines)} 个：" + "；".join(lines) for title, lines in sections if lines])
+        f"{title} {len(lines)} 个：" + "".join(f"\n· {line}" for line in lines) for title, lines in sections if lines])
     url = grid.robot_url
     return Notice(event="digest", audience="gridworkers", channel="robot" if url else "log",
                   target=url or f"gridworkers:{grid.label}", text=text)
@@ -67,8 +68,11 @@ def send_reminders(db: Database, settings: Settings, now: datetime | None = None
     with db.transaction() as session:
         active = select(Claim).where(Claim.status == ACTIVE).order_by(Claim.id)
         idle = active.where(Claim.created_at <= now - timedelta(days=settings.release_days))
+        by_wish: dict[int, list[Claim]] = {}
         for claim in session.scalars(idle).all():
-            rows += _release(session, claim, settings.release_days)
+            by_wish.setdefault(claim.wish_id, []).append(claim)
+        for wish_id, claims in by_wish.items():
+            rows += _release(session, wish_id, claims, settings.release_days)
         due = active.where(Claim.reminded_at.is_(None),
                            Claim.created_at <= now - timedelta(days=settings.remind_days))
         for claim in session.scalars(due).all():
@@ -79,14 +83,17 @@ def send_reminders(db: Database, settings: Settings, now: datetime | None = None
         return [row.id for row in rows]
 
 
-def _release(session: Session, claim: Claim, days: int) -> list[Notice]:
-    # Lock the wish first, as claiming and releasing in chat do, then look at the claim again.
-    wish = session.scalar(select(Wish).where(Wish.id == claim.wish_id).with_for_update())
-    session.refresh(claim)
-    if claim.status != ACTIVE:
-        return []
-    before = wish.status
-    wish.release(claim.member)
-    session.add(WishEvent(wish_id=wish.id, channel="system", action="release", before=before,
-                          after=wish.status, note=f"认领{days}天未完成，自动放弃"))
-    return notices.claim_expired(session, wish, claim, days)
+def _release(session: Session, wish_id: int, claims: list[Claim], days: int) -> list[Notice]:
+    # Lock the wish first, as claiming and releasing in chat do, then look at the claims again.
+    wish = session.scalar(select(Wish).where(Wish.id == wish_id).with_for_update())
+    released = []
+    for claim in claims:
+        session.refresh(claim)
+        if claim.status != ACTIVE:
+            continue
+        before = wish.status
+        wish.release(claim.member)
+        session.add(WishEvent(wish_id=wish.id, channel="system", action="release", before=before,
+                              after=wish.status, note=f"认领{days}天未完成，自动放弃"))
+        released.append(claim)
+    return notices.claims_expired(session, wish, released, days) if released else []
