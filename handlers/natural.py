@@ -26,7 +26,7 @@ _SPOKEN_WISH = re.compile(
     re.DOTALL,
 )
 ASK_FOR_CONTENT = "请说说您的心愿，比如：我想许个愿，需要一副老花镜。"
-GREETING_REPLY = "您好！我是微心愿助手。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
+GREETING_REPLY = "您好！我是微心愿助手。有困难直接告诉我您需要什么，比如：需要一副老花镜。发「帮助」看全部用法。"
 THANKS_REPLY = "不客气！有需要随时告诉我。"
 
 

@@ -90,8 +90,8 @@ def test_claiming_twice_and_claiming_a_taken_wish(chat):
 
 
 @pytest.mark.parametrize("said, expected", [
-    ("认领", "认领 N"),
-    ("认领 abc", "认领 N"),
+    ("认领", "认领 12"),
+    ("认领 abc", "认领 12"),
     ("认领 999", "#999"),
     ("完成 1", "没有认领"),
     ("放弃 1", "没有认领"),
@@ -115,7 +115,7 @@ def test_text_that_is_no_command_gets_a_hint(chat):
 
 def test_help_lists_the_commands_of_your_role(chat):
     resident = chat.say("o-wang", "帮助")
-    assert "许愿" in resident and "认领 N" not in resident
+    assert "许愿" in resident and "认领 12" not in resident
     member = chat.say("o-li", "帮助")
     assert "认领" in member and "审核" not in member
     assert "审核" in chat.say("o-liu", "帮助")

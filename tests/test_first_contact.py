@@ -193,3 +193,23 @@ def test_spoken_numbers_speech_punctuation_and_a_misheard_keyword(chat, app):
 def test_a_homophone_opening_an_ordinary_sentence_stays_a_sentence(chat):
     # 确认 (que ren) and 缺人 sound alike, but a sentence follows, not a number.
     assert chat.say("o-li", "缺人手吗") == HINT
+
+
+def test_the_demos_printed_conversation_starts_from_a_newcomer_and_ends_confirmed(client, app, wechat_api):
+    from bot.demo import conversation, seed
+
+    from .chat import Chat
+
+    with app.extensions["wishbot"].db.transaction() as s:
+        seed(s)
+        n = s.scalar(select(func.max(Wish.id))) + 1
+    chat = Chat(client, app, wechat_api)
+    replies = [chat.say(openid, text) for openid, text, _why in conversation(n)]
+    assert replies[0].startswith("您是想许这个心愿吗：家里灯泡坏了，想请人来换一下\n")
+    assert replies[1].startswith("新城社区有2个网格，请问您住哪一个？")
+    assert replies[2].startswith(f"收到您的心愿 #{n}，已登记在新城社区第一网格。")
+    assert f"心愿 #{n} 家里灯泡坏了，想请人来换一下" in replies[3]
+    assert replies[4:] == [f"心愿 #{n} 已发布到志愿者群。",
+                           f"认领成功！心愿 #{n}：家里灯泡坏了，想请人来换一下\n许愿人的联系方式已私信发给您。完成后回复「完成 {n}」。",
+                           f"谢谢您！心愿 #{n} 已报告完成，可以再发一张照片留作记录。",
+                           f"心愿 #{n} 已确认圆梦，谢谢您！"]
