@@ -135,7 +135,7 @@ def qr(where: str, role: str, out: str | None) -> None:
         scene, title = place.scene, f"{place.label}「微心愿」"
     try:
         code = create(scene)
-        png = render(code["url"], title, POSTER_LINES[role])
+        png = render(code["url"], title, POSTER_LINES[role], font=rt.settings.poster_font)
     except DeliveryError as error:
         raise click.ClickException(f"WeChat did not create the QR code: {error}")
     except PosterError as error:

@@ -1,12 +1,11 @@
 """A printable QR poster (PNG): a title, the QR code, one line of instructions.
 
-Drawn with segno (the QR code) and Pillow, in a CJK font: Debian's fonts-wqy-microhei
-(scripts/browser.sh installs it), or the font file WISHBOT_POSTER_FONT names.
+Drawn with segno (the QR code) and Pillow, in a CJK font: the font file WISHBOT_POSTER_FONT
+names, or Debian's fonts-wqy-microhei (scripts/browser.sh installs it).
 """
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +38,8 @@ class QRBox:
     size: int  # modules per side, without the quiet zone
 
 
-def font_path() -> str:
-    chosen = os.environ.get("WISHBOT_POSTER_FONT")
+def font_path(chosen: str | None = None) -> str:
+    """`chosen` (Settings.poster_font) when it exists, else the first CJK font installed."""
     for candidate in ([chosen] if chosen else []) + list(FONT_CANDIDATES):
         if Path(candidate).is_file():
             return candidate
@@ -60,9 +59,10 @@ def qr_box(code: segno.QRCode) -> QRBox:
                  module=module, size=size)
 
 
-def render(data: str, title: str, instruction: str, footer: str = "微心愿助手") -> bytes:
+def render(data: str, title: str, instruction: str, footer: str = "微心愿助手",
+           font: str | None = None) -> bytes:
     """The poster as PNG bytes."""
-    font = font_path()
+    font = font_path(font)
     poster = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(poster)
     _centred(draw, title, ImageFont.truetype(font, _fit(draw, title, font, 110)), 150)

@@ -59,6 +59,7 @@ class Settings:
     open_claim_days: int = 7
     remind_days: int = 3
     release_days: int = 14
+    poster_font: str | None = None  # `wishbot qr`: a CJK font file; unset: Debian's fonts-wqy-microhei
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":
@@ -91,6 +92,7 @@ class Settings:
             open_claim_days=int(get("WISHBOT_OPEN_CLAIM_DAYS", defaults.open_claim_days)),
             remind_days=int(get("WISHBOT_REMIND_DAYS", defaults.remind_days)),
             release_days=int(get("WISHBOT_RELEASE_DAYS", defaults.release_days)),
+            poster_font=get("WISHBOT_POSTER_FONT"),
         )
 
     def with_(self, **changes) -> "Settings":
