@@ -196,7 +196,7 @@ def test_a_homophone_opening_an_ordinary_sentence_stays_a_sentence(chat):
 
 
 def test_the_demos_printed_conversation_starts_from_a_newcomer_and_ends_confirmed(client, app, wechat_api):
-    from bot.demo import conversation, seed
+    from composition.demo import conversation, seed
 
     from .chat import Chat
 

@@ -15,17 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers import ROUTER
-from handlers.context import Context
 from handlers.arrival import arrive
+from handlers.context import Context
 from handlers.help import HINT
 from handlers.media import attach_photo
 from handlers.natural import understand
 from models import Person, ProcessedMessage, UserError
 
-from .db import Database
-from .inbound import Inbound
-from .settings import Settings
-from .text import normalise, without_trailing_punctuation
+from bot.db import Database
+from bot.inbound import Inbound
+from bot.settings import Settings
+from bot.text import normalise, without_trailing_punctuation
 
 log = logging.getLogger(__name__)
 
