@@ -23,6 +23,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web import register_dashboard
 
     register_dashboard(app)
+    from handlers.needs import warm_up
+
+    warm_up()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

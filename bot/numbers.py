@@ -58,7 +58,7 @@ def split_number(text: str) -> tuple[str, str]:
     `R12通过` -> (`R12`, `通过`). A number glued to letters or digits is no number: `1e3`
     stays one token (`1e3`, ``), and so does `250abc`.
     """
-    text = text.strip()
+    text = text.strip().lstrip(_SEPARATORS)  # speech recognition's comma: `认领，二百一十六`
     registration = _REGISTRATION_HEAD.match(text)
     if registration:
         return registration.group().replace(" ", ""), text[registration.end():].strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,12 +53,26 @@ def lexicon(path: Path = LEXICON) -> Lexicon:
     return Lexicon(categories={name: frozenset(words) for name, words in sections.items()}, kinds=kinds)
 
 
+_loading = threading.Lock()
+
+
 @functools.cache
-def _tokenizer() -> jieba.Tokenizer:
+def _load() -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     for word in lexicon().words:
         tokenizer.add_word(word)
     return tokenizer
+
+
+def _tokenizer() -> jieba.Tokenizer:
+    with _loading:  # a message arriving during warm_up waits for it instead of loading again
+        return _load()
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary in the background: it takes a second or more (several on a busy
+    machine), which the first message after a start must not spend inside WeChat's 5 seconds."""
+    threading.Thread(target=_tokenizer, name="jieba-warm-up", daemon=True).start()
 
 
 def words(text: str) -> list[str]:

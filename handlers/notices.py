@@ -182,8 +182,8 @@ def _reopened(session: Session, wish: Wish, claims: list[Claim], how: str) -> li
     for claim in claims:
         if claim.assigned_by is not None and claim.assigned_by.id != claim.member_id:
             notices.append(to_person(session, claim.assigned_by, "released",
-                                     f"{claim.member.name}{how}，是您派的心愿 {wish.ref}，可以改派，比如：派单 {wish.id} 李建国",
-                                     wish))
+                                     f"您派的心愿 {wish.ref}，{claim.member.name}{how}。"
+                                     f"可以改派给别人：派单 {wish.id} 加志愿者姓名", wish))
     return notices
 
 

@@ -28,6 +28,7 @@ from .permissions import is_staff_of_community
 
 group = CommandGroup()
 USAGE = "报到 张明 市税务局 13912345678"
+ASK_DETAILS = f"请这样写：{USAGE}（姓名 单位 手机号）"
 MAX_NAME = 64
 MAX_UNIT = 128
 
@@ -39,7 +40,7 @@ def register_member(ctx: Context, name: str, unit_name: str, phone: str,
                     community: Community | None) -> Registration:
     """A numbered request; without a community it waits for `choose_community`."""
     if not name or len(name) > MAX_NAME or not unit_name or len(unit_name) > MAX_UNIT:
-        raise BadInput(f"请这样写：{USAGE}")
+        raise BadInput(ASK_DETAILS)
     phone = normalise_phone(phone)
     person = ctx.person
     if community is not None and person.has_role("member") and person.community_id == community.id:
@@ -164,9 +165,9 @@ def register(ctx: Context, args: str) -> str:
         pending = pending_registration(ctx)
         if pending is not None and pending.community_id is None:
             return answer_community(ctx, words[0]) or _ask_community(ctx, pending)
-        return f"请这样写：{USAGE}"
+        return ASK_DETAILS
     if len(words) not in (3, 4):
-        return f"请这样写：{USAGE}（姓名 单位 手机号）"
+        return ASK_DETAILS
     name, unit_name, phone, *rest = words
     community = None
     if rest:

@@ -155,7 +155,7 @@ def test_a_number_is_a_whole_token(token):
 @pytest.mark.parametrize("text, split", [
     ("12通过", ("12", "通过")), ("一百零五号已送到", ("一百零五号", "已送到")), ("1e3", ("1e3", "")),
     ("250abc 好", ("250abc", "好")), ("21 6", ("21", "6")), ("一号，已送到", ("一号", "已送到")),
-    ("R12通过", ("R12", "通过")), ("十分满意", ("十分满意", "")),
+    ("R12通过", ("R12", "通过")), ("十分满意", ("十分满意", "")), ("，二百一十六。", ("二百一十六", "")),
 ])
 def test_where_a_number_ends(text, split):
     assert split_number(text) == split
