@@ -92,6 +92,8 @@ def read(text: str) -> Reading:
     found = set(said)
     category = next((name for name, known in lex.categories.items() if found & known), None)
     kinds = {kind for kind, known in lex.kinds.items() if found & known}
+    if any(word in text for word in lex.kinds[QUESTION]):  # jieba may keep 怎么弄 as one word
+        kinds.add(QUESTION)
     plain = [w for w in said if not any(w in known for known in lex.kinds.values()) and w not in _PARTICLES]
     if QUESTION in kinds:
         kind = QUESTION
