@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from bot.router import CommandGroup
 from bot.text import split_first
@@ -16,7 +17,7 @@ from .paging import PAGE_SIZE, take_page
 group = CommandGroup()
 
 
-@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）")
+@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
     category, page = take_page(args)
     condition = [Wish.status == PUBLISHED]
@@ -62,13 +63,14 @@ def complete_claim(ctx: Context, args: str) -> str:
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 
-@group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿")
+@group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
     _, page = take_page(args)
     mine = Claim.member_id == ctx.person.id
     total = ctx.session.scalar(select(func.count(Claim.id)).where(mine)) or 0
     claims = ctx.session.scalars(
-        select(Claim).where(mine).order_by(Claim.id.desc()).offset(page.offset).limit(PAGE_SIZE)).all()
+        select(Claim).where(mine).order_by(Claim.id.desc()).offset(page.offset).limit(PAGE_SIZE)
+        .options(joinedload(Claim.wish))).all()
     if not total:
         return "您还没有认领心愿。发送「心愿列表」看看。"
     if not claims:

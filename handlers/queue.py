@@ -28,7 +28,8 @@ def _registrations_of(person: Person) -> ColumnElement[bool]:
     return Registration.community_id == person.community_id
 
 
-@group.command("待审核", roles={"gridworker", "admin"}, usage="待审核 —— 等您审核的心愿和报到申请（待审核 2 看第2页）")
+@group.command("待审核", roles={"gridworker", "admin"}, usage="待审核 —— 等您审核的心愿和报到申请（待审核 2 看第2页）",
+               read_only=True)
 def list_waiting(ctx: Context, args: str) -> str:
     _, page = take_page(args)
     scope, in_scope = scope_of(ctx.person)
@@ -56,7 +57,8 @@ def list_waiting(ctx: Context, args: str) -> str:
     return "\n".join(lines)
 
 
-@group.command("我的网格", roles={"gridworker", "admin"}, usage="我的网格 —— 本网格待认领、已认领、超期的心愿")
+@group.command("我的网格", roles={"gridworker", "admin"}, usage="我的网格 —— 本网格待认领、已认领、超期的心愿",
+               read_only=True)
 def show_grid(ctx: Context, args: str) -> str:
     scope, in_scope = scope_of(ctx.person)
     unclaimed_days, open_claim_days = ctx.setting("unclaimed_days"), ctx.setting("open_claim_days")

@@ -29,10 +29,14 @@ def submit_wish(ctx: Context, args: str) -> str:
     return submission.submit(ctx, args)
 
 
-@group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿")
+@group.command("我的心愿是", roles={"resident"})
+def submit_wish_in_own_words(ctx: Context, args: str) -> str:
+    """"我的心愿是……" is a wish said in the resident's own words (the longer keyword wins)."""
+    return submit_wish(ctx, args)
+
+
+@group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿", read_only=True)
 def list_my_wishes(ctx: Context, args: str) -> str:
-    if args.startswith("是"):  # "我的心愿是……" is a wish said in the resident's own words
-        return submit_wish(ctx, args[1:])
     _, page = take_page(args)
     mine = Wish.requester_id == ctx.person.id
     total = ctx.session.scalar(select(func.count(Wish.id)).where(mine)) or 0
