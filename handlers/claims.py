@@ -29,7 +29,7 @@ def list_open_wishes(ctx: Context, args: str) -> str:
         condition.append(Wish.category == category)
     total = ctx.session.scalar(select(func.count(Wish.id)).where(*condition)) or 0
     wishes = ctx.session.scalars(select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
-                                 .offset(page.offset).limit(PAGE_SIZE)).all()
+                                 .offset(page.offset).limit(PAGE_SIZE).options(joinedload(Wish.requester))).all()
     command = f"心愿列表 {category}".strip()
     if not total:
         return "现在没有待认领的心愿，谢谢关心！"
