@@ -60,6 +60,7 @@ class Settings:
     remind_days: int = 3
     release_days: int = 14
     poster_font: str | None = None  # `wishbot qr`: a CJK font file; unset: Debian's fonts-wqy-microhei
+    points_per_hour: float = 1.0  # points per verified hour of service
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":
@@ -93,6 +94,7 @@ class Settings:
             remind_days=int(get("WISHBOT_REMIND_DAYS", defaults.remind_days)),
             release_days=int(get("WISHBOT_RELEASE_DAYS", defaults.release_days)),
             poster_font=get("WISHBOT_POSTER_FONT"),
+            points_per_hour=float(get("WISHBOT_POINTS_PER_HOUR", defaults.points_per_hour)),
         )
 
     def with_(self, **changes) -> "Settings":

@@ -58,10 +58,11 @@ def fit_reply(reply: str | None) -> str | None:
 
 class Conversation:
     def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, points_per_hour: float = 1.0):
         self.db = db
         self.settings = settings
         self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.points_per_hour = points_per_hour
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
@@ -111,7 +112,8 @@ class Conversation:
                 return None
             try:
                 reply = self._run(Context(session=session, person=person, channel=inbound.channel,
-                                          inbound=inbound, settings=self.settings), match)
+                                          inbound=inbound, settings=self.settings,
+                                          points_per_hour=self.points_per_hour), match)
             except UserError as refusal:
                 reply = refusal.reply
             return fit_reply(reply)
@@ -127,7 +129,7 @@ class Conversation:
                 return seen.reply, [], []
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
-                          settings=self.settings)
+                          settings=self.settings, points_per_hour=self.points_per_hour)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)

@@ -106,7 +106,7 @@ def _seed_wishes(session, people: dict[str, Person]) -> None:
         wish.claim_by(member)
         if goal == "claimed":
             continue
-        wish.complete_by(member, "已送到家")
+        wish.complete_by(member, "已送到家", hours=2)
         if goal == "confirmed":
             wish.confirm(requester, "理得很好，谢谢", 5)
     session.flush()
@@ -122,8 +122,9 @@ def conversation(next_wish: int) -> list[tuple[str, str, str]]:
         ("demo-liu", "待审核", "the grid worker's queue"),
         ("demo-liu", f"审核 {n} 通过", "published to the volunteers"),
         ("demo-li", f"认领 {n}", "a member of 市税务局 claims it"),
-        ("demo-li", f"完成 {n} 已送到", ""),
+        ("demo-li", f"完成 {n} 已送到 2小时", "done, with the hours spent"),
         ("demo-new", f"确认 {n} 很好 5分", "the resident confirms"),
+        ("demo-li", "我的服务", "the member's service record"),
     ]
 
 

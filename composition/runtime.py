@@ -53,7 +53,8 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.after_commit, self.settings)
+        return Conversation(self.db, self.after_commit, self.settings,
+                            points_per_hour=self.settings.points_per_hour)
 
     @cached_property
     def pacer(self):

@@ -11,6 +11,7 @@ from . import (
     queue,
     registration,
     review,
+    service,
     stats,
     wishes,
 )
@@ -18,4 +19,5 @@ from . import (
 ROUTER = Router([
     help.group, wishes.group, claims.group, query.group,
     registration.group, review.group, proxy.group, dispatch.group, categories.group, stats.group, queue.group,
+    service.group,
 ])

@@ -209,7 +209,8 @@ def test_the_demos_printed_conversation_starts_from_a_newcomer_and_ends_confirme
     assert replies[1].startswith("新城社区有2个网格，请问您住哪一个？")
     assert replies[2].startswith(f"收到您的心愿 #{n}，已登记在新城社区第一网格。")
     assert f"心愿 #{n} 家里灯泡坏了，想请人来换一下" in replies[3]
-    assert replies[4:] == [f"心愿 #{n} 已发布到志愿者群。",
-                           f"认领成功！心愿 #{n}：家里灯泡坏了，想请人来换一下\n许愿人的联系方式已私信发给您。完成后回复「完成 {n}」。",
-                           f"谢谢您！心愿 #{n} 已报告完成，可以再发一张照片留作记录。",
-                           f"心愿 #{n} 已确认圆梦，谢谢您！"]
+    assert replies[4:6] == [f"心愿 #{n} 已发布到志愿者群。",
+                            f"认领成功！心愿 #{n}：家里灯泡坏了，想请人来换一下\n许愿人的联系方式已私信发给您。完成后回复「完成 {n}」。"]
+    assert replies[6].startswith(f"谢谢您！心愿 #{n} 已报告完成，工时 2小时")
+    assert replies[7] == f"心愿 #{n} 已确认圆梦，谢谢您！"
+    assert f"#{n}" in replies[8]  # 我的服务 lists the service just confirmed
