@@ -16,7 +16,7 @@ from .permissions import require_staff_of
 from .service_records import Span, number_text, points_for, service_of
 
 group = CommandGroup()
-HOURS_USAGE = "工时 N 姓名 X"
+HOURS_USAGE = "工时 12 李明 2"
 RECENT = 5
 
 
@@ -44,12 +44,12 @@ def hours_status(claim: Claim) -> str:
     return "已核实" if claim.hours_verified else "待许愿人确认后核实"
 
 
-@group.command("工时", roles={"gridworker", "admin"}, usage=f"{HOURS_USAGE} —— 记录认领人的服务时长，如：工时 12 李明 2")
+@group.command("工时", roles={"gridworker", "admin"}, usage=f"{HOURS_USAGE} —— 记录李明在12号心愿服务了2小时")
 def set_hours(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
     who, hours = split_who_and_hours(rest)
     if not who or hours is None:
-        raise BadInput(f"请这样写：{HOURS_USAGE}，比如：工时 12 李明 2（小时）")
+        raise BadInput(f"请这样写：{HOURS_USAGE}（12 是心愿编号，2 是小时数）")
     wish = ctx.wish_from(token, HOURS_USAGE, for_update=True)
     require_staff_of(ctx.person, wish)
     member = claimer_named(wish, who)
