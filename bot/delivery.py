@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,9 @@ from .pacing import WINDOW
 log = logging.getLogger("wishbot.push")
 
 MAX_ATTEMPTS = 6  # the first try and the job runners' five retries
+# What to do for a private notice WeChat refused because the resident has not written for 48 hours:
+# the outbox rows that pass it on another way (the composition root passes handlers' policy in).
+OutsideWindowPolicy = Callable[[Session, Notice], list[Notice]]
 BATCH_ROWS = 200  # robot rows one flush takes on
 
 
@@ -70,12 +73,14 @@ class Message:
 
 
 class Delivery:
-    def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps, lease: float = 60):
+    def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps, lease: float = 60,
+                 *, outside_window: OutsideWindowPolicy):
         self.db = db
         self.outbound = outbound
         self.pacer = pacer
         self.jobs = jobs
         self.lease = timedelta(seconds=lease)
+        self.outside_window = outside_window
 
     # --- one private notice --------------------------------------------------------------------
 
@@ -96,13 +101,21 @@ class Delivery:
             for row in _still_leased(session, [notice], lease):
                 if isinstance(error, OutsideWindow):
                     _failed(row, error, final=True)
-                    new_ids = _pass_on_by_phone(session, row)
+                    new_ids = self._pass_on(session, row)
                 else:
                     _settle(row, error)
         if new_ids:
             self.jobs.enqueue(new_ids)
         if error is not None and not isinstance(error, OutsideWindow):
             raise error
+
+    def _pass_on(self, session: Session, notice: Notice) -> list[int]:
+        """The resident has not written for 48 hours: queue what the policy sends instead
+        (once: a row that is itself a pass-on is not passed on again)."""
+        rows = [] if notice.fallback_for_id else self.outside_window(session, notice)
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
 
     def _push(self, notice: Notice) -> None:
         if notice.channel == "official":
@@ -275,13 +288,3 @@ def _failed(notice: Notice, error: Exception, final: bool = False) -> None:
         log.error("notice %s failed for good: %s", notice.id, notice.last_error)
     else:
         notice.status = NOTICE_PENDING
-
-
-def _pass_on_by_phone(session: Session, notice: Notice) -> list[int]:
-    """The resident has not written for 48 hours: ask the grid workers to phone them."""
-    from handlers.notices import pass_on_by_phone
-
-    rows = [] if notice.fallback_for_id else pass_on_by_phone(session, notice)
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]

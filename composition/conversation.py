@@ -19,19 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import ROUTER
+from bot.db import Database
+from bot.inbound import Inbound
+from bot.router import Match, Router
+from bot.settings import Settings
+from bot.text import normalise, without_trailing_punctuation
 from handlers.arrival import arrive
 from handlers.context import Context
 from handlers.help import HINT
 from handlers.media import attach_photo
-from handlers.natural import understand
-from models import Person, ProcessedMessage, UserError
-
-from bot.db import Database
-from bot.inbound import Inbound
-from bot.router import Match
-from bot.settings import Settings
-from bot.text import normalise, without_trailing_punctuation
+from models import Notice, Person, ProcessedMessage, UserError
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +54,14 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
-                 settings: Settings | None = None, points_per_hour: float = 1.0):
+    def __init__(self, db: Database, after_commit: Callable[[list[Notice], list[tuple[str, int]]], None],
+                 router: Router, understand: Callable[[Context, str], str | None], points_per_hour: float = 1.0,
+                 settings: Settings | None = None):
         self.db = db
         self.settings = settings
-        self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.after_commit = after_commit  # (outbox rows, (job name, id) pairs) once committed
+        self.router = router
+        self.understand = understand  # text that is no command: a wish in the resident's own words?
         self.points_per_hour = points_per_hour
 
     def handle(self, inbound: Inbound) -> str | None:
@@ -77,7 +77,7 @@ class Conversation:
                 return reply
         for _attempt in range(ATTEMPTS):
             try:
-                reply, notice_ids, jobs = self._handle_once(inbound)
+                reply, notices, jobs = self._handle_once(inbound)
                 break
             except IntegrityError:
                 # Either a concurrent retry of this very delivery committed first (answer as it
@@ -92,16 +92,15 @@ class Conversation:
         else:
             log.error("message %s from %s kept conflicting; gave up", inbound.message_key, inbound.sender)
             return BUSY
-        self.after_commit(notice_ids, jobs)
+        self.after_commit(notices, jobs)
         return reply
 
-    @staticmethod
-    def _read_only_match(inbound: Inbound) -> Match | None:
+    def _read_only_match(self, inbound: Inbound) -> Match | None:
         if inbound.kind == "event":
             text = normalise(inbound.event_key) if inbound.event == "click" else ""
         else:
-            text = without_trailing_punctuation(normalise(inbound.text)) if inbound.kind != "image" else ""
-        match = ROUTER.match(text) if text else None
+            text = normalise(inbound.text) if inbound.kind != "image" else ""
+        match = self.router.match(without_trailing_punctuation(text)) if text else None
         return match if match is not None and match.command.read_only else None
 
     def _answer_reading(self, inbound: Inbound, match: Match) -> str | None:
@@ -112,8 +111,8 @@ class Conversation:
                 return None
             try:
                 reply = self._run(Context(session=session, person=person, channel=inbound.channel,
-                                          inbound=inbound, settings=self.settings,
-                                          points_per_hour=self.points_per_hour), match)
+                                          inbound=inbound, router=self.router,
+                                          points_per_hour=self.points_per_hour, settings=self.settings), match)
             except UserError as refusal:
                 reply = refusal.reply
             return fit_reply(reply)
@@ -122,14 +121,14 @@ class Conversation:
         with self.db.sessions() as session:
             return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
 
-    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int], list[tuple[str, int]]]:
+    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         with self.db.transaction() as session:
             seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
             if seen is not None:
                 return seen.reply, [], []
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
-                          settings=self.settings, points_per_hour=self.points_per_hour)
+                          router=self.router, points_per_hour=self.points_per_hour, settings=self.settings)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)
@@ -143,7 +142,7 @@ class Conversation:
             session.add(ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text,
                                          reply=reply))
             session.flush()
-            return reply, [n.id for n in ctx.notices], ctx.jobs
+            return reply, ctx.notices, ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
         person = session.scalar(select(Person).where(Person.openid == inbound.sender))
@@ -171,9 +170,9 @@ class Conversation:
 
     def _command(self, ctx: Context, text: str) -> str:
         said = without_trailing_punctuation(text)
-        match = ROUTER.match(said) or ROUTER.match_homophone(said)
+        match = self.router.match(said) or self.router.match_homophone(said)
         if match is None:
-            return understand(ctx, text) or HINT
+            return self.understand(ctx, text) or HINT
         return self._run(ctx, match)
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import BadInput, Community, Wish
+from models import BadInput, Community, Wish, limited
 from models.wish import PENDING_REVIEW
 
 from . import notices
@@ -21,9 +21,7 @@ def clean_content(content: str) -> str:
     content = content.strip(_EDGE_PUNCTUATION)
     if not content:
         raise BadInput("请写上心愿内容，比如：许愿 需要一副老花镜")
-    if len(content) > MAX_WISH_LENGTH:
-        raise BadInput(f"心愿内容太长了，请控制在{MAX_WISH_LENGTH}字以内。")
-    return content
+    return limited(content, MAX_WISH_LENGTH, "心愿内容")
 
 
 def resolve_community(ctx: Context) -> Community:
@@ -54,12 +52,10 @@ def submit(ctx: Context, content: str) -> str:
     """A registered resident's wish: for review, or published at once without review."""
     wish = new_wish(ctx, content)
     if wish.community.review_required:
-        ctx.log(wish, "submit", None)
-        ctx.notify(notices.wish_submitted(ctx.session, wish))
+        ctx.change(wish, "submit", None, notices.wish_submitted, new=True)
         return f"收到您的心愿 {wish.ref}，网格员审核后会发布。"
-    wish._publish_now(None, 1)
-    ctx.log(wish, "submit", None, "社区免审核，直接发布")
-    ctx.notify(notices.wish_published(ctx.session, wish))
+    ctx.change(wish, "submit", lambda: wish.publish_directly(None), notices.wish_published,
+               "社区免审核，直接发布", new=True)
     return f"收到您的心愿 {wish.ref}，已发布，有人认领会告诉您。"
 
 
@@ -67,6 +63,5 @@ def submit_from_newcomer(ctx: Context, content: str) -> Wish:
     """A newcomer's first wish waits for review whatever the community's setting: the grid
     worker checks who they are first, and is told there is a new resident."""
     wish = new_wish(ctx, content)
-    ctx.log(wish, "submit", None, "新居民首次许愿")
-    ctx.notify(notices.newcomer_wish(ctx.session, wish))
+    ctx.change(wish, "submit", None, notices.newcomer_wish, "新居民首次许愿", new=True)
     return wish

@@ -5,8 +5,8 @@ import re
 
 from sqlalchemy import func, select
 
-from bot.router import CommandGroup
 from bot.numbers import chinese_or_arabic
+from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Wish
 from models.wish import PENDING_REVIEW, WITHDRAWN
@@ -53,11 +53,8 @@ def list_my_wishes(ctx: Context, args: str) -> str:
 @group.command("撤回", roles={"resident"}, usage="撤回 12 —— 撤回还没人认领的12号心愿")
 def withdraw_wish(ctx: Context, args: str) -> str:
     wish = ctx.only_wish(args, "撤回 12（12 是心愿编号）", for_update=True)
-    before = wish.status
-    wish.withdraw(ctx.person)
-    ctx.log(wish, "withdraw", before)
-    if before != PENDING_REVIEW:
-        ctx.notify([notices.to_group(wish, "withdrawn", f"心愿 {wish.ref} 已由许愿人撤回。")])
+    announce = None if wish.status == PENDING_REVIEW else notices.wish_withdrawn  # the group never saw it
+    ctx.change(wish, "withdraw", lambda: wish.withdraw(ctx.person), announce)
     return f"心愿 {wish.ref} 已撤回。"
 
 
@@ -81,14 +78,11 @@ def confirm_for(ctx: Context, wish: Wish, feedback: str | None, rating: int | No
         require_staff_of(ctx.person, wish)  # the model refuses anyone else
     if rating is not None and not 1 <= rating <= 5:
         raise BadInput("评分请写 1 到 5。")
-    feedback = (feedback or "").strip()[:500] or None
-    before = wish.status
-    wish.confirm(ctx.person, feedback, rating)
+    feedback = (feedback or "").strip() or None  # the model refuses one too long
     note = feedback
     if proxy:
         note = f"网格员代确认（许愿人：{feedback}）" if feedback else "网格员代确认"
-    ctx.log(wish, "confirm", before, note)
-    ctx.notify(notices.wish_confirmed(ctx.session, wish))
+    ctx.change(wish, "confirm", lambda: wish.confirm(ctx.person, feedback, rating), notices.wish_confirmed, note)
 
 
 @group.command("确认", roles={"resident", "gridworker", "admin"},

@@ -74,7 +74,7 @@ def test_reported_hours_wait_for_the_confirmation(chat, app, client):
          f"李建国，您{local_time(datetime.now(timezone.utc)).year}年的服务记录：\n"
          "已核实工时 2.5 小时，积分 2.5 分\n完成心愿 1 个\n"
          f"最近的服务：\n· {today()} #1 需要一副老花镜 2.5小时 已核实"),
-        ("o-li", "完成 1 3小时", "心愿#1的工时已核实，要改请联系网格员。"),
+        ("o-li", "完成 1 3小时", "心愿 #1 的工时已核实，要改请联系网格员。"),
     ])
     assert "许愿人已确认心愿 #1，您的工时 2.5小时 已核实。谢谢您！" in chat.private_notices("o-li")
     assert claims_of(app, 1) == [("李建国", "completed", 2.5, "王秀兰")]
@@ -158,7 +158,7 @@ def test_bad_hours_change_nothing(chat, app):
         ("o-liu", "工时 1 李建国 很久", "请这样写：工时 12 李明 2（12 是心愿编号，2 是小时数）"),
         ("o-liu", "工时 1 张三 2", "心愿 #1 没有叫「张三」的认领人（放弃了的不记工时）。"),
         ("o-zhou", "工时 1 李建国 2", "心愿 #1 不在您负责的网格。"),
-        ("o-chen", "完成 1 2小时", "您没有认领心愿#1。"),
+        ("o-chen", "完成 1 2小时", "您没有认领心愿 #1。"),
     ])
     assert claims_of(app, 1) == [("李建国", "active", None, None)]
     with session_of(app) as s:
