@@ -104,8 +104,8 @@ def test_claiming_twice_and_claiming_a_taken_wish(chat):
 
 
 @pytest.mark.parametrize("said, expected", [
-    ("认领", "请这样写：认领 N"),
-    ("认领 abc", "请这样写：认领 N"),
+    ("认领", "请这样写：认领 12（12 是心愿编号）"),
+    ("认领 abc", "请这样写：认领 12（12 是心愿编号）"),
     ("认领 999", "没有找到心愿 #999。"),
     ("完成 1", "您没有认领心愿 #1。"),
     ("放弃 1", "您没有认领心愿 #1。"),
@@ -125,13 +125,16 @@ def test_empty_and_overlong_wishes_are_refused(chat, app):
 
 
 def test_text_that_is_no_command_gets_a_hint(chat):
-    hint = "没看懂您的意思。发「帮助」看看怎么用，许愿请发「许愿 内容」。"
-    chat.dialog([("o-wang", "你好", hint), ("o-li", "今天天气不错", hint)])
+    from handlers.help import HINT
+    from handlers.natural import GREETING_REPLY
+
+    chat.dialog([("o-wang", "你好", GREETING_REPLY), ("o-li", "今天天气不错", HINT)])
+    assert HINT == "没看懂您的意思。有困难直接告诉我您需要什么，比如：需要一副老花镜；发「帮助」看看怎么用。"
 
 
 def test_help_lists_the_commands_of_your_role(chat):
     resident = chat.say("o-wang", "帮助")
-    assert "许愿" in resident and "认领 N" not in resident
+    assert "许愿" in resident and "认领 12" not in resident
     member = chat.say("o-li", "帮助")
     assert "认领" in member and "审核" not in member
     assert "审核" in chat.say("o-liu", "帮助")
