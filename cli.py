@@ -114,7 +114,8 @@ POSTER_LINES = {
 @click.option("--role", type=click.Choice(["resident", "member"]), default="resident", show_default=True,
               help="member: scanning starts 报到 (volunteer registration) in that community")
 @click.option("--out", type=click.Path(dir_okay=False), help="the poster PNG  [default: qr-SCENE.png]")
-def qr(where: str, role: str, out: str | None) -> None:
+@click.pass_obj
+def qr(rt: Runtime, where: str, role: str, out: str | None) -> None:
     """A permanent QR code for a place (and role), written as a printable poster."""
     from pathlib import Path
 
@@ -123,7 +124,6 @@ def qr(where: str, role: str, out: str | None) -> None:
     from bot.outbound.errors import DeliveryError
     from bot.poster import PosterError, render
 
-    rt = _runtime()
     create = getattr(rt.outbound.official, "create_qrcode", None)
     if create is None:
         raise click.ClickException("WECHAT_APPID and WECHAT_SECRET must be set: the code comes from the Official Account")
