@@ -27,3 +27,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app
+
+
+def serve(app: Flask, host: str, port: int, *, threads: int = 8, timeout: int = 30) -> None:
+    """The production WSGI server for a single process (`wishbot serve`, the demo): waitress
+    reads each request whole before a thread runs it, closes a connection silent for `timeout`
+    seconds, and refuses bodies over the app's limit before reading them."""
+    from waitress import serve as waitress_serve
+
+    logging.getLogger("waitress").setLevel(logging.INFO)
+    waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=timeout,
+                   cleanup_interval=max(1, min(timeout, 30)),  # how often silent connections are closed
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"], ident="wishbot")

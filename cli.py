@@ -49,14 +49,18 @@ def init_db(rt: Runtime) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
+@click.option("--threads", default=8, show_default=True, help="requests served at once")
+@click.option("--timeout", default=30, show_default=True, help="seconds a client may stay silent mid-request")
 @click.pass_obj
-def serve(rt: Runtime, host: str, port: int) -> None:
-    """Serve webhooks, dashboard and API from the environment's configuration."""
+def serve(rt: Runtime, host: str, port: int, threads: int, timeout: int) -> None:
+    """Serve webhooks, dashboard and API from the environment's configuration (waitress, one
+    process: its jobs thread and clock deliver the notices when there is no Redis)."""
     from app import create_app
+    from app import serve as serve_app
 
     app = create_app(runtime=rt)
     rt.start_in_process_clock()
-    app.run(host=host, port=port, threaded=True)
+    serve_app(app, host, port, threads=threads, timeout=timeout)
 
 
 @main.command()
@@ -84,23 +88,54 @@ def worker(rt: Runtime, burst: bool) -> None:
 @click.pass_obj
 def digest(rt: Runtime) -> None:
     """Send the grid workers' digests now (the worker's scheduler sends them daily)."""
+    _report_delivery(rt, rt.send_digests(), "digests")
+
+
+def _report_delivery(rt, ids: list[int], what: str) -> None:
+    """With Redis the workers send them; without, this process does, and says how it went."""
     from sqlalchemy import select
 
     from models import Notice
     from models.messaging import NOTICE_SENT
 
-    ids = rt.send_digests()
     if rt.redis is not None:
-        click.echo(f"digests queued for the workers: {len(ids)}")
+        click.echo(f"{what} queued for the workers: {len(ids)}")
         return
     rt.jobs.join(timeout=60)
     rt.jobs.close()
     with rt.db.sessions() as session:
         unsent = session.scalars(select(Notice.id).where(Notice.id.in_(ids), Notice.status != NOTICE_SENT)).all()
     if unsent:
-        raise click.ClickException(f"{len(ids) - len(unsent)} of {len(ids)} digests sent; "
+        raise click.ClickException(f"{len(ids) - len(unsent)} of {len(ids)} {what} sent; "
                                    "the rest stay in the outbox for the next `wishbot serve` or worker")
-    click.echo(f"digests sent: {len(ids)}")
+    click.echo(f"{what} sent: {len(ids)}")
+
+
+@main.group()
+def notices() -> None:
+    """The outbox's notices."""
+
+
+@notices.command("retry")
+@click.option("--id", "notice_ids", type=int, multiple=True, help="only this notice (repeatable)")
+@click.pass_obj
+def notices_retry(rt: Runtime, notice_ids: tuple[int, ...]) -> None:
+    """Send again the notices that failed for good (all, or the --id ones)."""
+    from sqlalchemy import select
+
+    from bot.delivery import reopen_failed
+    from models import Notice
+
+    query = select(Notice).where(Notice.id.in_(notice_ids)) if notice_ids else None
+    with rt.db.sessions() as session:
+        rows = reopen_failed(session, query)
+        session.commit()
+        if not rows:
+            click.echo("no failed notices")
+            return
+        rt.after_commit(rows, [])
+        ids = [row.id for row in rows]
+    _report_delivery(rt, ids, "notices")
 
 
 POSTER_LINES = {

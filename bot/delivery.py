@@ -25,7 +25,7 @@ from .db import Database
 from .outbound.errors import DeliveryError, OutsideWindow, Throttled
 from .outbound.log import LoggingSender
 from .outbound.official import OfficialAccountAPI
-from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, split_message
+from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, markdown_literal, split_message
 from .pacing import WINDOW
 
 log = logging.getLogger("wishbot.push")
@@ -197,6 +197,18 @@ class Delivery:
         return requeued
 
 
+def reopen_failed(session: Session, query=None) -> list[Notice]:
+    """Make the notices that failed for good pending again, with a fresh set of attempts (a
+    message sent in part resumes after its parts already out): the ones `query` selects
+    (a select of Notice, e.g. narrowed to a login's scope), or all. The caller commits, then
+    hands the rows to the jobs."""
+    query = select(Notice) if query is None else query
+    rows = list(session.scalars(query.where(Notice.status == NOTICE_FAILED).order_by(Notice.id).with_for_update()))
+    for row in rows:
+        row.status, row.attempts, row.lease_until = NOTICE_PENDING, 0, None
+    return rows
+
+
 def compose(rows: list[Notice], budget: int) -> list[Message]:
     """Each row its own text message while the budget allows; otherwise markdown lists naming
     them all, each within the robot's size limit. A row too long for one text always goes on its
@@ -217,7 +229,7 @@ def _lists(rows: list[Notice]) -> list[Message]:
     messages = [Message([], "markdown", [header])]
     size = len(header.encode())
     for row in rows:
-        item = "- " + " ".join(row.text.split("\n"))
+        item = "- " + markdown_literal(row.text)
         item_size = len(item.encode()) + 1  # and its newline
         if size + item_size > MARKDOWN_LIMIT:
             messages.append(Message([], "markdown", []))

@@ -55,27 +55,28 @@ def job_id(name: str, arg: object) -> str:
 class Jobs:
     """What both runners share; each provides `call(name, arg, delay)`."""
 
-    def call(self, name: str, arg: object, delay: float = 0) -> None:
+    def call(self, name: str, arg: object, delay: float = 0) -> bool:
+        """Queue the job; False when the runner did not take it (the relay will)."""
         raise NotImplementedError
 
-    def hand_over(self, notices: Iterable) -> None:
+    def hand_over(self, notices: Iterable) -> bool:
         """Committed outbox rows: a private one to its own job, group-robot ones straight to
-        their robot's flush (the only job that sends robot messages)."""
+        their robot's flush (the only job that sends robot messages). Stops at the first the
+        runner does not take (False): when Redis is down or hangs, asking again for each row
+        would only add its timeout to the reply's wait, and the relay hands them all over."""
         robots: dict[str, None] = {}
         for notice in notices:
             if notice.channel == "robot":
                 robots.setdefault(notice.target)
-            else:
-                self.call(SEND_NOTICE, notice.id)
-        for target in robots:
-            self.schedule_flush(target)
+            elif not self.call(SEND_NOTICE, notice.id):
+                return False
+        return all(self.schedule_flush(target) for target in robots)
 
-    def enqueue(self, notice_ids: Iterable[int]) -> None:
-        for notice_id in notice_ids:
-            self.call(SEND_NOTICE, notice_id)
+    def enqueue(self, notice_ids: Iterable[int]) -> bool:
+        return all(self.call(SEND_NOTICE, notice_id) for notice_id in notice_ids)
 
-    def schedule_flush(self, target: str, delay: float = 0) -> None:
-        self.call(FLUSH_ROBOT, target, delay)
+    def schedule_flush(self, target: str, delay: float = 0) -> bool:
+        return self.call(FLUSH_ROBOT, target, delay)
 
     def join(self, timeout: float = 10) -> None:
         pass
@@ -98,12 +99,13 @@ class InProcessJobs(Jobs):
         self._thread = threading.Thread(target=self._run, name="wishbot-jobs", daemon=True)
         self._thread.start()
 
-    def call(self, name: str, arg: object, delay: float = 0) -> None:
+    def call(self, name: str, arg: object, delay: float = 0) -> bool:
         checked(name)
         with self._mutex:
             if job_id(name, arg) in self._waiting:
-                return
+                return True
         self._submit((name, arg), 0, delay)
+        return True
 
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         ids = list(notice_ids)
@@ -169,7 +171,7 @@ class RQJobs(Jobs):
 
         self.queue = Queue(QUEUE_NAME, connection=redis_connection)
 
-    def call(self, name: str, arg: object, delay: float = 0) -> None:
+    def call(self, name: str, arg: object, delay: float = 0) -> bool:
         """Enqueue the job unless it will run anyway: enqueueing a job that waits for its retry
         would run it now as well, and spend an attempt of every row it carries."""
         from rq import Retry
@@ -179,13 +181,15 @@ class RQJobs(Jobs):
                        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
         try:
             if self._will_run([options["job_id"]]):
-                return
+                return True
             if delay > 0:
                 self.queue.enqueue_in(timedelta(seconds=delay), "worker.run", name, arg, **options)
             else:
                 self.queue.enqueue("worker.run", name, arg, **options)
-        except Exception as error:  # redis.ConnectionError and friends
+        except Exception as error:  # redis.ConnectionError, TimeoutError and friends
             log.warning("could not enqueue %s (%s); left for the relay", options["job_id"], error)
+            return False
+        return True
 
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         """Enqueue the notices whose job will not run (lost with Redis, or its worker killed)."""

@@ -40,7 +40,8 @@ def env(name: str, default=None, *, factory=None, url: bool = False):
     return field(default=default, metadata=metadata)
 
 
-_PARSE = {"int": int, "float": float}  # by the field's annotation; anything else is text
+_PARSE = {"int": int, "float": float,  # by the field's annotation; anything else is text
+          "bool": lambda raw: raw.strip().lower() in ("1", "true", "yes")}
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,10 @@ class Settings:
 
     # A bare Settings() signs sessions with a key of its own; from_env keeps one in ./instance.
     secret_key: str = env("WISHBOT_SECRET_KEY", factory=lambda: secrets.token_hex(32))
+    secure_cookies: bool = env("WISHBOT_SECURE_COOKIES", False)  # dashboard cookies only over HTTPS
     http_timeout: float = env("WISHBOT_HTTP_TIMEOUT", 5.0)
     max_body_bytes: int = 64 * 1024
+    timestamp_window: int = env("WISHBOT_TIMESTAMP_WINDOW", 300)  # seconds a signed webhook request may be off
     robot_per_minute: int = env("WISHBOT_ROBOT_PER_MINUTE", 20)
     # Delivery, digests and reminders (bot/delivery.py, handlers/digest.py, worker.py).
     relay_seconds: int = env("WISHBOT_RELAY_SECONDS", 30)
@@ -98,3 +101,16 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+REPLY_PATH_REDIS_TIMEOUT = 0.25  # seconds per Redis call on a reply's or a login's path
+
+
+def prompt_redis_options() -> dict:
+    """Connection options for Redis on a reply's or a login's path: short timeouts, and no
+    retries (redis-py retries three times by default, each waiting the whole timeout)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return dict(socket_timeout=REPLY_PATH_REDIS_TIMEOUT, socket_connect_timeout=REPLY_PATH_REDIS_TIMEOUT,
+                retry=Retry(NoBackoff(), 0))

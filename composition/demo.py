@@ -189,4 +189,6 @@ People: residents demo-wang demo-zhao demo-sun; members demo-li demo-chen demo-f
 grid workers demo-liu (新城社区/第一网格) demo-zhou (东山社区/东山花园网格); admin demo-admin.
 """)
     app.extensions["wishbot"].start_in_process_clock()
-    app.run(host=host, port=port, threaded=True)
+    from app import serve
+
+    serve(app, host, port)

@@ -11,7 +11,7 @@ from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.robot import GroupRobot
 from bot.outbound.tokens import MemoryTokenStore, RedisTokenStore
-from bot.settings import Settings
+from bot.settings import Settings, prompt_redis_options
 from handlers import ROUTER
 from handlers.natural import understand
 from handlers.notices import pass_on_by_phone
@@ -38,6 +38,23 @@ class Runtime:
         import redis
 
         return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+
+    @cached_property
+    def prompt_redis(self):
+        """Redis for what a reply waits on (the replay check, the hand-over after commit): a
+        Redis that hangs costs a reply a fraction of a second, not seconds per call."""
+        if not self.settings.redis_url:
+            return None
+        import redis
+
+        return redis.Redis.from_url(self.settings.redis_url, **prompt_redis_options())
+
+    @cached_property
+    def freshness(self):
+        from bot.channels.freshness import Freshness, SeenInMemory, SeenInRedis
+
+        seen = SeenInRedis(self.prompt_redis) if self.prompt_redis is not None else SeenInMemory()
+        return Freshness(self.settings.timestamp_window, seen)
 
     @cached_property
     def outbound(self) -> Outbound:
@@ -120,23 +137,38 @@ class Runtime:
             return
         fetch_proof(self.db, download, proof_id)
 
+    @cached_property
+    def handover_jobs(self):
+        """The job runner as a reply's path uses it: on Redis, with the reply path's short
+        timeouts, so that a Redis that hangs delays a reply by a fraction of a second."""
+        if self.prompt_redis is None:
+            return self.jobs
+        from bot.jobs import RQJobs
+
+        return RQJobs(self.prompt_redis)
+
     def after_commit(self, notices: list[Notice], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
-        for) to the job runner: one path for chat and the dashboard alike."""
-        self.jobs.hand_over(notices)
+        for) to the job runner: one path for chat and the dashboard alike. Whatever Redis does
+        not take in time stays pending in the outbox, for the relay."""
+        runner = self.handover_jobs
+        if not runner.hand_over(notices):
+            return
         for name, row_id in jobs:
-            self.jobs.call(name, row_id)
+            if not runner.call(name, row_id):
+                return
 
     @cached_property
     def wechat_channel(self):
         from bot.channels.wechat import OfficialAccount
 
         s = self.settings
-        return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key)
+        return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key,
+                               self.freshness)
 
     @cached_property
     def wecom_channel(self):
         from bot.channels.wecom import WeComApp
 
         s = self.settings
-        return WeComApp(s.wecom_token, s.wecom_corp_id, s.wecom_aes_key)
+        return WeComApp(s.wecom_token, s.wecom_corp_id, s.wecom_aes_key, freshness=self.freshness)

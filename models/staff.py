@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped
@@ -22,6 +22,9 @@ class StaffUser(Timestamped, Base):
     grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"))
     # The person this login acts as, so the timeline names who did what from the dashboard.
     person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    # Part of the id a dashboard session carries; a logout raises it, so no copy of the
+    # session cookie (nor any other session of this login) works afterwards.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     community: Mapped[Optional[Community]] = relationship()
     grid: Mapped[Optional[Grid]] = relationship()

@@ -6,6 +6,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.channels import simulate
 from bot.channels.errors import MalformedMessage, SignatureError
+from bot.channels.freshness import Freshness, ReplayedRequest, StaleRequest
 from bot.channels.wechat import OfficialAccount, signature, unseal
 from bot.channels.wecom import WeComApp
 
@@ -80,6 +81,20 @@ def account(**kw):
     return OfficialAccount(TOKEN, APPID, **{"aes_key": KEY, **kw})
 
 
+def plain_account(**kw):
+    """An account in plaintext mode: no EncodingAESKey configured."""
+    return OfficialAccount(TOKEN, APPID, **kw)
+
+
+def for_mode(mode, **kw):
+    return account(**kw) if mode else plain_account(**kw)
+
+
+def at(timestamp) -> Freshness:
+    """The check as it runs at `timestamp`: the official vectors were signed in 2014."""
+    return Freshness(clock=lambda: int(timestamp))
+
+
 def signed(xml, mode=None, **kw):
     if mode is None:
         return simulate.sign_request(xml, token=TOKEN, **kw)
@@ -116,7 +131,7 @@ def test_vector_b_decrypts_byte_for_byte():
 
 
 def test_vector_b_opens_into_inbound():
-    envelope = OfficialAccount(B_TOKEN, B_APPID, KEY).open(B_ARGS, B_BODY)
+    envelope = OfficialAccount(B_TOKEN, B_APPID, KEY, freshness=at(B_ARGS["timestamp"])).open(B_ARGS, B_BODY)
     inbound = envelope.inbound
     assert (inbound.channel, inbound.sender, inbound.kind, inbound.text, inbound.account) == (
         "wechat", "oyORnuP8q7ou2gfYjqLzSIWZf0rs", "text", "abcdteT", "gh_10f6c3c3ac5a")
@@ -125,7 +140,7 @@ def test_vector_b_opens_into_inbound():
 
 
 def test_vector_b_reply_is_sealed_for_the_user():
-    oa = OfficialAccount(B_TOKEN, B_APPID, KEY)
+    oa = OfficialAccount(B_TOKEN, B_APPID, KEY, freshness=at(B_ARGS["timestamp"]))
     body = oa.render(oa.open(B_ARGS, B_BODY), "收到")
     assert "收到" not in body and "<Encrypt>" in body
     assert simulate.read_reply(body, token=B_TOKEN, appid=B_APPID, aes_key=KEY) == "收到"
@@ -144,7 +159,7 @@ def test_vector_c_url_verification():
 
 
 def test_vector_c_post():
-    envelope = WeComApp(C_TOKEN, C_CORP, C_KEY).open(C_POST_ARGS, C_BODY)
+    envelope = WeComApp(C_TOKEN, C_CORP, C_KEY, freshness=at(C_POST_ARGS["timestamp"])).open(C_POST_ARGS, C_BODY)
     inbound = envelope.inbound
     assert (inbound.channel, inbound.sender, inbound.kind, inbound.text, inbound.agent_id) == (
         "wecom", "mycreate", "text", "hello", "218")
@@ -164,7 +179,7 @@ def test_vector_c_wrong_corp_id_is_refused():
 def test_round_trip(mode):
     xml = simulate.build_text_message(OPENID, "许愿 帮我修水管 <&>", msg_id=987654321)
     args, body = signed(xml, mode)
-    oa = account()
+    oa = for_mode(mode)
     envelope = oa.open(args, body)
     assert envelope.inbound.text == "许愿 帮我修水管 <&>"
     assert envelope.inbound.sender == OPENID and envelope.inbound.account == "gh_wishbot"
@@ -183,7 +198,7 @@ def test_safe_mode_body_carries_no_plaintext_fields():
 
 
 def test_plaintext_reply_swaps_sender_and_account():
-    oa = account()
+    oa = plain_account()
     reply = oa.render(oa.open(*signed(simulate.build_text_message(OPENID, "hi"))), "好")
     root = ET.fromstring(reply)
     assert (root.findtext("ToUserName"), root.findtext("FromUserName"), root.findtext("MsgType")) \
@@ -219,7 +234,7 @@ def test_wecom_round_trip():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_cdata_terminator_in_reply_round_trips(mode):
-    oa = account()
+    oa = for_mode(mode)
     envelope = oa.open(*signed(simulate.build_text_message(OPENID, "x"), mode))
     text = "a]]>b ]]]]> <![CDATA[c]]>"
     reply = oa.render(envelope, text)
@@ -230,7 +245,7 @@ def test_cdata_terminator_in_reply_round_trips(mode):
 
 
 def test_characters_xml_forbids_are_dropped_from_replies():
-    oa = account()
+    oa = plain_account()
     reply = oa.render(oa.open(*signed(simulate.build_text_message(OPENID, "x"))), "a\x00b\x1bc")
     assert ET.fromstring(reply).findtext("Content") == "abc"
 
@@ -267,7 +282,7 @@ def test_message_sealed_with_an_unknown_key_is_refused():
 def test_tampered_url_is_refused(mode, param):
     args, body = signed(simulate.build_text_message(OPENID, "x"), mode)
     with pytest.raises(SignatureError):
-        account().open({**args, param: args[param] + "1"}, body)
+        for_mode(mode).open({**args, param: args[param] + "1"}, body)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -275,19 +290,19 @@ def test_missing_signature_is_refused(mode):
     args, body = signed(simulate.build_text_message(OPENID, "x"), mode)
     del args["signature"]
     with pytest.raises(SignatureError):
-        account().open(args, body)
+        for_mode(mode).open(args, body)
 
 
 def test_non_ascii_signature_is_refused_not_crashed():
     args, body = signed(simulate.build_text_message(OPENID, "x"))
     with pytest.raises(SignatureError):
-        account().open({**args, "signature": "签名"}, body)
+        plain_account().open({**args, "signature": "签名"}, body)
 
 
 def test_wrong_token_is_refused():
     args, body = simulate.sign_request(simulate.build_text_message(OPENID, "x"), token="other")
     with pytest.raises(SignatureError):
-        account().open(args, body)
+        plain_account().open(args, body)
 
 
 def test_tampered_encrypt_is_refused():
@@ -301,7 +316,7 @@ def resigned(args, encrypt):
     """A body whose Encrypt is garbage but correctly signed (someone holding the token)."""
     msg_signature = signature(TOKEN, args["timestamp"], args["nonce"], encrypt)
     body = f"<xml><ToUserName>gh_wishbot</ToUserName><Encrypt>{encrypt}</Encrypt></xml>"
-    return {**args, "msg_signature": msg_signature}, body.encode()
+    return {**args, "encrypt_type": "aes", "msg_signature": msg_signature}, body.encode()
 
 
 @pytest.mark.parametrize("encrypt", [
@@ -328,7 +343,7 @@ def test_encrypted_request_without_a_configured_key_is_malformed():
 def test_unknown_encrypt_type_is_malformed():
     args, body = signed(simulate.build_text_message(OPENID, "x"))
     with pytest.raises(MalformedMessage):
-        account().open({**args, "encrypt_type": "rsa"}, body)
+        plain_account().open({**args, "encrypt_type": "rsa"}, body)
 
 
 def test_tampered_reply_is_detected():
@@ -370,7 +385,7 @@ MALFORMED_BODIES = {
 @pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
 def test_malformed_plaintext_body(body):
     with pytest.raises(MalformedMessage):
-        account().open(plain_args(), body)
+        plain_account().open(plain_args(), body)
 
 
 @pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
@@ -407,7 +422,7 @@ def test_wecom_echostr_that_does_not_decrypt_is_malformed():
 # --- message kinds ------------------------------------------------------------------------------
 
 def opened(xml, mode="safe"):
-    return account().open(*signed(xml, mode)).inbound
+    return for_mode(mode).open(*signed(xml, mode)).inbound
 
 
 def test_voice_carries_recognition_and_media():
@@ -461,3 +476,107 @@ def test_compatible_mode_trusts_the_encrypted_copy():
     forged = body.replace("真的".encode(), "假的".encode(), 1)
     assert forged != body
     assert account().open(args, forged).inbound.text == "真的"
+
+
+# --- with a key, only sealed requests; each fresh and used once -----------------------------------
+
+def test_vector_b_signed_in_2014_is_stale_today():
+    with pytest.raises(StaleRequest):
+        OfficialAccount(B_TOKEN, B_APPID, KEY).open(B_ARGS, B_BODY)
+    with pytest.raises(StaleRequest):
+        WeComApp(C_TOKEN, C_CORP, C_KEY).open(C_POST_ARGS, C_BODY)
+
+
+def test_with_a_key_a_captured_url_with_a_plaintext_body_is_refused():
+    args, _ = signed(simulate.build_text_message(OPENID, "帮助"), "safe")
+    forged = simulate.build_text_message(OPENID, "审核 12 通过").encode()
+    url_only = {k: args[k] for k in ("signature", "timestamp", "nonce")}
+    for params in (url_only, {**url_only, "encrypt_type": "raw"}):
+        with pytest.raises(SignatureError):
+            account().open(params, forged)
+    with pytest.raises(MalformedMessage):  # the whole captured URL: the body has no Encrypt
+        account().open(args, forged)
+
+
+def test_with_a_key_a_correctly_signed_plaintext_request_is_refused():
+    args, body = signed(simulate.build_text_message(OPENID, "帮助"))  # plaintext mode
+    assert plain_account().open(args, body).inbound.text == "帮助"
+    with pytest.raises(SignatureError):
+        account().open(*signed(simulate.build_text_message(OPENID, "帮助")))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("offset, fresh", [(-301, False), (-300, True), (0, True), (300, True), (301, False)])
+def test_a_timestamp_outside_the_window_is_refused(mode, offset, fresh):
+    now = 1_800_000_000
+    args, body = signed(simulate.build_text_message(OPENID, "x"), mode, timestamp=now + offset)
+    oa = for_mode(mode, freshness=at(now))
+    if fresh:
+        assert oa.open(args, body).inbound.text == "x"
+    else:
+        with pytest.raises(StaleRequest):
+            oa.open(args, body)
+
+
+def test_the_window_is_configurable():
+    now = 1_800_000_000
+    args, body = signed(simulate.build_text_message(OPENID, "x"), "safe", timestamp=now - 61)
+    with pytest.raises(StaleRequest):
+        account(freshness=Freshness(60, clock=lambda: now)).open(args, body)
+    assert account(freshness=Freshness(120, clock=lambda: now)).open(args, body).inbound.text == "x"
+
+
+@pytest.mark.parametrize("timestamp", ["", "abc", "１７００", "-5", "9" * 40])
+def test_a_timestamp_that_is_no_number_is_malformed(timestamp):
+    xml = simulate.build_text_message(OPENID, "x")
+    with pytest.raises(MalformedMessage):
+        plain_account().open(*simulate.sign_request(xml, token=TOKEN, timestamp=timestamp, nonce="7"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_replayed_timestamp_and_nonce_is_refused(mode):
+    oa = for_mode(mode)
+    args, body = signed(simulate.build_text_message(OPENID, "x", msg_id=1), mode)
+    oa.open(args, body)
+    with pytest.raises(ReplayedRequest):
+        oa.open(args, body)
+    # another message signed with the same pair (someone holding the token) is refused too
+    other, other_body = signed(simulate.build_text_message(OPENID, "y", msg_id=2), mode,
+                               timestamp=args["timestamp"], nonce=args["nonce"])
+    with pytest.raises(ReplayedRequest):
+        oa.open(other, other_body)
+    # a new pair for the same message (as a retry would be) passes, to be deduplicated by MsgId
+    again, again_body = signed(simulate.build_text_message(OPENID, "x", msg_id=1), mode)
+    assert oa.open(again, again_body).inbound.message_key == "wechat:1"
+
+
+def test_a_refused_request_does_not_use_up_its_pair():
+    oa = account()
+    args, body = signed(simulate.build_text_message(OPENID, "x"), "safe")
+    with pytest.raises(SignatureError):
+        oa.open(args, body.replace(b"<Encrypt>", b"<Encrypt>AAAA"))  # tampered on the way
+    assert oa.open(args, body).inbound.text == "x"
+
+
+def test_a_replayed_wecom_request_is_refused():
+    app = WeComApp(TOKEN, "wwcorp", KEY)
+    xml = simulate.build_text_message("zhangsan", "统计", account="wwcorp", agent_id="1", msg_id=7)
+    args, body = simulate.sign_wecom_request(xml, token=TOKEN, corp_id="wwcorp", aes_key=KEY)
+    app.open(args, body)
+    with pytest.raises(ReplayedRequest):
+        app.open(args, body)
+    old = simulate.sign_wecom_request(xml, token=TOKEN, corp_id="wwcorp", aes_key=KEY, timestamp=1_000_000_000)
+    with pytest.raises(StaleRequest):
+        app.open(*old)
+
+
+def test_pairs_are_forgotten_once_their_timestamp_leaves_the_window():
+    from bot.channels.freshness import SeenInMemory
+
+    ticks = [0.0]
+    seen = SeenInMemory(clock=lambda: ticks[0])
+    assert seen.first_time("a", 10) and not seen.first_time("a", 10)
+    ticks[0] = 11
+    assert seen.first_time("b", 10) and len(seen._expiry) == 1  # "a" is gone
+    capped = SeenInMemory(limit=3, clock=lambda: 0.0)
+    assert all(capped.first_time(str(n), 100) for n in range(10)) and len(capped._expiry) == 3

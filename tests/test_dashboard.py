@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import Community, StaffUser, Unit, Wish, WishEvent, local_zone
-from web.auth import LoginThrottle
 from web.exports import LEDGER_HEADINGS
 
 from .conftest import STAFF_PASSWORD
@@ -70,21 +69,6 @@ def test_login_attempts_are_rate_limited(client, staff):
     # Even the right password is refused while the username is locked out.
     assert log_in(client, "boss").status_code == 429
     assert client.get("/admin/wishes/").status_code == 302
-
-
-def test_the_throttle_is_shared_through_redis(redis_url):
-    import redis
-
-    connection = redis.Redis.from_url(redis_url)
-    one, other = LoginThrottle(connection), LoginThrottle(connection)  # two web processes
-    for _ in range(5):
-        assert one.attempt("user:boss", "ip:10.0.0.1")
-    assert not other.attempt("user:boss")
-    assert other.attempt("ip:10.0.0.1")  # an office shares an address
-    assert other.attempt("user:someone-else")
-    other.reset("user:boss")
-    assert one.attempt("user:boss")
-    connection.close()
 
 
 def test_a_post_without_the_csrf_token_is_refused(client, staff, wishes):

@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import Person
-from web.auth import LoginThrottle
 from web.common import parse_id
 
 from .conftest import STAFF_PASSWORD
@@ -186,38 +185,3 @@ def _guesses_in_parallel(app, count: int) -> list[int]:
 def test_parallel_wrong_passwords_are_cut_off_at_the_limit(app, staff):
     statuses = _guesses_in_parallel(app, 40)
     assert statuses.count(401) == 5 and statuses.count(429) == 35
-
-
-@pytest.fixture(params=["memory", "redis"])
-def make_throttle(request):
-    if request.param == "memory":
-        yield LoginThrottle
-        return
-    import redis
-
-    connection = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-    yield lambda **kwargs: LoginThrottle(connection, **kwargs)
-    connection.close()
-
-
-def test_the_throttle_counts_parallel_attempts_atomically(make_throttle):
-    throttle = make_throttle()
-    start = threading.Barrier(40)
-
-    def attempt(_):
-        start.wait()
-        return throttle.attempt("user:boss", "ip:10.0.0.9")
-
-    with ThreadPoolExecutor(40) as pool:
-        assert sum(pool.map(attempt, range(40))) == 5
-
-
-def test_good_logins_do_not_use_up_an_office_address(make_throttle):
-    throttle = make_throttle(limits={"user": 2, "ip": 3})
-    for i in range(10):
-        assert throttle.attempt(f"user:staff{i}", "ip:10.0.0.1")
-        throttle.reset(f"user:staff{i}")
-        throttle.take_back("ip:10.0.0.1")
-    assert throttle.attempt("user:x", "ip:10.0.0.1") and throttle.attempt("user:x", "ip:10.0.0.1")
-    assert not throttle.attempt("user:x", "ip:10.0.0.1")  # the username's limit
-    assert not throttle.attempt("user:y", "ip:10.0.0.1")  # and now the address's

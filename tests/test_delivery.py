@@ -228,6 +228,29 @@ def test_when_the_budget_is_spent_the_robot_is_flushed_again_later(db, delivery,
     assert all(s == "sent" for s, _ in statuses(db))
 
 
+HOSTILE_WISH = ("# 置顶通知\n[点此领取补贴](http://evil.example/x) <font color=\"warning\">紧急</font> "
+                "**加粗** `代码` > 引用 www.evil.example")
+
+
+def test_a_wishs_text_in_a_merged_list_carries_no_markup(db, delivery, httpserver):
+    httpserver.expect_request(ROBOT).respond_with_json(OK)
+    add_robot_notices(db, 25, text="新心愿 #{n}：" + HOSTILE_WISH.replace("{", "{{").replace("}", "}}"))
+    add_robot_notices(db, 1, text=HOSTILE_WISH)  # the wish's text first on its line
+    delivery.flush_robot(VOLUNTEERS_KEY)
+    messages = robot_messages(httpserver)
+    assert {m["msgtype"] for m in messages} == {"markdown"}
+    lines = [line for m in messages for line in content(m).split("\n")]
+    assert lines[0] == "**最新消息（共26条）**"
+    items = [line for line in lines if line.startswith("- ")]
+    assert len(items) == 26 and len(lines) == 27
+    assert items[0] == ("- 新心愿 #1：# 置顶通知 ［点此领取补贴］(http：//evil.example/x) "
+                        "＜font color=\"warning\"＞紧急＜/font＞ ＊＊加粗＊＊ ｀代码｀ ＞ 引用 www．evil.example")
+    assert items[-1].startswith("- ＃ 置顶通知 ［点此领取补贴］")
+    for item in items:
+        body = item[2:]
+        assert not re.search(r"[\[\]<>*_`]|://|www\.|^\s*#", body), item
+
+
 def test_merged_messages_are_split_within_the_robot_limit():
     rows = [Notice(id=n, text=f"心愿 #{n} " + "很长的内容" * 60) for n in range(1, 41)]
     messages = compose(rows, budget=5)

@@ -16,6 +16,7 @@ class Recorded(Jobs):
 
     def call(self, name, arg, delay=0):
         self.calls.append((name, arg))
+        return True  # taken
 
 
 def test_every_job_is_a_runtime_method():
@@ -50,3 +51,18 @@ def test_committed_robot_rows_go_straight_to_one_flush_per_robot():
         Notice(id=5, channel="log", target="person:9"),
     ])
     assert jobs.calls == [("send_notice", 2), ("send_notice", 5), ("flush_robot", "k1"), ("flush_robot", "k2")]
+
+
+class Refusing(Recorded):
+    """A runner whose Redis does not answer: it takes nothing."""
+
+    def call(self, name, arg, delay=0):
+        super().call(name, arg, delay)
+        return False
+
+
+def test_the_hand_over_stops_at_the_first_row_the_runner_does_not_take():
+    jobs = Refusing()
+    taken = jobs.hand_over([Notice(id=2, channel="official", target="o-wang"),
+                            Notice(id=5, channel="log", target="person:9"), Notice(id=1, channel="robot", target="k1")])
+    assert taken is False and jobs.calls == [("send_notice", 2)]  # the rest waits for the relay

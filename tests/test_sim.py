@@ -43,6 +43,15 @@ def test_a_post_without_the_csrf_token_is_refused(demo, client):
     assert client.post("/sim/say", json={"person": person_id(demo, "o-wang"), "text": "帮助"}).status_code == 400
 
 
+@pytest.mark.parametrize("body", ["[1, 2]", "7", '"帮助"', "null", "{not json", ""])
+def test_a_body_that_is_not_a_json_object_is_a_400(demo, client, body):
+    token = csrf(client, "/sim/")
+    response = client.post("/sim/say", data=body, content_type="application/json", headers={"X-CSRF-Token": token})
+    assert response.status_code == 400 and response.get_json() == {"error": "请选择一个人并输入内容"}
+    with demo.extensions["wishbot"].db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 0
+
+
 def test_the_demo_simulator_chats_through_the_webhook(demo, client):
     page = client.get("/sim/").get_data(as_text=True)
     assert "王秀兰" in page and "刘芳" in page
@@ -92,12 +101,12 @@ def test_staff_may_chat_only_as_people_of_their_scope(app, client, staff):
 
 def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch):
     from click.testing import CliRunner
-    from flask import Flask
 
+    import app as app_module
     from cli import main
 
     served = {}
-    monkeypatch.setattr(Flask, "run", lambda app, **kwargs: served.setdefault("app", app))
+    monkeypatch.setattr(app_module, "serve", lambda app, host, port, **kwargs: served.setdefault("app", app))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["demo", "--port", "5099"])
     assert result.exit_code == 0, result.output

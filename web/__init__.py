@@ -1,12 +1,13 @@
 """The staff dashboard, the chat simulator, and the JSON API (web/api.py)."""
 from __future__ import annotations
 
-from .auth import SESSION_LIFETIME
+from .auth import init_auth
 from .common import IdConverter, close_db
 from .dashboard import admin
 from .exports import exports
 from .figures import figures
 from .ledger import ledger
+from .notices import notices
 from .people import people
 from .service import service
 from .sim import sim
@@ -15,10 +16,8 @@ from .sim import sim
 def register_dashboard(app) -> None:
     """Every dashboard and simulator blueprint, in one visible list."""
     app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
-    for blueprint in (admin, ledger, figures, exports, people, service, sim):
+    for blueprint in (admin, ledger, figures, exports, people, service, notices, sim):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
-    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    init_auth(app, app.extensions["wishbot"].settings)
 

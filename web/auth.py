@@ -1,29 +1,36 @@
-"""Dashboard logins: password check, the session, CSRF tokens and login throttling."""
+"""Dashboard logins: password check, and the kept libraries that hold the session
+(Flask-Login), CSRF protection (Flask-WTF) and the login throttle (Flask-Limiter)."""
 from __future__ import annotations
 
 import functools
-import hmac
+import hashlib
+import logging
 import re
 import secrets
-import threading
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.settings import prompt_redis_options
 from handlers.directory import find_community, find_grid
 from models import BadInput, Person, StaffUser
 from models.staff import STAFF_ROLES
 
-from .common import db
+from .common import clean_text, db, parse_id
 from .scope import Scope
 
+log = logging.getLogger(__name__)
 SESSION_LIFETIME = timedelta(hours=8)
-# Failed logins allowed per username, and per address (offices share one address behind NAT).
+# Attempts allowed per username at one address, and failed logins per address (offices share
+# one address behind NAT), each in FAILURE_WINDOW.
 MAX_FAILURES = {"user": 5, "ip": 20}
 FAILURE_WINDOW = 15 * 60  # seconds
 MIN_PASSWORD = 8
@@ -75,102 +82,112 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
     return staff if staff and ok else None
 
 
-class LoginThrottle:
-    """Login attempts per key, forgotten a window after the key's last attempt; in Redis when
-    configured so every process shares the count, else in this process's memory. Keys are
-    `kind:value`, e.g. `user:admin` or `ip:10.0.0.1`.
-
-    An attempt is counted before its password is checked, and the count it gets is the one
-    compared with the limit: checking first and counting after a failure let parallel guesses
-    all through."""
-
-    def __init__(self, redis=None, limits: dict[str, int] = MAX_FAILURES, window: int = FAILURE_WINDOW):
-        self.redis, self.limits, self.window = redis, limits, window
-        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, expiry), as Redis keeps them
-        self._lock = threading.Lock()
-
-    def attempt(self, *keys: str) -> bool:
-        """Counts an attempt against every key; False when any key is over its limit."""
-        if self.redis is not None:
-            pipe = self.redis.pipeline()
-            for key in keys:
-                pipe.incr(self._name(key))
-                pipe.expire(self._name(key), self.window)
-            counts = pipe.execute()[::2]
-        else:
-            with self._lock:
-                now = time.monotonic()
-                counts = []
-                for key in keys:
-                    count, expiry = self._counts.get(key, (0, now))
-                    count = (count if expiry > now else 0) + 1
-                    self._counts[key] = (count, now + self.window)
-                    counts.append(count)
-        return all(count <= self.limits[key.partition(":")[0]] for key, count in zip(keys, counts))
-
-    def take_back(self, *keys: str) -> None:
-        """Uncounts one attempt, e.g. a good login, which must not use up its office's address."""
-        for key in keys:
-            if self.redis is not None:
-                self.redis.decr(self._name(key))
-            else:
-                with self._lock:
-                    if key in self._counts:
-                        count, expiry = self._counts[key]
-                        self._counts[key] = (max(count - 1, 0), expiry)
-
-    def reset(self, *keys: str) -> None:
-        for key in keys:
-            if self.redis is not None:
-                self.redis.delete(self._name(key))
-            else:
-                with self._lock:
-                    self._counts.pop(key, None)
-
-    @staticmethod
-    def _name(key: str) -> str:
-        return f"wishbot:login-attempts:{key}"
+# --- the session (Flask-Login), CSRF (Flask-WTF) and the login throttle (Flask-Limiter) ------
 
 
-def throttle() -> LoginThrottle:
-    ext = current_app.extensions
-    if "wishbot.login_throttle" not in ext:
-        ext["wishbot.login_throttle"] = LoginThrottle(ext["wishbot"].redis)
-    return ext["wishbot.login_throttle"]
+class Login(UserMixin):
+    """What Flask-Login keeps in the session: the staff id and its session version."""
+
+    def __init__(self, staff: StaffUser):
+        self.staff = staff
+
+    def get_id(self) -> str:
+        return f"{self.staff.id}:{self.staff.session_version}"
+
+
+def _load_login(session_id: str) -> Login | None:
+    staff_id, _, version = session_id.partition(":")
+    staff = db().get(StaffUser, parse_id(staff_id) or 0) if parse_id(staff_id) else None
+    if staff is None or str(staff.session_version) != version:
+        return None  # logged out since (or never was): this copy of the cookie is dead
+    return Login(staff)
+
+
+def _login_key(form_field: str = "username") -> str:
+    """The username (hashed: a 60 KB name costs the same as any) and the client's address: a
+    stranger elsewhere uses up only their own attempts, never the staff member's."""
+    username = clean_text(request.form.get(form_field))
+    return hashlib.sha256(username.encode()).hexdigest()[:32] + "@" + (request.remote_addr or "")
+
+
+def _failed_login(response) -> bool:
+    return response.status_code == 401
+
+
+def _throttled(_request_limit):
+    return make_response(render_template("admin/login.html", next=request.form.get("next", ""),
+                                         error="登录失败次数太多，请15分钟后再试。"), 429)
+
+
+def _limiter(app, settings) -> Limiter:
+    """Counts in Redis when configured, shared by every process; while Redis is down or hangs,
+    in this process's memory (asked with the reply path's short timeouts), so that logging in
+    never depends on Redis."""
+    storage, options = "memory://", {}
+    if settings.redis_url:
+        storage, options = settings.redis_url, prompt_redis_options()
+    return Limiter(get_remote_address, app=app, storage_uri=storage, storage_options=options,
+                   strategy="moving-window", key_prefix="wishbot-login", in_memory_fallback_enabled=True,
+                   swallow_errors=True, headers_enabled=False)
+
+
+def init_auth(app, settings) -> None:
+    """Sessions, CSRF protection and the login throttle for the dashboard and /sim."""
+    app.config.update(
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=settings.secure_cookies,
+    )
+    manager = LoginManager(app)
+    manager.user_loader(_load_login)
+    csrf = CSRFProtect(app)
+    for name in ("webhook", "api"):  # signed by WeChat, or by a bearer token: no cookies
+        csrf.exempt(app.blueprints[name])
+    limiter = _limiter(app, settings)
+    # Checked in this order: an address over its limit is refused before its username is counted.
+    # Every failed login counts against its address; every attempt, counted before its password
+    # is checked (so parallel guesses cannot slip through), against the username at that address.
+    login_view = app.view_functions["admin.login"]
+    login_view = limiter.limit(f"{MAX_FAILURES['ip']} per {FAILURE_WINDOW} seconds", methods=["POST"],
+                               deduct_when=_failed_login, on_breach=_throttled)(login_view)
+    login_view = limiter.limit(f"{MAX_FAILURES['user']} per {FAILURE_WINDOW} seconds", key_func=_login_key,
+                               methods=["POST"], on_breach=_throttled)(login_view)
+    app.view_functions["admin.login"] = login_view
+    app.extensions["wishbot.limiter"] = limiter
 
 
 def log_in(staff: StaffUser) -> None:
     session.clear()  # a fresh session (and CSRF token) at every login: no fixation
     session.permanent = True
-    session["staff_id"] = staff.id
+    login_user(Login(staff))
+    limiter = current_app.extensions["wishbot.limiter"]
+    key = _login_key()
+    for limit in limiter.current_limits:  # a good login forgets the guesses at its username
+        if key in limit.request_args:
+            try:
+                limiter.limiter.clear(limit.limit, *limit.request_args)
+            except Exception as error:  # Redis went away mid-request: the count just runs out
+                log.warning("could not clear the login count (%s)", error)
 
 
-def log_out() -> None:
+def log_out(db_session: Session) -> None:
+    """Ends this login's sessions for good: the cookie, and any copy of it, no longer loads."""
+    if current_user.is_authenticated:
+        staff = db_session.get(StaffUser, current_user.staff.id)
+        staff.session_version += 1
+        db_session.commit()
+    logout_user()
     session.clear()
-
-
-# --- CSRF ---------------------------------------------------------------------------------
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
-
-
-def check_csrf() -> None:
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    expected = session.get("csrf", "")
-    if not expected or not hmac.compare_digest(sent, expected):
-        abort(400, description="页面已过期，请刷新后重试。")
 
 
 # --- the current login --------------------------------------------------------------------
 
 
 def current_staff(db_session: Session) -> StaffUser | None:
-    staff_id = session.get("staff_id")
-    return db_session.get(StaffUser, staff_id) if staff_id else None
+    return current_user.staff if current_user.is_authenticated else None
 
 
 def login_required(view):

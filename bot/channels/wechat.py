@@ -25,6 +25,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner, random_string
 
 from bot.channels.errors import MalformedMessage, SignatureError
+from bot.channels.freshness import Freshness
 from bot.inbound import Inbound
 
 # What wechatpy raises for ciphertext it cannot open: bad base64, block length or UTF-8
@@ -71,9 +72,10 @@ def unseal(cryptos: Mapping[str, WeChatCrypto], token: str, msg_signature: str |
 
 
 def parse_xml(data: bytes | str) -> dict:
-    """The children of <xml>. xmltodict refuses entity declarations (billion laughs, XXE)."""
+    """The children of <xml>. xmltodict refuses entity declarations (billion laughs, XXE).
+    Text is kept as sent, spaces at its ends included."""
     try:
-        root = xmltodict.parse(data)["xml"]
+        root = xmltodict.parse(data, strip_whitespace=False)["xml"]
     except (ExpatError, ValueError, KeyError) as exc:
         raise MalformedMessage(f"unreadable XML: {exc}") from exc
     if not isinstance(root, dict):
@@ -132,11 +134,22 @@ class Callback:
     no_reply: str = "success"  # the body that means "no reply" and stops WeChat's retries
 
     def __init__(self, token: str, receive_id: str, aes_key: str | None = None,
-                 previous_aes_key: str | None = None):
+                 previous_aes_key: str | None = None, freshness: Freshness | None = None):
         self._token = token
         # built now so that a malformed EncodingAESKey fails at start-up, not on a request
         self._cryptos = {key: self.crypto_class(token, key, receive_id)
                          for key in (aes_key, previous_aes_key) if key}
+        self.freshness = freshness or Freshness()
+
+    def open(self, args: Mapping[str, str], body: bytes) -> Envelope:
+        """POST: the request's message, once every signature is checked and the request is
+        fresh and new; raises SignatureError (StaleRequest, ReplayedRequest) or MalformedMessage."""
+        envelope = self._open(args, body)
+        self.freshness.admit(self.channel, args.get("timestamp"), args.get("nonce"))
+        return envelope
+
+    def _open(self, args: Mapping[str, str], body: bytes) -> Envelope:
+        raise NotImplementedError
 
     def _unseal(self, args: Mapping[str, str], encrypt: str) -> tuple[str, str]:
         return unseal(self._cryptos, self._token, args.get("msg_signature"),
@@ -167,11 +180,14 @@ class OfficialAccount(Callback):
         self._check(args)
         return args.get("echostr", "")
 
-    def open(self, args: Mapping[str, str], body: bytes) -> Envelope:
-        """POST: raises SignatureError or MalformedMessage."""
+    def _open(self, args: Mapping[str, str], body: bytes) -> Envelope:
         self._check(args)  # WeChat signs the URL in every mode, aes included
-        message = parse_xml(body)
         mode = args.get("encrypt_type") or "raw"
+        if self._cryptos and mode != "aes":
+            # With a key set, the URL signature alone proves nothing about the body: a captured
+            # URL would carry any plaintext body. Only a body under a valid msg_signature counts.
+            raise SignatureError("plaintext request while an EncodingAESKey is configured")
+        message = parse_xml(body)
         if mode == "raw":
             return Envelope(to_inbound(message, self.channel), encrypted=False, aes_key=None)
         if mode == "aes":
