@@ -1,7 +1,7 @@
 """wish drafts: what someone said they need while the bot asks community, grid or 是
 
 Revision ID: d10a7c3e5b21
-Revises: dfd7df9c3110
+Revises: d4e5f6a7b8c9
 Create Date: 2026-11-30 20:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'd10a7c3e5b21'
-down_revision: Union[str, Sequence[str], None] = 'dfd7df9c3110'
+down_revision: Union[str, Sequence[str], None] = 'd4e5f6a7b8c9'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
