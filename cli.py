@@ -68,10 +68,10 @@ def serve(rt: Runtime, host: str, port: int, threads: int, timeout: int) -> None
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """The whole system on one machine: SQLite, in-process jobs, seeded data."""
-    from app import create_app
+    from app import create_app, serve
     from composition.demo import demo_settings, run_demo
 
-    run_demo(create_app(demo_settings()), host, port)
+    run_demo(create_app(demo_settings()), host, port, serve)
 
 
 @main.command()

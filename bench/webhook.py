@@ -41,6 +41,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from bench.delivery import fresh_database
+from tests.processes import descendants
 from bot.channels import simulate
 from bot.db import Database
 from handlers import directory
@@ -199,6 +200,18 @@ class Gunicorn:
                 time.sleep(0.1)
         raise RuntimeError(f"{app} did not start on port {port}; see {log}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time its workers have used so far (from /proc): on a shared machine, CPU per
+        message is steadier than messages per second."""
+        total = 0
+        for pid in descendants(self.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(15)
@@ -212,13 +225,14 @@ class Phase:
     p99_ms: float
     bad: int
     sent: list[int]
+    cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
 
-def run_wrk(url: str, messages: list[Message], args, workdir: Path, sealer: Sealer) -> Phase:
+def run_wrk(server: Gunicorn, messages: list[Message], args, workdir: Path, sealer: Sealer) -> Phase:
     """Split the messages between wrk's threads, one file each, and drive `url` for args.seconds."""
     prefix = workdir / f"load-{time.monotonic_ns()}"
     for thread in range(args.wrk_threads):
@@ -226,16 +240,19 @@ def run_wrk(url: str, messages: list[Message], args, workdir: Path, sealer: Seal
             for message in messages[thread::args.wrk_threads]:
                 path, body = sealer.delivery(message.openid, message.text, message.msg_id)
                 file.write(f"{path}\t{body}\n")
+    cpu = server.cpu_seconds()
     out = subprocess.run(["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.seconds:g}s",
-                          "--timeout", "10s", "-s", str(LUA), url, "--", str(prefix)],
+                          "--timeout", "10s", "-s", str(LUA), server.url, "--", str(prefix)],
                          capture_output=True, text=True, check=True).stdout
+    time.sleep(0.5)  # the last replies' teardown
+    cpu = server.cpu_seconds() - cpu
     result = json.loads(out.split("RESULT ", 1)[1])
     for thread in range(args.wrk_threads):
         os.unlink(f"{prefix}-{thread}.txt")
     if result["exhausted"]:
         raise RuntimeError("wrk ran out of prepared deliveries; the figures would count retries")
     return Phase(result["requests"], result["seconds"], result["p50_ms"], result["p99_ms"],
-                 result["bad"] + result["errors"], result["sent"])
+                 result["bad"] + result["errors"], result["sent"], cpu)
 
 
 def sent_messages(messages: list[Message], phase: Phase, threads: int) -> list[Message]:
@@ -329,13 +346,19 @@ class Figures:
     def rate(phases: list[Phase]) -> float:
         return sum(p.requests for p in phases) / sum(p.seconds for p in phases)
 
+    @staticmethod
+    def cpu_ms(phases: list[Phase]) -> float:
+        return 1000 * sum(p.cpu_seconds for p in phases) / sum(p.requests for p in phases)
+
     def line(self, label: str) -> str:
         floor, bot = self.rate(self.floor), self.rate(self.wishbot)
         p50 = statistics.median(p.p50_ms for p in self.wishbot)
         p99 = max(p.p99_ms for p in self.wishbot)
         fp99 = max(p.p99_ms for p in self.floor)
-        return (f"{label:<22} floor {floor:7.0f} msg/s (p99 {fp99:4.0f} ms)   wishbot {bot:6.0f} msg/s  "
-                f"p50 {p50:4.0f} ms  p99 {p99:4.0f} ms   ratio {bot / floor:.2f}")
+        floor_cpu, bot_cpu = self.cpu_ms(self.floor), self.cpu_ms(self.wishbot)
+        return (f"{label:<17} floor {floor:5.0f} msg/s p99 {fp99:4.0f} ms {floor_cpu:4.1f} ms CPU/msg | "
+                f"wishbot {bot:5.0f} msg/s p50 {p50:4.0f} ms p99 {p99:4.0f} ms {bot_cpu:4.1f} ms CPU/msg | "
+                f"ratio {bot / floor:.2f} (by CPU {floor_cpu / bot_cpu:.2f})")
 
     def ratio(self) -> float:
         return self.rate(self.wishbot) / self.rate(self.floor)
@@ -363,14 +386,14 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
             result = Figures()
             for round_ in range(args.rounds):
                 for target in (("floor", "wishbot") if round_ % 2 == 0 else ("wishbot", "floor")):
-                    count = int(floor_rate[0] * 1.5 * args.seconds) + 200
+                    count = int(floor_rate[0] * 3 * args.seconds) + 500  # the floor varies between phases on a shared machine
                     tag = f"{backend}{round_}{target}"
                     if mix == "write":  # fresh wishes to claim; the floor only echoes the numbers
                         world.to_claim = (add_published(db, count // 3 + 1) if target == "wishbot"
                                           else list(range(count // 3 + 1)))
                     messages = (read_mix(world, ids, count, rng) if mix == "read"
                                 else write_mix(world, ids, count, rng, tag))
-                    phase = run_wrk(floor.url if target == "floor" else server.url, messages, args, workdir, sealer)
+                    phase = run_wrk(floor if target == "floor" else server, messages, args, workdir, sealer)
                     getattr(result, target).append(phase)
                     if target == "floor":
                         floor_rate[0] = max(phase.rate, 100)

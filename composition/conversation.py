@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,9 @@ NEW_PERSON_NAME = "微信用户"
 MAX_REPLY_BYTES = 2000
 ATTEMPTS = 3
 CUT_NOTE = "……内容较多，完整记录请到管理台查看。"
+# Built once: building and keying a statement costs more than running it.
+_DELIVERY = select(ProcessedMessage).where(ProcessedMessage.key == bindparam("key"))
+_SENDER = select(Person).where(Person.openid == bindparam("openid"))
 
 
 def fit_reply(reply: str | None) -> str | None:
@@ -106,7 +109,7 @@ class Conversation:
     def _answer_reading(self, inbound: Inbound, match: Match) -> str | None:
         """The answer to a read-only command; None when the sender is new (the write path adds them)."""
         with self.db.reads() as session:
-            person = session.scalar(select(Person).where(Person.openid == inbound.sender))
+            person = session.scalar(_SENDER, {"openid": inbound.sender})
             if person is None:
                 return None
             try:
@@ -119,11 +122,11 @@ class Conversation:
 
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
-            return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
+            return session.scalar(_DELIVERY, {"key": key})
 
     def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         with self.db.transaction() as session:
-            seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
+            seen = session.scalar(_DELIVERY, {"key": inbound.message_key})
             if seen is not None:
                 return seen.reply, [], []
             person = self._sender(session, inbound)
@@ -145,7 +148,7 @@ class Conversation:
             return reply, ctx.notices, ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
-        person = session.scalar(select(Person).where(Person.openid == inbound.sender))
+        person = session.scalar(_SENDER, {"openid": inbound.sender})
         if person is None:
             person = Person(openid=inbound.sender, name=NEW_PERSON_NAME, roles="resident")
             session.add(person)

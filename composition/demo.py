@@ -151,9 +151,9 @@ def demo_settings() -> Settings:
     )
 
 
-def run_demo(app, host: str, port: int) -> None:
+def run_demo(app, host: str, port: int, serve) -> None:
     """Seed the app's database (built by the entry point from demo_settings()), print how to
-    try it, and serve it."""
+    try it, and serve it with the entry point's `serve(app, host, port)`."""
     settings = app.extensions["wishbot"].settings
     database = settings.database_url.removeprefix("sqlite:///")
     upgrade(settings.database_url)
@@ -189,6 +189,4 @@ People: residents demo-wang demo-zhao demo-sun; members demo-li demo-chen demo-f
 grid workers demo-liu (新城社区/第一网格) demo-zhou (东山社区/东山花园网格); admin demo-admin.
 """)
     app.extensions["wishbot"].start_in_process_clock()
-    from app import serve
-
     serve(app, host, port)

@@ -73,6 +73,8 @@ def complete_claim(ctx: Context, args: str) -> str:
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 
+
+
 @group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
     _, page = take_page(args)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
@@ -14,6 +15,13 @@ from bot.settings import Settings
 from bot.text import parse_number, split_first
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.wish import NOTE_LIMIT
+
+
+@cache
+def _wish_by_number(for_update: bool, load: tuple):
+    """Built once per shape: building and keying a statement costs more than running it."""
+    query = select(Wish).where(Wish.id == bindparam("number")).options(*load)
+    return query.with_for_update() if for_update else query
 
 
 @dataclass
@@ -34,10 +42,8 @@ class Context:
 
     def wish(self, number: int, *, for_update: bool = False, load: tuple = ()) -> Wish:
         """The wish numbered `number`; `load`: loader options for what the caller will read of it."""
-        query = select(Wish).where(Wish.id == number).options(*load)
-        if for_update:
-            query = query.with_for_update()
-        wish = self.session.scalar(query)
+        # unique(): a joined collection in `load` repeats the wish on each of its rows
+        wish = self.session.scalars(_wish_by_number(for_update, load), {"number": number}).unique().first()
         if wish is None:
             raise NotFound(f"没有找到心愿 #{number}。")
         return wish

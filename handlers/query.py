@@ -6,7 +6,7 @@ A wish not yet published is shown only to its requester and staff.
 """
 from __future__ import annotations
 
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from bot.router import CommandGroup
 from models import Claim, Grid, Wish
@@ -21,7 +21,7 @@ group = CommandGroup()
 _UNPUBLISHED = (PENDING_REVIEW, REJECTED, WITHDRAWN)
 # What the answer reads of a wish, loaded with it rather than one query each.
 _SHOWN = (joinedload(Wish.grid).joinedload(Grid.community), joinedload(Wish.community),
-          joinedload(Wish.requester), selectinload(Wish.claims).joinedload(Claim.member))
+          joinedload(Wish.requester), joinedload(Wish.claims).joinedload(Claim.member))
 
 
 def requester_line(ctx: Context, wish: Wish) -> str:

@@ -57,6 +57,19 @@ _NOT_OPEN = {
     WITHDRAWN: "已经由许愿人撤回了",
 }
 
+# For answers built from selected columns rather than loaded rows (the chat's lists).
+def wish_ref(number: int) -> str:
+    return f"#{number}"
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def claim_label(status: str) -> str:
+    return CLAIM_LABELS.get(status, status)
+
+
 MAX_SLOTS = 50
 MAX_HOURS = 24  # hours one claimer may record for one wish
 REASON_LIMIT = 200  # the columns' sizes
@@ -108,11 +121,11 @@ class Wish(Timestamped, Base):
 
     @property
     def ref(self) -> str:
-        return f"#{self.id}"
+        return wish_ref(self.id)
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return status_label(self.status)
 
     @property
     def active_claims(self) -> list["Claim"]:
@@ -304,7 +317,7 @@ class Claim(Timestamped, Base):
 
     @property
     def status_label(self) -> str:
-        return CLAIM_LABELS.get(self.status, self.status)
+        return claim_label(self.status)
 
     @property
     def hours_verified(self) -> bool:

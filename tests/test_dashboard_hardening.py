@@ -168,7 +168,7 @@ def test_the_filters_still_find_by_number_and_day(client, wishes):  # noqa: F811
 # --- finding 10: parallel guesses cannot beat the login limit --------------------------------
 
 
-def _guesses_in_parallel(app, count: int) -> list[int]:
+def guesses_in_parallel(app, count: int) -> list[int]:
     clients = [app.test_client() for _ in range(count)]
     tokens = [csrf(c) for c in clients]
     start = threading.Barrier(count)
@@ -183,5 +183,5 @@ def _guesses_in_parallel(app, count: int) -> list[int]:
 
 
 def test_parallel_wrong_passwords_are_cut_off_at_the_limit(app, staff):
-    statuses = _guesses_in_parallel(app, 40)
+    statuses = guesses_in_parallel(app, 40)
     assert statuses.count(401) == 5 and statuses.count(429) == 35

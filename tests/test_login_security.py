@@ -8,7 +8,7 @@ import pytest
 
 from .conftest import STAFF_PASSWORD, make_settings
 from .test_dashboard import csrf
-from .test_dashboard_hardening import _guesses_in_parallel
+from .test_dashboard_hardening import guesses_in_parallel
 
 OFFICE, STRANGER = "10.0.0.1", "203.0.113.9"
 
@@ -61,7 +61,7 @@ def test_parallel_wrong_passwords_are_cut_off_at_the_limit(request, database_url
     app = create_app(make_settings(database_url, wechat_api.url_for("").rstrip("/"), **extra))
     build_world(app.extensions["wishbot"].db)
     _add_boss(app)
-    statuses = _guesses_in_parallel(app, 30)
+    statuses = guesses_in_parallel(app, 30)
     assert statuses.count(401) == 5 and statuses.count(429) == 25
     app.extensions["wishbot"].db.dispose()
 

@@ -16,8 +16,8 @@ def stored_wish(app, number: int) -> Wish:
 
 
 def test_recorded_wish_is_published_and_notices_go_to_the_grid_worker(chat, app):
-    reply = chat.say("o-liu", "代许愿 张桂兰 13812345678 需要一个助听器")
-    assert "#1" in reply and "张桂兰" in reply
+    chat.dialog([("o-liu", "代许愿 张桂兰 13812345678 需要一个助听器",
+                  "已为 张桂兰 登记心愿 #1，已发布到志愿者群。有消息会发给您转告。")])
     wish = stored_wish(app, 1)
     assert (wish.status, wish.content, wish.category) == ("published", "需要一个助听器", "医疗器械")
     assert wish.requester.openid is None and wish.requester.phone == "13812345678"
@@ -25,17 +25,17 @@ def test_recorded_wish_is_published_and_notices_go_to_the_grid_worker(chat, app)
     published = [t for t in chat.group_pushes(VOLUNTEERS_KEY) if "#1" in t]
     assert published and "张**" in published[0]
 
-    chat.say("o-li", "认领 1")
+    chat.dialog([("o-li", "认领 1",
+                  "认领成功！心愿 #1：需要一个助听器\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。")])
     assert any("13812345678" in t and "张桂兰" in t for t in chat.private_notices("o-li"))
     relayed = chat.private_notices("o-liu")
     assert any("请转告 张桂兰" in t and "#1" in t and "已有人认领" in t for t in relayed)
 
-    chat.say("o-li", "完成 1 已送到家")
+    chat.dialog([("o-li", "完成 1 已送到家", "谢谢您！心愿 #1 已报告完成，可以再发一张照片留作记录。")])
     assert any("请转告 张桂兰" in t and "确认 1" in t for t in chat.private_notices("o-liu"))
 
     # The grid worker confirms for her, with her words and rating; recorded as a proxy confirmation.
-    reply = chat.say("o-liu", "确认 1 老人说很好用 5分")
-    assert "#1" in reply and "张桂兰" in reply
+    chat.dialog([("o-liu", "确认 1 老人说很好用 5分", "已代 张桂兰 确认心愿 #1。")])
     wish = stored_wish(app, 1)
     assert (wish.status, wish.feedback, wish.rating) == ("confirmed", "老人说很好用", 5)
     with session_of(app) as s:
@@ -46,9 +46,12 @@ def test_recorded_wish_is_published_and_notices_go_to_the_grid_worker(chat, app)
 
 
 def test_same_phone_is_the_same_resident(chat, app):
-    chat.say("o-liu", "代许愿 张桂兰 13812345678 需要一个助听器")
-    assert "#2" in chat.say("o-liu", "代许愿 张桂兰 138-1234-5678 家里水龙头漏水")
-    assert "已登记为张桂兰" in chat.say("o-liu", "代许愿 张兰 13812345678 需要一根拐杖")
+    chat.dialog([
+        ("o-liu", "代许愿 张桂兰 13812345678 需要一个助听器", "已为 张桂兰 登记心愿 #1，已发布到志愿者群。有消息会发给您转告。"),
+        ("o-liu", "代许愿 张桂兰 138-1234-5678 家里水龙头漏水",
+         "已为 张桂兰 登记心愿 #2，已发布到志愿者群。有消息会发给您转告。"),
+        ("o-liu", "代许愿 张兰 13812345678 需要一根拐杖", "手机号 13812345678 已登记为张桂兰，请核对姓名。"),
+    ])
     with session_of(app) as s:
         assert s.scalar(select(func.count(Person.id)).where(Person.phone == "13812345678")) == 1
         assert s.scalar(select(func.count(Wish.id))) == 2
@@ -56,12 +59,14 @@ def test_same_phone_is_the_same_resident(chat, app):
 
 
 def test_who_may_record_and_bad_input(chat, app):
-    refusal = chat.say("o-wang", "代许愿 张桂兰 13812345678 需要一个助听器")
-    assert "不是您能用的命令" in refusal and "\n" not in refusal
-    assert "手机号格式不对" in chat.say("o-liu", "代许愿 张桂兰 1381234 需要一个助听器")
-    assert "代许愿 姓名 手机号 内容" in chat.say("o-liu", "代许愿 张桂兰 13812345678")
-    # 周强 works in 东山社区; 王秀兰 lives in 新城社区's first grid.
-    assert "不在您负责的网格" in chat.say("o-zhou", "代许愿 王秀兰 13800000001 需要一个助听器")
+    chat.dialog([
+        ("o-wang", "代许愿 张桂兰 13812345678 需要一个助听器", "「代许愿」不是您能用的命令。发「帮助」看看您能做什么。"),
+        ("o-liu", "代许愿 张桂兰 1381234 需要一个助听器", "手机号格式不对：1381234"),
+        ("o-liu", "代许愿 张桂兰 13812345678",
+         "请这样写：代许愿 姓名 手机号 内容，比如：代许愿 张桂兰 13812345678 需要一个助听器"),
+        # 周强 works in 东山社区; 王秀兰 lives in 新城社区's first grid.
+        ("o-zhou", "代许愿 王秀兰 13800000001 需要一个助听器", "心愿 #1 不在您负责的网格。"),
+    ])
     with session_of(app) as s:
         assert s.scalar(select(func.count(Wish.id))) == 0
         assert s.scalar(select(func.count(Person.id)).where(Person.phone == "13812345678")) == 0
