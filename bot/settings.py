@@ -80,6 +80,7 @@ class Settings:
     remind_days: int = env("WISHBOT_REMIND_DAYS", 3)
     release_days: int = env("WISHBOT_RELEASE_DAYS", 14)
     points_per_hour: float = env("WISHBOT_POINTS_PER_HOUR", 1.0)  # points per verified hour of service
+    poster_font: str | None = env("WISHBOT_POSTER_FONT")  # `wishbot qr`: a CJK font file; unset: fonts-wqy-microhei
     # Opens /sim to everyone: only `wishbot demo` sets it, never the environment.
     demo: bool = False
 

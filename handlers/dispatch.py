@@ -20,7 +20,7 @@ from .context import Context
 from .permissions import require_staff_of
 
 group = CommandGroup()
-USAGE = "派单 N 姓名"
+USAGE = "派单 12 李建国"
 
 
 def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
@@ -53,11 +53,11 @@ def find_member(ctx: Context, wish: Wish, who: str) -> Person:
     return candidates[0]
 
 
-@group.command("派单", roles={"gridworker", "admin"}, usage=f"{USAGE} —— 把心愿派给一位志愿者")
+@group.command("派单", roles={"gridworker", "admin"}, usage=f"{USAGE} —— 把12号心愿派给志愿者李建国（也可写手机号）")
 def dispatch_wish(ctx: Context, args: str) -> str:
     token, who = split_first(args)
     if not who:
-        raise BadInput(f"请这样写：{USAGE}，比如：派单 12 李建国")
+        raise BadInput(f"请这样写：{USAGE}（12 是心愿编号）")
     wish = ctx.wish_from(token, USAGE, for_update=True)
     require_staff_of(ctx.person, wish)
     member = find_member(ctx, wish, who)
