@@ -21,6 +21,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.register_blueprint(webhook)
     app.register_blueprint(api)
     register_dashboard(app)
+    from handlers.needs import warm_up
+
+    warm_up()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

@@ -138,6 +138,48 @@ def notices_retry(rt: Runtime, notice_ids: tuple[int, ...]) -> None:
     _report_delivery(rt, ids, "notices")
 
 
+POSTER_LINES = {
+    "resident": "微信扫一扫，关注后直接说出您的困难和心愿",
+    "member": "在职党员扫一扫，到本社区报到、认领心愿",
+}
+
+
+@main.command()
+@click.argument("where", metavar="COMMUNITY[/GRID]")
+@click.option("--role", type=click.Choice(["resident", "member"]), default="resident", show_default=True,
+              help="member: scanning starts 报到 (volunteer registration) in that community")
+@click.option("--out", type=click.Path(dir_okay=False), help="the poster PNG  [default: qr-SCENE.png]")
+@click.pass_obj
+def qr(rt: Runtime, where: str, role: str, out: str | None) -> None:
+    """A permanent QR code for a place (and role), written as a printable poster."""
+    from pathlib import Path
+
+    from handlers.arrival import place_named
+
+    from bot.outbound.errors import DeliveryError
+    from bot.poster import PosterError, render
+
+    create = getattr(rt.outbound.official, "create_qrcode", None)
+    if create is None:
+        raise click.ClickException("WECHAT_APPID and WECHAT_SECRET must be set: the code comes from the Official Account")
+    with rt.db.sessions() as session:
+        try:
+            place = place_named(session, where, role)
+        except UserError as error:
+            raise click.ClickException(error.reply)
+        scene, title = place.scene, f"{place.label}「微心愿」"
+    try:
+        code = create(scene)
+        png = render(code["url"], title, POSTER_LINES[role], font=rt.settings.poster_font)
+    except DeliveryError as error:
+        raise click.ClickException(f"WeChat did not create the QR code: {error}")
+    except PosterError as error:
+        raise click.ClickException(str(error))
+    path = Path(out or f"qr-{scene.replace(':', '-').replace('/', '-')}.png")
+    path.write_bytes(png)
+    click.echo(f"scene {scene}\nposter {path}")
+
+
 @main.command()
 @click.argument("openid")
 @click.argument("text")

@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from pypinyin import lazy_pinyin
+
+from .numbers import is_cjk, parse_number, split_number
+
 Handler = Callable[[Any, str], str]
 
 
@@ -61,6 +65,11 @@ class Router:
         # Longest first, so `心愿列表` wins over `心愿`.
         self._by_keyword = sorted(seen.items(), key=lambda item: -len(item[0]))
 
+        self._by_sound: dict[tuple[str, ...], list[tuple[str, Command]]] = {}
+        for keyword, command in self._by_keyword:
+            if all(is_cjk(char) for char in keyword):
+                self._by_sound.setdefault(_sound(keyword), []).append((keyword, command))
+
     def match(self, text: str) -> Match | None:
         """`text` is already normalised. Keywords may be glued to their arguments."""
         for keyword, command in self._by_keyword:
@@ -68,6 +77,31 @@ class Router:
                 return Match(command, keyword, text[len(keyword):].strip())
         return None
 
+    def match_homophone(self, text: str) -> Match | None:
+        """A keyword misheard by speech recognition (`任领216` for `认领216`): the text opens with
+        characters that sound like exactly one command's keyword (tones aside), and what follows
+        is nothing or a number, so ordinary sentences that open with a homophone stay sentences.
+        Several commands sounding alike: None."""
+        lengths = sorted({len(sound) for sound in self._by_sound}, reverse=True)
+        for length in lengths:
+            head, rest = text[:length], text[length:].strip()
+            if len(head) < length or not all(is_cjk(char) for char in head):
+                continue
+            if rest and parse_number(split_number(rest)[0]) is None:
+                continue
+            found = self._by_sound.get(_sound(head), [])
+            commands = {id(command) for _keyword, command in found}
+            if len(commands) == 1:
+                keyword, command = found[0]
+                return Match(command, keyword, rest)
+            if commands:
+                return None
+        return None
+
     def usages_for(self, roles: Iterable[str]) -> list[str]:
         roles = frozenset(roles)
         return [c.usage for c in self.commands if c.usage and c.allows(roles)]
+
+
+def _sound(word: str) -> tuple[str, ...]:
+    return tuple(lazy_pinyin(word))

@@ -82,6 +82,7 @@ class Settings:
     points_per_hour: float = env("WISHBOT_POINTS_PER_HOUR", 1.0)  # points per verified hour of service
     # Processed-message records hold replies with contact details: kept this long (bot/retention.py).
     retention_days: int = env("WISHBOT_RETENTION_DAYS", 30)
+    poster_font: str | None = env("WISHBOT_POSTER_FONT")  # `wishbot qr`: a CJK font file; unset: fonts-wqy-microhei
     # Opens /sim to everyone: only `wishbot demo` sets it, never the environment.
     demo: bool = False
 

@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from bot.db import Database
 from bot.inbound import Inbound
 from bot.router import Match, Router
-from bot.text import normalise
+from bot.settings import Settings
+from bot.text import normalise, without_trailing_punctuation
+from handlers.arrival import arrive
 from handlers.context import Context
-from handlers.help import HINT, WELCOME
+from handlers.help import HINT
 from handlers.media import attach_photo
 from models import NotAllowed, Notice, Person, ProcessedMessage, UserError
 
@@ -60,8 +62,10 @@ def fit_reply(reply: str | None) -> str | None:
 
 class Conversation:
     def __init__(self, db: Database, after_commit: Callable[[list[Notice], list[tuple[str, int]]], None],
-                 router: Router, understand: Callable[[Context, str], str | None], points_per_hour: float = 1.0):
+                 router: Router, understand: Callable[[Context, str], str | None], points_per_hour: float = 1.0,
+                 settings: Settings | None = None):
         self.db = db
+        self.settings = settings
         self.after_commit = after_commit  # (outbox rows, (job name, id) pairs) once committed
         self.router = router
         self.understand = understand  # text that is no command: a wish in the resident's own words?
@@ -103,7 +107,7 @@ class Conversation:
             text = normalise(inbound.event_key) if inbound.event == "click" else ""
         else:
             text = normalise(inbound.text) if inbound.kind != "image" else ""
-        match = self.router.match(text) if text else None
+        match = self.router.match(without_trailing_punctuation(text)) if text else None
         return match if match is not None and match.command.read_only else None
 
     def _answer_reading(self, inbound: Inbound, match: Match, guard: Guard | None = None) -> str | None:
@@ -116,7 +120,7 @@ class Conversation:
                 self._check(guard, session, person)
                 reply = self._run(Context(session=session, person=person, channel=inbound.channel,
                                           inbound=inbound, router=self.router,
-                                          points_per_hour=self.points_per_hour), match)
+                                          points_per_hour=self.points_per_hour, settings=self.settings), match)
                 self._check(guard, session, person)  # what it read may have been claimed meanwhile
             except UserError as refusal:
                 reply = refusal.reply
@@ -132,9 +136,15 @@ class Conversation:
             seen = session.scalar(_DELIVERY, {"key": inbound.message_key})
             if seen is not None:
                 return seen.reply, [], []
+            # Recorded first: a concurrent retry of this delivery waits here on the unique key
+            # until this one commits, then fails, rolls back having done nothing, and answers as
+            # this one did (recorded last, both would run the command and use up wish numbers).
+            record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
+            session.add(record)
+            session.flush()
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
-                          router=self.router, points_per_hour=self.points_per_hour)
+                          router=self.router, points_per_hour=self.points_per_hour, settings=self.settings)
             try:
                 with session.begin_nested():
                     self._check(guard, session, person)
@@ -144,11 +154,7 @@ class Conversation:
                 ctx.notices.clear()
                 ctx.jobs.clear()
                 reply = refusal.reply
-            reply = fit_reply(reply)
-            # Recorded last, with its answer (one INSERT): a concurrent retry of this delivery
-            # fails here on the unique key, its changes roll back and it answers as this one did.
-            session.add(ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text,
-                                         reply=reply))
+            record.reply = reply = fit_reply(reply)
             session.flush()
             return reply, ctx.notices, ctx.jobs
 
@@ -167,8 +173,8 @@ class Conversation:
 
     def _route(self, ctx: Context, inbound: Inbound) -> str | None:
         if inbound.kind == "event":
-            if inbound.event == "subscribe":
-                return WELCOME
+            if inbound.event in ("subscribe", "scan"):  # a printed QR code's scene places them
+                return arrive(ctx, inbound.event_key, subscribed=inbound.event == "subscribe")
             if inbound.event == "click" and inbound.event_key:
                 return self._command(ctx, normalise(inbound.event_key))  # a menu button's key is its command
             return None
@@ -182,7 +188,8 @@ class Conversation:
         return self._command(ctx, text)
 
     def _command(self, ctx: Context, text: str) -> str:
-        match = self.router.match(text)
+        said = without_trailing_punctuation(text)
+        match = self.router.match(said) or self.router.match_homophone(said)
         if match is None:
             return self.understand(ctx, text) or HINT
         return self._run(ctx, match)

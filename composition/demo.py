@@ -112,6 +112,22 @@ def _seed_wishes(session, people: dict[str, Person]) -> None:
     session.flush()
 
 
+def conversation(next_wish: int) -> list[tuple[str, str, str]]:
+    """The demo's printed conversation, from someone new to a confirmed wish: (openid, text, why)."""
+    n = next_wish
+    return [
+        ("demo-new", "家里灯泡坏了，想请人来换一下", "someone new says what they need"),
+        ("demo-new", "新城社区", "which community (a number works too)"),
+        ("demo-new", "第一网格", f"which grid: wish #{n} is recorded for review"),
+        ("demo-liu", "待审核", "the grid worker's queue"),
+        ("demo-liu", f"审核 {n} 通过", "published to the volunteers"),
+        ("demo-li", f"认领 {n}", "a member of 市税务局 claims it"),
+        ("demo-li", f"完成 {n} 已送到 2小时", "done, with the hours spent"),
+        ("demo-new", f"确认 {n} 很好 5分", "the resident confirms"),
+        ("demo-li", "我的服务", "the member's service record"),
+    ]
+
+
 def command_path() -> str:
     """How to type `wishbot` from here: plain when it is on PATH, else its path (`.venv/bin/wishbot`)."""
     installed = Path(sys.executable).with_name("wishbot")
@@ -150,6 +166,8 @@ def run_demo(app, host: str, port: int, serve) -> None:
     base = f"http://{host}:{port}"
     cli = command_path()
     url = "" if base == "http://127.0.0.1:5000" else f" --url {base}/wechat"
+    lines = "\n".join(f'  {cli} say {openid:<9} "{text}"{url}' + (f"   # {why}" if why else "")
+                      for openid, text, why in conversation(next_wish))
     click.echo(f"""
 微心愿助手 demo
 
@@ -165,14 +183,8 @@ def run_demo(app, host: str, port: int, serve) -> None:
   API       {base}/api/wishes   (create a token: WISHBOT_DATABASE_URL=sqlite:///{database} {cli} token create me)
   health    {base}/healthz
 
-Try the whole loop from another terminal (pushes appear in this log):
-  {cli} say demo-wang "许愿 需要一个助听器"{url}
-  {cli} say demo-liu  "审核 {next_wish} 通过"{url}
-  {cli} say demo-li   "认领 {next_wish}"{url}
-  {cli} say demo-li   "完成 {next_wish} 已送到 2小时"{url}
-  {cli} say demo-wang "确认 {next_wish} 很好 5分"{url}
-  {cli} say demo-li   "我的服务"{url}
-  {cli} say demo-wang "帮助"{url}
+Try the whole loop from another terminal, starting as someone new (pushes appear in this log):
+{lines}
 People: residents demo-wang demo-zhao demo-sun; members demo-li demo-chen demo-feng;
 grid workers demo-liu (新城社区/第一网格) demo-zhou (东山社区/东山花园网格); admin demo-admin.
 """)

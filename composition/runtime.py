@@ -77,7 +77,7 @@ class Runtime:
     @cached_property
     def conversation(self) -> Conversation:
         return Conversation(self.db, self.after_commit, ROUTER, understand,
-                            points_per_hour=self.settings.points_per_hour)
+                            points_per_hour=self.settings.points_per_hour, settings=self.settings)
 
     @cached_property
     def pacer(self):

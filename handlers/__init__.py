@@ -8,6 +8,7 @@ from . import (
     help,
     proxy,
     query,
+    queue,
     registration,
     review,
     service,
@@ -17,6 +18,6 @@ from . import (
 
 ROUTER = Router([
     help.group, wishes.group, claims.group, query.group,
-    registration.group, review.group, proxy.group, dispatch.group, categories.group, stats.group,
+    registration.group, review.group, proxy.group, dispatch.group, categories.group, stats.group, queue.group,
     service.group,
 ])

@@ -11,23 +11,14 @@ from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Wish
 
+from . import needs
 from .context import Context
 
 group = CommandGroup()
 
 OTHER = "其他"
-# Categories the source articles name, each with the words that suggest it. Order matters:
-# the first category with a matching word wins, so narrower ones come first.
-_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "医疗器械": ("助听器", "轮椅", "拐杖", "血压计", "血糖仪", "助行器", "老花镜", "眼镜", "制氧机", "护理床"),
-    "学习用品": ("书包", "文具", "学习用品", "课外书", "书籍", "台灯", "字典", "笔", "练习本", "书桌"),
-    "房屋维修": ("漏水", "水龙头", "水暖", "暖气", "修理", "维修", "门锁", "灯泡", "电路", "下水道", "屋顶"),
-    "居家清洁": ("打扫", "清洁", "卫生", "清运", "杂物", "粉刷", "擦玻璃"),
-    "上门服务": ("上门", "理发", "代办", "送医", "陪诊", "体检", "补办"),
-    "精神慰藉": ("陪伴", "聊天", "看望", "探望", "慰问", "读报", "孤单", "心理"),
-    "生活用品": ("被子", "衣服", "棉衣", "电饭煲", "家电", "大米", "食用油", "化妆品", "鞋", "毛毯", "电风扇"),
-}
-CATEGORIES: tuple[str, ...] = (*_KEYWORDS, OTHER)
+# Categories the source articles name, with their everyday words, live in lexicon/needs.txt.
+CATEGORIES: tuple[str, ...] = (*needs.categories(), OTHER)
 
 URGENCY_LABELS = {1: "不急", 2: "一般", 3: "较急", 4: "紧急"}
 _URGENT_WORDS = ("特别急", "很急", "非常急", "紧急", "急需", "马上", "尽快", "急")
@@ -37,11 +28,8 @@ MAX_BENEFICIARIES = 9999
 
 
 def guess_category(text: str) -> str:
-    """The first category whose words appear in the text; 其他 when none does."""
-    for category, words in _KEYWORDS.items():
-        if any(word in text for word in words):
-            return category
-    return OTHER
+    """The category of the first lexicon section one of its words belongs to; 其他 when none."""
+    return needs.read(text).category or OTHER
 
 
 def guess_urgency(text: str) -> int:
@@ -93,30 +81,30 @@ def set_beneficiaries(ctx: Context, wish: Wish, count: int) -> None:
 # --- chat commands -----------------------------------------------------------------------------
 
 
-@group.command("分类", roles={"gridworker", "admin"}, usage="分类 N 类别 —— 修改心愿类别")
+@group.command("分类", roles={"gridworker", "admin"}, usage="分类 12 生活用品 —— 修改12号心愿的类别")
 def change_category(ctx: Context, args: str) -> str:
     token, category = split_first(args)
-    wish = ctx.wish_from(token, "分类 N 类别", for_update=True)
+    wish = ctx.wish_from(token, "分类 12 生活用品", for_update=True)
     if not category:
         return f"心愿 {wish.ref} 现在是「{wish.category or OTHER}」。可选：{'、'.join(CATEGORIES)}"
     set_category(ctx, wish, category)
     return f"心愿 {wish.ref} 的类别已改为「{wish.category}」。"
 
 
-@group.command("紧急", roles={"gridworker", "admin"}, usage="紧急 N 1-4 —— 修改紧急程度（4最急）")
+@group.command("紧急", roles={"gridworker", "admin"}, usage="紧急 12 4 —— 修改紧急程度（1不急 2一般 3较急 4紧急）")
 def change_urgency(ctx: Context, args: str) -> str:
     token, level_text = split_first(args)
-    wish = ctx.wish_from(token, "紧急 N 1-4", for_update=True)
+    wish = ctx.wish_from(token, "紧急 12 4", for_update=True)
     level_text = level_text.strip()
     level = _URGENCY_WORDS.get(level_text) or (int(level_text) if level_text.isdigit() else 0)
     set_urgency(ctx, wish, level)
     return f"心愿 {wish.ref} 的紧急程度已改为「{URGENCY_LABELS[level]}」。"
 
 
-@group.command("共性", roles={"gridworker", "admin"}, usage="共性 N K人 —— 设为多人受益的共性心愿")
+@group.command("共性", roles={"gridworker", "admin"}, usage="共性 12 20人 —— 设为20人受益的共性心愿")
 def change_beneficiaries(ctx: Context, args: str) -> str:
     token, count_text = split_first(args)
-    wish = ctx.wish_from(token, "共性 N K人", for_update=True)
+    wish = ctx.wish_from(token, "共性 12 20人", for_update=True)
     match = _COUNT.match(count_text.strip())
     if not match:
         raise BadInput(f"请写上受益人数，比如：共性 {wish.id} 20人")

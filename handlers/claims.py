@@ -1,83 +1,82 @@
 """A member's claims: browse, claim, release, complete."""
 from __future__ import annotations
 
-from functools import cache
-
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from bot.hours import find_hours
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Claim, Person, Registration, Wish, mask_name
+from models import BadInput, Claim, Registration, Wish
 from models.privacy import brief, shorten
-from models.wish import ACTIVE, PUBLISHED, claim_label, format_hours, wish_ref
+from models.wish import ACTIVE, PUBLISHED, format_hours
 from models.workflow import REGISTRATION_APPROVED
 
 from . import notices
 from .categories import CATEGORIES, OTHER
 from .context import Context
+from .paging import PAGE_SIZE, take_page
 from .service import report_own_hours
 
 group = CommandGroup()
-LIST_LIMIT = 10
 
 
-@cache
-def _open_wishes(in_community: bool, in_category: bool, registered_too: bool):
-    """The listing's query, built once per shape (building and keying it costs more than running it).
-    `registered_too`: staff volunteer where they registered too (they keep their own community
-    when approved elsewhere — see Registration.approve)."""
-    query = (select(Wish.id, Wish.category, Wish.content, Person.name, Person.phone, Person.address)
-             .join(Wish.requester).where(Wish.status == PUBLISHED))
-    if in_community:
-        here = Wish.community_id == bindparam("community")
-        if registered_too:
+def _open_condition(ctx: Context, category: str) -> list:
+    """Published wishes of the member's community. Staff volunteer where they registered too
+    (they keep their own community when approved elsewhere — see Registration.approve)."""
+    condition = [Wish.status == PUBLISHED]
+    if ctx.person.community_id:
+        here = Wish.community_id == ctx.person.community_id
+        if ctx.person.is_staff:
             here = or_(here, Wish.community_id.in_(select(Registration.community_id).where(
-                Registration.person_id == bindparam("member"), Registration.status == REGISTRATION_APPROVED)))
-        query = query.where(here)
-    if in_category:
-        query = query.where(Wish.category == bindparam("category"))
-    return query.order_by(Wish.urgency.desc(), Wish.id).limit(LIST_LIMIT)
+                Registration.person_id == ctx.person.id, Registration.status == REGISTRATION_APPROVED)))
+        condition.append(here)
+    if category:
+        condition.append(Wish.category == category)
+    return condition
 
 
-@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿", read_only=True)
+@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
-    category = args.strip()
+    category, page = take_page(args)
     if category and category not in CATEGORIES:
         raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
-    community = ctx.person.community_id
-    rows = ctx.session.execute(_open_wishes(bool(community), bool(category), ctx.person.is_staff),
-                               {"community": community, "category": category, "member": ctx.person.id}).all()
-    if not rows:
+    condition = _open_condition(ctx, category)
+    total = ctx.session.scalar(select(func.count(Wish.id)).where(*condition)) or 0
+    wishes = ctx.session.scalars(select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
+                                 .offset(page.offset).limit(PAGE_SIZE).options(joinedload(Wish.requester))).all()
+    command = f"心愿列表 {category}".strip()
+    if not total:
         return "现在没有待认领的心愿，谢谢关心！"
+    if not wishes:
+        return page.empty_note(total, command)
     # An open list is read by anyone: every wish's text scrubbed (查询 shows more to those who may see it).
-    lines = [f"{wish_ref(number)}【{kind or OTHER}】{brief(content, 24, Person(name=name, phone=phone, address=address))}"
-             f"（{mask_name(name)}）" for number, kind, content, name, phone, address in rows]
-    return "待认领的心愿：\n" + "\n".join(lines) + "\n回复「认领 编号」认领。"
+    lines = [f"{w.ref}【{w.category or OTHER}】{brief(w.content, 24, w.requester)}（{w.requester.masked_name}）"
+             for w in wishes]
+    footer = [page.more(total, command), f"想认领哪个，就回复「认领」加编号，比如：认领 {wishes[0].id}"]
+    return "\n".join(["待认领的心愿：", *lines, *filter(None, footer)])
 
 
-@group.command("认领", roles={"member"}, usage="认领 N —— 认领心愿")
+@group.command("认领", roles={"member"}, usage="认领 12 —— 认领12号心愿")
 def claim_wish(ctx: Context, args: str) -> str:
-    token, _ = split_first(args)
-    wish = ctx.wish_from(token, "认领 N", for_update=True)
+    wish = ctx.only_wish(args, "认领 12（12 是心愿编号）", for_update=True)
     ctx.change_claim(wish, "claim", lambda: wish.claim_by(ctx.person), notices.wish_claimed)
     return f"认领成功！心愿 {wish.ref}：{ctx.wish_text(wish, 30)}\n许愿人的联系方式已私信发给您。完成后回复「完成 {wish.id}」。"
 
 
-@group.command("放弃", roles={"member"}, usage="放弃 N —— 放弃认领")
+@group.command("放弃", roles={"member"}, usage="放弃 12 —— 放弃认领12号心愿")
 def release_claim(ctx: Context, args: str) -> str:
-    token, _ = split_first(args)
-    wish = ctx.wish_from(token, "放弃 N", for_update=True)
+    wish = ctx.only_wish(args, "放弃 12（12 是心愿编号）", for_update=True)
     ctx.change_claim(wish, "release", lambda: wish.release(ctx.person), notices.claim_released)
     return f"已放弃心愿 {wish.ref}，它会重新开放给大家认领。"
 
 
 @group.command("完成", roles={"member"},
-               usage="完成 N [说明] [X小时] —— 报告已完成和服务时长，如：完成 12 已送到 2小时；可再发一张照片")
+               usage="完成 12 已送到 2小时 —— 报告12号心愿已完成和服务时长（说明、时长可不写）；可再发一张照片")
 def complete_claim(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
     hours, note = find_hours(rest)
-    wish = ctx.wish_from(token, "完成 N [说明] [X小时]", for_update=True)
+    wish = ctx.wish_from(token, "完成 12 已送到 2小时（12 是心愿编号，说明和时长可不写）", for_update=True)
     if hours is not None and wish.claim_of(ctx.person) is None:
         return report_own_hours(ctx, wish, hours)  # already reported done: the hours come later
     timeline = "；".join(filter(None, [note, hours is not None and f"工时 {format_hours(round(hours, 2))}"]))
@@ -89,21 +88,24 @@ def complete_claim(ctx: Context, args: str) -> str:
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 
-_MY_CLAIMS = (select(Wish.id, Wish.content, Claim.status, Person.name, Person.phone, Person.address)
-              .select_from(Claim).join(Claim.wish).join(Wish.requester)
-              .where(Claim.member_id == bindparam("member")).order_by(Claim.id.desc()).limit(LIST_LIMIT))
 
 
 @group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
-    rows = ctx.session.execute(_MY_CLAIMS, {"member": ctx.person.id}).all()
-    if not rows:
+    _, page = take_page(args)
+    mine = Claim.member_id == ctx.person.id
+    total = ctx.session.scalar(select(func.count(Claim.id)).where(mine)) or 0
+    claims = ctx.session.scalars(
+        select(Claim).where(mine).order_by(Claim.id.desc()).offset(page.offset).limit(PAGE_SIZE)
+        .options(joinedload(Claim.wish).joinedload(Wish.requester))).all()
+    if not total:
         return "您还没有认领心愿。发送「心愿列表」看看。"
+    if not claims:
+        return page.empty_note(total, "我的认领")
     # As written while the claim is active; scrubbed once it ended.
-    lines = [f"{wish_ref(number)} "
-             f"{shorten(content, 20) if status == ACTIVE else brief(content, 20, Person(name=name, phone=phone, address=address))}"
-             f" —— {claim_label(status)}" for number, content, status, name, phone, address in rows]
-    return "您的认领：\n" + "\n".join(lines)
+    lines = [f"{c.wish.ref} {shorten(c.wish.content, 20) if c.status == ACTIVE else brief(c.wish.content, 20, c.wish.requester)}"
+             f" —— {c.status_label}" for c in claims]
+    return "\n".join(["您的认领：", *lines, *filter(None, [page.more(total, "我的认领")])])
 
 
 __all__ = ["group", "ACTIVE"]

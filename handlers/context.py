@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from bot.inbound import Inbound
 from bot.jobs import AFTER_COMMIT, checked
 from bot.router import Router
-from bot.text import parse_number
+from bot.settings import Settings
+from bot.text import parse_number, split_first
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.privacy import scrub, shorten
 from models.scope import Scope
@@ -35,12 +36,17 @@ class Context:
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
     points_per_hour: float = 1.0  # WISHBOT_POINTS_PER_HOUR
+    settings: Settings | None = None  # the running configuration, when a conversation has one
     # What the actor may see and do: the chat person's, or the dashboard login's when given.
     scope: Scope | None = None
 
     def __post_init__(self) -> None:
         if self.scope is None:  # the system (no person) acts on nobody's behalf: no area
             self.scope = Scope.of_person(self.person) if self.person is not None else Scope()
+
+    def setting(self, name: str):
+        """A setting of the running configuration, else its declared default."""
+        return getattr(self.settings if self.settings is not None else Settings, name)
 
     def wish(self, number: int, *, for_update: bool = False, load: tuple = ()) -> Wish:
         """The wish numbered `number`; `load`: loader options for what the caller will read of it."""
@@ -51,6 +57,7 @@ class Context:
         return wish
 
     def wish_from(self, token: str, usage: str, *, for_update: bool = False, load: tuple = ()) -> Wish:
+        """The wish a whole-token number names (`12`, `#12`, `十二`); else the usage example."""
         number = parse_number(token)
         if number is None:
             raise BadInput(f"请这样写：{usage}")
@@ -61,6 +68,13 @@ class Context:
         staff and its active claimers; scrubbed for everyone else — before any shortening."""
         text = wish.content if self.scope.may_see_contact(wish) else scrub(wish.content, wish.requester)
         return shorten(text, limit) if limit else text
+
+    def only_wish(self, args: str, usage: str, *, for_update: bool = False, load: tuple = ()) -> Wish:
+        """For commands that take a wish number and nothing else: `认领 21 6` names no wish."""
+        token, rest = split_first(args)
+        if rest:
+            raise BadInput(f"请这样写：{usage}")
+        return self.wish_from(token, usage, for_update=for_update, load=load)
 
     @classmethod
     def system(cls, session: Session) -> "Context":

@@ -12,12 +12,13 @@ from bot.db import Database
 from bot.settings import Settings
 from models import Claim, Grid, Notice, Wish, utcnow
 from models.privacy import brief
-from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED
+from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED, REJECTED, WITHDRAWN
 
 from . import notices
 from .context import Context
 
 BRIEF = 20  # characters of a wish's content in a digest line
+_NOT_NEW = (PENDING_REVIEW, REJECTED, WITHDRAWN)
 
 
 def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[Notice]:
@@ -33,8 +34,8 @@ def send_digests(db: Database, settings: Settings, now: datetime | None = None) 
 
 def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime) -> Notice | None:
     in_grid = select(Wish).where(Wish.grid_id == grid.id).order_by(Wish.id)
-    new = session.scalars(in_grid.where(  # those still waiting for review are listed as such
-        Wish.created_at >= now - timedelta(days=1), Wish.status != PENDING_REVIEW)).all()
+    new = session.scalars(in_grid.where(  # those waiting for review are listed as such; turned down is no news
+        Wish.created_at >= now - timedelta(days=1), Wish.status.not_in(_NOT_NEW))).all()
     waiting = session.scalars(in_grid.where(Wish.status == PENDING_REVIEW)).all()
     unclaimed = session.scalars(in_grid.where(
         Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=settings.unclaimed_days))).all()
@@ -51,7 +52,7 @@ def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime)
     if not any(lines for _, lines in sections):
         return None
     text = "\n".join([f"【每日汇总】{grid.label}"] + [
-        f"{title} {len(lines)} 个：" + "；".join(lines) for title, lines in sections if lines])
+        f"{title} {len(lines)} 个：" + "".join(f"\n· {line}" for line in lines) for title, lines in sections if lines])
     return notices.to_robot(grid.robot_url, f"gridworkers:{grid.label}", event="digest", audience="gridworkers",
                             text=text)
 
@@ -68,8 +69,11 @@ def send_reminders(db: Database, settings: Settings, now: datetime | None = None
         ctx = Context.system(session)
         active = select(Claim).where(Claim.status == ACTIVE).order_by(Claim.id)
         idle = active.where(Claim.created_at <= now - timedelta(days=settings.release_days))
+        by_wish: dict[int, list[Claim]] = {}
         for claim in session.scalars(idle).all():
-            _release(ctx, claim, settings.release_days)
+            by_wish.setdefault(claim.wish_id, []).append(claim)
+        for wish_id, claims in by_wish.items():
+            _release(ctx, wish_id, claims, settings.release_days)
         due = active.where(Claim.reminded_at.is_(None),
                            Claim.created_at <= now - timedelta(days=settings.remind_days))
         for claim in session.scalars(due).all():
@@ -79,12 +83,18 @@ def send_reminders(db: Database, settings: Settings, now: datetime | None = None
     return ctx.notices
 
 
-def _release(ctx: Context, claim: Claim, days: int) -> None:
-    # Lock the wish first, as claiming and releasing in chat do, then look at the claim again.
-    wish = ctx.session.scalar(select(Wish).where(Wish.id == claim.wish_id).with_for_update())
-    ctx.session.refresh(claim)
-    if claim.status != ACTIVE:
-        return
-    ctx.change(wish, "release", lambda: wish.release(claim.member),
-               lambda session, wish, claim: notices.claim_expired(session, wish, claim, days),
-               f"认领{days}天未完成，自动放弃")
+def _release(ctx: Context, wish_id: int, claims: list[Claim], days: int) -> None:
+    """Release a wish's idle claims together: each on the timeline, then one announcement (a
+    3-slot wish is one group push and one word to the resident, not three)."""
+    # Lock the wish first, as claiming and releasing in chat do, then look at the claims again.
+    wish = ctx.session.scalar(select(Wish).where(Wish.id == wish_id).with_for_update())
+    released = []
+    for claim in claims:
+        ctx.session.refresh(claim)
+        if claim.status != ACTIVE:
+            continue
+        ctx.change(wish, "release", lambda member=claim.member: wish.release(member), None,
+                   f"认领{days}天未完成，自动放弃")
+        released.append(claim)
+    if released:
+        ctx.notify(notices.claims_expired(ctx.session, wish, released, days))

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import BadInput, Community, Grid, Person, Street, Unit, normalise_phone
-from models.directory import ROLES
+from models.directory import ROLE_LABELS, ROLES, role_named
 
 NAME_LIMIT, UNIT_LIMIT, ADDRESS_LIMIT, URL_LIMIT = 64, 128, 256, 512  # the columns' sizes
 
@@ -104,8 +104,9 @@ def add_person(session: Session, openid: str | None, role: str, name: str, *, ph
                community: str | None = None, grid: str | None = None, unit: str | None = None,
                address: str | None = None) -> Person:
     """A new person, or a new role for a person already known by that OpenID."""
+    role = role_named(role)
     if role not in ROLES:
-        raise BadInput(f"角色只能是 {'|'.join(ROLES)}：{role}")
+        raise BadInput(f"角色只能是 {'、'.join(ROLE_LABELS.values())}（或 {'|'.join(ROLES)}）：{role}")
     name = _required(name, "姓名")
     openid = _text(openid, "OpenID", NAME_LIMIT, required=False)
     address = _text(address, "地址", ADDRESS_LIMIT, required=False)

@@ -19,7 +19,7 @@ from . import notices
 from .context import Context
 
 group = CommandGroup()
-USAGE = "派单 N 姓名"
+USAGE = "派单 12 李建国"
 
 
 def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
@@ -52,11 +52,11 @@ def find_member(ctx: Context, wish: Wish, who: str) -> Person:
     return candidates[0]
 
 
-@group.command("派单", roles={"gridworker", "admin"}, usage=f"{USAGE} —— 把心愿派给一位志愿者")
+@group.command("派单", roles={"gridworker", "admin"}, usage=f"{USAGE} —— 把12号心愿派给志愿者李建国（也可写手机号）")
 def dispatch_wish(ctx: Context, args: str) -> str:
     token, who = split_first(args)
     if not who:
-        raise BadInput(f"请这样写：{USAGE}，比如：派单 12 李建国")
+        raise BadInput(f"请这样写：{USAGE}（12 是心愿编号）")
     wish = ctx.wish_from(token, USAGE, for_update=True)
     ctx.scope.require_staff_of(wish)
     member = find_member(ctx, wish, who)

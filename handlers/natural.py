@@ -5,11 +5,16 @@ every command failed to match.
   text): "我想许个愿，需要一个助听器". Only phrasings that open with a wish phrase count, so a
   question that merely mentions 许愿 still gets the hint.
 - A bare community name answers the bot's question about a registration (报到).
+- An answer to a question the bot asked about a wish (`是`, a community's number): handlers/intake.
+- A need in everyday words ("家里灯泡坏了，想请人来换一下"), read with handlers/needs: proposed
+  back as a wish (or, from someone new, kept while the bot asks where they live). Greetings and
+  thanks get a friendly word; questions get the hint.
 """
 from __future__ import annotations
 
 import re
 
+from . import intake, needs
 from .context import Context
 from .registration import answer_community
 from .wishes import submit_wish
@@ -21,6 +26,8 @@ _SPOKEN_WISH = re.compile(
     re.DOTALL,
 )
 ASK_FOR_CONTENT = "请说说您的心愿，比如：我想许个愿，需要一副老花镜。"
+GREETING_REPLY = "您好！我是微心愿助手。有困难直接告诉我您需要什么，比如：需要一副老花镜。发「帮助」看全部用法。"
+THANKS_REPLY = "不客气！有需要随时告诉我。"
 
 
 def spoken_wish(text: str) -> str | None:
@@ -33,11 +40,21 @@ def spoken_wish(text: str) -> str | None:
 
 def understand(ctx: Context, text: str) -> str | None:
     """A reply for text no command matched, or None to give the usual hint."""
-    answer = answer_community(ctx, text)
-    if answer is not None:
-        return answer
+    for answer in (intake.answer, answer_community):
+        reply = answer(ctx, text)
+        if reply is not None:
+            return reply
+    reading = needs.read(text)
     if ctx.person.has_role("resident"):
         content = spoken_wish(text)
         if content is not None:
             return submit_wish(ctx, content) if content else ASK_FOR_CONTENT
+        if reading.kind == needs.NEED:
+            return intake.propose(ctx, text) if ctx.person.community else intake.start(ctx, text)
+        if reading.kind == needs.VAGUE:
+            return intake.ASK_WHAT
+    if reading.kind == needs.GREETING:
+        return GREETING_REPLY
+    if reading.kind == needs.THANKS:
+        return THANKS_REPLY
     return None

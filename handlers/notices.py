@@ -44,6 +44,19 @@ def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
                     text=scrub(text, wish.requester))
 
 
+def to_grid_staff(session: Session, wish: Wish, event: str, text: str) -> list[Notice]:
+    """The wish's grid workers: their group robot; without one, each of them privately (the
+    community's staff when the grid has no grid worker); the log when nobody is reachable."""
+    if wish.grid is not None and wish.grid.robot_url:
+        return [to_gridworkers(wish, event, text)]
+    staff = [p for p in gridworkers_of(session, wish) if p.openid]
+    if not staff:
+        staff = [p for p in staff_of_community(session, wish.community_id) if p.openid]
+    if not staff:
+        return [to_gridworkers(wish, event, text)]
+    return [to_person(session, person, event, text, wish) for person in staff]
+
+
 def to_person(session: Session, person: Person, event: str, text: str,
               wish: Wish | None = None) -> Notice:
     """A private notice. Someone without WeChat is told through a grid worker, who passes it
@@ -90,6 +103,16 @@ def wish_submitted(session: Session, wish: Wish) -> list[Notice]:
     )]
 
 
+def newcomer_wish(session: Session, wish: Wish) -> list[Notice]:
+    """Someone new placed themselves in this grid with their first wish: its grid workers check
+    who they are before publishing it."""
+    return to_grid_staff(
+        session, wish, "newcomer",
+        f"新居民许愿 {wish.ref}（{_where(wish)}）：{_brief(wish)}\n"
+        f"这位居民刚关注公众号，还没有登记，请核实后回复「审核 {wish.id} 通过」或「审核 {wish.id} 驳回 原因」。",
+    )
+
+
 def wish_published(session: Session, wish: Wish) -> list[Notice]:
     slots = f"，需要{wish.slots}人" if wish.slots > 1 else ""
     notices = [to_group(
@@ -97,8 +120,9 @@ def wish_published(session: Session, wish: Wish) -> list[Notice]:
         f"新心愿 {wish.ref}（{_where(wish)}，{wish.requester.masked_name}{slots}）：{_brief(wish, 80)}\n"
         f"回复「认领 {wish.id}」认领。",
     )]
-    notices.append(to_person(session, wish.requester, "published",
-                             f"您的心愿 {wish.ref} 已发布，有人认领会告诉您。", wish))
+    if wish.requester.openid or wish.recorded_by is None:  # else it would tell the recorder what they did
+        notices.append(to_person(session, wish.requester, "published",
+                                 f"您的心愿 {wish.ref} 已发布，有人认领会告诉您。", wish))
     return notices
 
 
@@ -136,11 +160,23 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
 
 
 def claim_released(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
-    notices = [to_group(wish, "released", f"心愿 {wish.ref} 重新开放认领：{_brief(wish)}\n"
-                                          f"回复「认领 {wish.id}」认领。")]
-    if claim.assigned_by is not None and claim.assigned_by.id != claim.member_id:
-        notices.append(to_person(session, claim.assigned_by, "released",
-                                 f"{claim.member.name}放弃了您派的心愿 {wish.ref}，可以改派：派单 {wish.id} 姓名", wish))
+    """A claimer gave up: the wish is open again, and the resident and the assigner are told."""
+    return _reopened(session, wish, [claim], "放弃了认领")
+
+
+def _reopened(session: Session, wish: Wish, claims: list[Claim], how: str) -> list[Notice]:
+    """One group push and one word to the resident however many claims ended at once."""
+    who = "、".join(_claimer_label(claim) for claim in claims)
+    notices = [
+        to_group(wish, "released", f"心愿 {wish.ref} 重新开放认领：{_brief(wish)}\n回复「认领 {wish.id}」认领。"),
+        to_person(session, wish.requester, "released",
+                  f"您的心愿 {wish.ref}，{who}{how}。心愿已重新开放，会有其他志愿者来认领。", wish),
+    ]
+    for claim in claims:
+        if claim.assigned_by is not None and claim.assigned_by.id != claim.member_id:
+            notices.append(to_person(session, claim.assigned_by, "released",
+                                     f"您派的心愿 {wish.ref}，{claim.member.name}{how}。"
+                                     f"可以改派给别人：派单 {wish.id} 加志愿者姓名", wish))
     return notices
 
 
@@ -178,8 +214,11 @@ def registration_submitted(session: Session, registration: Registration) -> list
     text = (f"新的报到申请 {registration.ref}：{registration.name}（{registration.unit_name}，"
             f"{registration.phone}）到{registration.community.name}报到。\n"
             f"回复「审核 {registration.ref} 通过」或「审核 {registration.ref} 驳回 原因」。")
-    return [to_person(session, staff, "registration", text)
-            for staff in staff_of_community(session, registration.community_id)]
+    staff = staff_of_community(session, registration.community_id)
+    # Staff without WeChat (a dashboard-only login) would be relayed through a grid worker, who
+    # already gets it: tell each reachable one once.
+    reachable = [person for person in staff if person.openid] or staff[:1]
+    return [to_person(session, person, "registration", text) for person in reachable]
 
 
 def registration_approved(session: Session, registration: Registration) -> list[Notice]:
@@ -203,11 +242,13 @@ def claim_reminder(session: Session, claim: Claim, days: int) -> list[Notice]:
                       f"完成后请回复「完成 {wish.id}」；做不了请回复「放弃 {wish.id}」。", wish)]
 
 
-def claim_expired(session: Session, wish: Wish, claim: Claim, days: int) -> list[Notice]:
-    """A claim idle too long was released by the system: tell the claimer, reopen to the group."""
-    return [to_person(session, claim.member, "expired",
-                      f"您认领的心愿 {wish.ref} {days}天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！",
-                      wish), *claim_released(session, wish, claim)]
+def claims_expired(session: Session, wish: Wish, claims: list[Claim], days: int) -> list[Notice]:
+    """Claims idle too long, released by the system together: tell each claimer, then reopen
+    the wish once (a 3-slot wish is one group push, not three)."""
+    told = [to_person(session, claim.member, "expired",
+                      f"您认领的心愿 {wish.ref} {days}天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！", wish)
+            for claim in claims]
+    return told + _reopened(session, wish, claims, f"认领{days}天没有完成，已自动取消")
 
 
 def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:

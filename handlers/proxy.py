@@ -11,7 +11,7 @@ from models import BadInput, NotAllowed, Person, Wish, normalise_phone
 
 from . import notices
 from .context import Context
-from .wishes import new_wish
+from .submission import new_wish
 
 group = CommandGroup()
 USAGE = "代许愿 姓名 手机号 内容"
@@ -50,7 +50,8 @@ def record_wish_for(ctx: Context, name: str, phone: str, content: str) -> Wish:
     return wish
 
 
-@group.command("代许愿", roles={"gridworker", "admin"}, usage=f"{USAGE} —— 为没有微信的居民登记心愿")
+@group.command("代许愿", roles={"gridworker", "admin"},
+               usage="代许愿 张桂兰 13812345678 需要一个助听器 —— 为没有微信的居民登记心愿")
 def record_wish(ctx: Context, args: str) -> str:
     words = args.split(" ", 2)
     if len(words) < 3 or not words[2].strip():

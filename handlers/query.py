@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy.orm import joinedload
 
 from bot.router import CommandGroup
-from bot.text import split_first
 from models import Claim, Grid, Wish
 from models.wish import PENDING_REVIEW, REJECTED, RELEASED, WITHDRAWN
 
@@ -35,10 +34,9 @@ def requester_line(ctx: Context, wish: Wish) -> str:
     return line
 
 
-@group.command("查询", usage="查询 N —— 查看一个心愿", read_only=True)
+@group.command("查询", usage="查询 12 —— 查看12号心愿", read_only=True)
 def show_wish(ctx: Context, args: str) -> str:
-    token, _ = split_first(args)
-    wish = ctx.wish_from(token, "查询 N", load=_SHOWN)
+    wish = ctx.only_wish(args, "查询 12（12 是心愿编号）", load=_SHOWN)
     staff = ctx.scope.covers(wish)
     if wish.status in _UNPUBLISHED and not staff and ctx.person.id != wish.requester_id:
         return f"心愿 {wish.ref} 还没有发布，暂时不能查看。"

@@ -21,7 +21,8 @@ from . import notices
 from .context import Context
 
 group = CommandGroup()
-USAGE = "报到 姓名 单位 手机号 [社区]"
+USAGE = "报到 张明 市税务局 13912345678"
+ASK_DETAILS = f"请这样写：{USAGE}（姓名 单位 手机号）"
 MAX_NAME = 64
 MAX_UNIT = 128
 
@@ -33,7 +34,7 @@ def register_member(ctx: Context, name: str, unit_name: str, phone: str,
                     community: Community | None) -> Registration:
     """A numbered request; without a community it waits for `choose_community`."""
     if not name or len(name) > MAX_NAME or not unit_name or len(unit_name) > MAX_UNIT:
-        raise BadInput(f"请这样写：{USAGE}")
+        raise BadInput(ASK_DETAILS)
     phone = normalise_phone(phone)
     person = ctx.person
     if community is not None and person.has_role("member") and person.community_id == community.id:
@@ -137,16 +138,16 @@ def answer_community(ctx: Context, text: str) -> str | None:
     return _submitted(pending)
 
 
-@group.command("报到", usage=f"{USAGE} —— 在职党员到社区报到（双报到）")
+@group.command("报到", usage=f"{USAGE} —— 在职党员到社区报到（双报到），可在最后加社区名")
 def register(ctx: Context, args: str) -> str:
     words = args.split()
     if len(words) == 1:
         pending = pending_registration(ctx)
         if pending is not None and pending.community_id is None:
             return answer_community(ctx, words[0]) or _ask_community(ctx, pending)
-        return f"请这样写：{USAGE}"
+        return ASK_DETAILS
     if len(words) not in (3, 4):
-        return f"请这样写：{USAGE}，比如：报到 张明 市税务局 13912345678"
+        return ASK_DETAILS
     name, unit_name, phone, *rest = words
     community = None
     if rest:
@@ -154,6 +155,8 @@ def register(ctx: Context, args: str) -> str:
         if community is None:
             names = "、".join(c.name for c in communities(ctx))
             raise BadInput(f"没有「{rest[0]}」这个社区。可选：{names}")
+    elif ctx.person.community is not None:  # where they live, or the community whose QR code they scanned
+        community = ctx.person.community
     else:
         known = communities(ctx)
         if len(known) == 1:

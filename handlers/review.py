@@ -12,7 +12,7 @@ from .context import Context
 from .registration import approve_registration, registration_from, reject_registration
 
 group = CommandGroup()
-USAGE = "审核 N 通过 [K人] 或 审核 N 驳回 原因"
+USAGE = "审核 12 通过，或 审核 12 驳回 原因"
 _SLOTS = re.compile(r"^(\d{1,3})\s*(?:人|个人|份)?$")
 
 
@@ -40,7 +40,7 @@ def parse_slots(detail: str, wish: Wish) -> int:
 
 
 @group.command("审核", roles={"gridworker", "admin"},
-               usage=f"{USAGE} —— 审核心愿；报到申请写 R12，如：审核 R12 通过")
+               usage="审核 12 通过 —— 发布12号心愿（3人认领写：审核 12 通过 3人；驳回写：审核 12 驳回 原因；报到申请：审核 R5 通过）")
 def review_wish(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
     decision, _, detail = rest.partition(" ")

@@ -16,7 +16,7 @@ from .context import Context
 from .service_records import Span, number_text, points_for, service_of
 
 group = CommandGroup()
-HOURS_USAGE = "工时 N 姓名 X"
+HOURS_USAGE = "工时 12 李明 2"
 RECENT = 5
 
 
@@ -44,12 +44,12 @@ def hours_status(claim: Claim) -> str:
     return "已核实" if claim.hours_verified else "待许愿人确认后核实"
 
 
-@group.command("工时", roles={"gridworker", "admin"}, usage=f"{HOURS_USAGE} —— 记录认领人的服务时长，如：工时 12 李明 2")
+@group.command("工时", roles={"gridworker", "admin"}, usage=f"{HOURS_USAGE} —— 记录李明在12号心愿服务了2小时")
 def set_hours(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
     who, hours = split_who_and_hours(rest)
     if not who or hours is None:
-        raise BadInput(f"请这样写：{HOURS_USAGE}，比如：工时 12 李明 2（小时）")
+        raise BadInput(f"请这样写：{HOURS_USAGE}（12 是心愿编号，2 是小时数）")
     wish = ctx.wish_from(token, HOURS_USAGE, for_update=True)
     ctx.scope.require_staff_of(wish)
     member = claimer_named(wish, who)
@@ -63,7 +63,7 @@ def report_own_hours(ctx: Context, wish: Wish, hours: float) -> str:
     """`完成 N X小时` again after completing: the member adds or corrects their hours until
     the wish is confirmed."""
     if not any(c.member_id == ctx.person.id and c.status == COMPLETED for c in wish.claims):
-        raise InvalidState(f"您没有认领心愿{wish.ref}。")
+        raise InvalidState(f"您没有认领心愿 {wish.ref}。")
     claim = wish.hours_claim(ctx.person)
     ctx.change(wish, "hours", lambda: claim.record_hours(hours, ctx.person),
                note=lambda: f"{ctx.person.name} {format_hours(claim.hours)}")

@@ -3,61 +3,29 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import func, select
 
+from bot.numbers import chinese_or_arabic
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Community, Wish, limited
-from models.wish import PENDING_REVIEW, WITHDRAWN, status_label, wish_ref
+from models import BadInput, Wish
+from models.wish import PENDING_REVIEW, WITHDRAWN
 
-from . import notices
-from .categories import guess_category, guess_urgency
+from . import intake, notices, submission
 from .context import Context
+from .paging import PAGE_SIZE, take_page
 
 group = CommandGroup()
 
-MAX_WISH_LENGTH = 500
-_RATING = re.compile(r"(?:^|\s)([1-5])\s*(?:分|星)?$")
-# Spoken wishes arrive with the recogniser's punctuation: "许愿，需要一个助听器。"
-_EDGE_PUNCTUATION = " \t\n，,。.：:；;！!？?、"
+# A score: `5分`, `五分`, `5星` at the end, or a bare number after a space (`确认 12 5`).
+_RATING = re.compile(r"(?P<score>\d{1,3}|[一二两三四五六七八九十]{1,2})\s*(?:分|星)$|(?:^|\s)(?P<bare>\d{1,3})$")
 
 
-def resolve_community(ctx: Context) -> Community:
-    person = ctx.person
-    if person.community is not None:
-        return person.community
-    communities = list(ctx.session.scalars(select(Community).limit(2)))
-    if len(communities) == 1:
-        return communities[0]
-    raise BadInput("您还没有登记所在社区，请联系您的网格员登记后再许愿。")
-
-
-def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) -> Wish:
-    content = content.strip(_EDGE_PUNCTUATION)
-    if not content:
-        raise BadInput("请写上心愿内容，比如：许愿 需要一副老花镜")
-    limited(content, MAX_WISH_LENGTH, "心愿内容")
-    requester = requester or ctx.person
-    community = requester.community or resolve_community(ctx)
-    wish = Wish(
-        content=content, requester=requester, recorded_by=recorded_by, community=community,
-        grid=requester.grid, status=PENDING_REVIEW,
-        category=guess_category(content), urgency=guess_urgency(content),
-    )
-    ctx.session.add(wish)
-    ctx.session.flush()
-    return wish
-
-
-@group.command("许愿", "心愿", roles={"resident"}, usage="许愿 内容 —— 提交心愿，如：许愿 需要一副老花镜")
+@group.command("许愿", "心愿", roles={"resident"}, usage="许愿 需要一副老花镜 —— 提交心愿，也可以直接说您需要什么")
 def submit_wish(ctx: Context, args: str) -> str:
-    wish = new_wish(ctx, args)
-    if wish.community.review_required:
-        ctx.change(wish, "submit", None, notices.wish_submitted, new=True)
-        return f"收到您的心愿 {wish.ref}，网格员审核后会发布。"
-    ctx.change(wish, "submit", lambda: wish.publish_directly(None), notices.wish_published,
-               "社区免审核，直接发布", new=True)
-    return f"收到您的心愿 {wish.ref}，已发布，有人认领会告诉您。"
+    if ctx.person.community is None:  # someone new: ask where they live first, keeping their words
+        return intake.start(ctx, args)
+    return submission.submit(ctx, args)
 
 
 @group.command("我的心愿是", roles={"resident"})
@@ -66,35 +34,40 @@ def submit_wish_in_own_words(ctx: Context, args: str) -> str:
     return submit_wish(ctx, args)
 
 
-_MY_WISHES = (select(Wish.id, Wish.content, Wish.status).where(Wish.requester_id == bindparam("requester"))
-              .order_by(Wish.id.desc()).limit(10))
-
-
 @group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿", read_only=True)
 def list_my_wishes(ctx: Context, args: str) -> str:
-    rows = ctx.session.execute(_MY_WISHES, {"requester": ctx.person.id}).all()
-    if not rows:
-        return "您还没有心愿。发送「许愿 内容」提交一个。"
-    lines = [f"{wish_ref(number)} {content[:20]} —— {status_label(status)}" for number, content, status in rows]
-    return "您的心愿：\n" + "\n".join(lines)
+    _, page = take_page(args)
+    mine = Wish.requester_id == ctx.person.id
+    total = ctx.session.scalar(select(func.count(Wish.id)).where(mine)) or 0
+    wishes = ctx.session.scalars(
+        select(Wish).where(mine).order_by(Wish.id.desc()).offset(page.offset).limit(PAGE_SIZE)).all()
+    if not total:
+        return "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
+    if not wishes:
+        return page.empty_note(total, "我的心愿")
+    lines = [f"{w.ref} {w.content[:20]} —— {w.status_label}" for w in wishes]
+    return "\n".join(["您的心愿：", *lines, *filter(None, [page.more(total, "我的心愿")])])
 
 
-@group.command("撤回", roles={"resident"}, usage="撤回 N —— 撤回还没人认领的心愿")
+@group.command("撤回", roles={"resident"}, usage="撤回 12 —— 撤回还没人认领的12号心愿")
 def withdraw_wish(ctx: Context, args: str) -> str:
-    token, _ = split_first(args)
-    wish = ctx.wish_from(token, "撤回 N", for_update=True)
+    wish = ctx.only_wish(args, "撤回 12（12 是心愿编号）", for_update=True)
     announce = None if wish.status == PENDING_REVIEW else notices.wish_withdrawn  # the group never saw it
     ctx.change(wish, "withdraw", lambda: wish.withdraw(ctx.person), announce)
     return f"心愿 {wish.ref} 已撤回。"
 
 
 def parse_feedback(rest: str) -> tuple[str | None, int | None]:
-    """`很满意 5分` -> ("很满意", 5); a trailing 1–5 is a rating."""
+    """`很满意 5分` -> ("很满意", 5), also `五分`, `5星`, or a bare trailing `5`; a score outside
+    1–5 (`8分`) is refused rather than dropped."""
     rest = rest.strip()
     match = _RATING.search(rest)
-    if match:
-        return rest[: match.start()].strip() or None, int(match.group(1))
-    return rest or None, None
+    if not match:
+        return rest or None, None
+    rating = chinese_or_arabic(match.group("score") or match.group("bare"))
+    if rating is None or not 1 <= rating <= 5:
+        raise BadInput("评分请写 1 到 5 分，比如：确认 12 很满意 5分")
+    return rest[: match.start()].strip() or None, rating
 
 
 def confirm_for(ctx: Context, wish: Wish, feedback: str | None, rating: int | None) -> None:
@@ -112,15 +85,17 @@ def confirm_for(ctx: Context, wish: Wish, feedback: str | None, rating: int | No
 
 
 @group.command("确认", roles={"resident", "gridworker", "admin"},
-               usage="确认 N [评价] —— 确认心愿已实现，可加1-5分")
+               usage="确认 12 很满意 5分 —— 确认12号心愿已实现，评价和1-5分可不写")
 def confirm_wish(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
-    wish = ctx.wish_from(token, "确认 N [评价]", for_update=True)
+    wish = ctx.wish_from(token, "确认 12 很满意 5分（12 是心愿编号）", for_update=True)
     feedback, rating = parse_feedback(rest)
     confirm_for(ctx, wish, feedback, rating)
     if ctx.person.id != wish.requester_id:
         return f"已代 {wish.requester.name} 确认心愿 {wish.ref}。"
     return f"心愿 {wish.ref} 已确认圆梦，谢谢您！"
 
+
+new_wish = submission.new_wish  # the demo and tests make wishes through it
 
 __all__ = ["group", "new_wish", "WITHDRAWN"]

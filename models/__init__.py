@@ -13,12 +13,12 @@ from .messaging import ApiToken, Notice, ProcessedMessage
 from .service import Certificate
 from .staff import StaffUser
 from .wish import Claim, Wish, WishEvent, limited
-from .workflow import Proof, Registration
+from .workflow import Proof, Registration, WishDraft
 
 __all__ = [
     "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "Grid", "InvalidState",
     "local_time", "local_zone",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
-    "UserError", "Wish", "WishEvent", "mask_name", "limited", "normalise_phone", "use_local_zone",
+    "UserError", "Wish", "WishDraft", "WishEvent", "mask_name", "limited", "normalise_phone", "use_local_zone",
     "utcnow",
 ]

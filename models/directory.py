@@ -11,6 +11,17 @@ from .base import Base, Timestamped
 from .errors import BadInput
 
 ROLES = ("resident", "member", "gridworker", "admin")
+ROLE_LABELS = {"resident": "居民", "member": "志愿者", "gridworker": "网格员", "admin": "管理员"}
+# What people write in a roster for a role, besides the role itself and its label.
+_ROLE_WORDS = {**{label: role for role, label in ROLE_LABELS.items()},
+               "党员": "member", "在职党员": "member", "志愿者/党员": "member", "社区管理员": "admin"}
+
+
+def role_named(text: str) -> str:
+    """`member`, `志愿者`, `党员` -> `member`; an unknown word comes back as it is (and is refused
+    where roles are checked)."""
+    text = (text or "").strip()
+    return _ROLE_WORDS.get(text) or text.lower()
 STAFF_ROLES = frozenset({"gridworker", "admin"})
 PHONE = re.compile(r"^1\d{10}$")
 

@@ -48,6 +48,14 @@ ACTIVE = "active"
 RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
 
+# Why a wish cannot be claimed, by its state.
+_NOT_OPEN = {
+    PENDING_REVIEW: "还在等网格员审核，发布后才能认领",
+    COMPLETED: "已经完成了",
+    CONFIRMED: "已经圆梦了",
+    REJECTED: "没有通过审核",
+    WITHDRAWN: "已经由许愿人撤回了",
+}
 
 # For answers built from selected columns rather than loaded rows (the chat's lists).
 def wish_ref(number: int) -> str:
@@ -139,7 +147,7 @@ class Wish(Timestamped, Base):
 
     def publish(self, reviewer: Person | None, slots: int = 1) -> None:
         if self.status != PENDING_REVIEW:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不用再审核。")
+            raise InvalidState(f"心愿 {self.ref} 已经审核过了，现在是「{self.status_label}」。")
         self.publish_directly(reviewer, slots)
 
     def publish_directly(self, reviewer: Person | None, slots: int = 1) -> None:
@@ -154,16 +162,22 @@ class Wish(Timestamped, Base):
 
     def reject(self, reviewer: Person, reason: str) -> None:
         if self.status != PENDING_REVIEW:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不能驳回。")
+            raise InvalidState(f"心愿 {self.ref} 已经审核过了，现在是「{self.status_label}」，不能再驳回。")
         self.status = REJECTED
         self.reviewed_by_id = reviewer.id
         self.reject_reason = limited(reason, REASON_LIMIT, "驳回原因")
 
     def withdraw(self, by: Person) -> None:
         if by.id != self.requester_id:
-            raise NotAllowed(f"心愿{self.ref}不是您提交的。")
-        if self.status not in (PENDING_REVIEW, PUBLISHED) or self.taken_slots:
-            raise InvalidState(f"心愿{self.ref}已有人认领，不能撤回了，请联系网格员。")
+            raise NotAllowed(f"心愿 {self.ref} 不是您提交的。")
+        if self.status == WITHDRAWN:
+            raise InvalidState(f"心愿 {self.ref} 已经撤回了。")
+        if self.status == REJECTED:
+            raise InvalidState(f"心愿 {self.ref} 没有通过审核，不用撤回。")
+        if self.status in (COMPLETED, CONFIRMED):
+            raise InvalidState(f"心愿 {self.ref} 已经完成了，不能撤回。")
+        if self.taken_slots or self.status not in (PENDING_REVIEW, PUBLISHED):
+            raise InvalidState(f"心愿 {self.ref} 已有人认领，不能撤回了，请联系网格员。")
         self.status = WITHDRAWN
 
     def describe_as(self, *, category: str | None = None, urgency: int | None = None,
@@ -183,13 +197,13 @@ class Wish(Timestamped, Base):
     def claim_by(self, member: Person, assigned_by: Person | None = None) -> "Claim":
         """Take one slot. Callers load the wish FOR UPDATE so concurrent claims serialise."""
         if member.id == self.requester_id or member is self.requester:
-            raise NotAllowed(f"心愿{self.ref}是您自己的心愿，不能认领。")
+            raise NotAllowed(f"心愿 {self.ref} 是您自己的心愿，不能认领。")
         if self.claim_of(member):
-            raise InvalidState(f"您已认领心愿{self.ref}。")
+            raise InvalidState(f"您已认领心愿 {self.ref}。")
         if self.status == CLAIMED or (self.status == PUBLISHED and not self.open_slots):
-            raise AlreadyTaken(f"心愿{self.ref}已被认领，请看看其他心愿。")
+            raise AlreadyTaken(f"心愿 {self.ref} 已被认领，请看看其他心愿。")
         if self.status != PUBLISHED:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不能认领。")
+            raise InvalidState(f"心愿 {self.ref} {_NOT_OPEN.get(self.status, '现在不能认领')}。")
         claim = Claim(member=member, assigned_by=assigned_by, status=ACTIVE)
         self.claims.append(claim)
         if not self.open_slots:
@@ -221,17 +235,24 @@ class Wish(Timestamped, Base):
 
     def _active_claim_of(self, member: Person) -> "Claim":
         claim = self.claim_of(member)
-        if claim is None:
-            raise InvalidState(f"您没有认领心愿{self.ref}。")
-        return claim
+        if claim is not None:
+            return claim
+        earlier = [c for c in self.claims if c.member is member or c.member_id == member.id]
+        if earlier and earlier[-1].status == COMPLETED:
+            raise InvalidState(f"您已经报告完成心愿 {self.ref} 了，谢谢！")
+        if earlier and earlier[-1].status == RELEASED:
+            raise InvalidState(f"您对心愿 {self.ref} 的认领已经放弃了（自己放弃或超时自动放弃）。")
+        raise InvalidState(f"您没有认领心愿 {self.ref}。")
 
     # --- the requester's confirmation -----------------------------------------------------
 
     def confirm(self, by: Person, feedback: str | None, rating: int | None) -> None:
         if by.id != self.requester_id and not by.is_staff:
-            raise NotAllowed(f"心愿{self.ref}不是您提交的。")
+            raise NotAllowed(f"心愿 {self.ref} 不是您提交的。")
+        if self.status == CONFIRMED:
+            raise InvalidState(f"心愿 {self.ref} 已经确认过了，谢谢您！")
         if self.status != COMPLETED:
-            raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，还不能确认。")
+            raise InvalidState(f"心愿 {self.ref} 还没有完成（现在是「{self.status_label}」），完成后才能确认。")
         self.status = CONFIRMED
         self.confirmed_at = utcnow()
         self.confirmed_by_id = by.id
@@ -247,7 +268,7 @@ class Wish(Timestamped, Base):
         claim = next((c for c in reversed(self.claims) if c.status in (ACTIVE, COMPLETED)
                       and (c.member is member or c.member_id == member.id)), None)
         if claim is None:
-            raise InvalidState(f"{member.name}没有认领心愿{self.ref}，或已放弃，不能记工时。")
+            raise InvalidState(f"{member.name}没有认领心愿 {self.ref}，或已放弃，不能记工时。")
         return claim
 
 
@@ -311,12 +332,12 @@ class Claim(Timestamped, Base):
         """The member's own report, or a grid worker's record. A verified record changes only
         by staff, and is then verified again by them (they are the ones vouching for it)."""
         if self.status == RELEASED:
-            raise InvalidState(f"{self.member.name}已放弃心愿{self.wish.ref}，工时不计。")
+            raise InvalidState(f"{self.member.name}已放弃心愿 {self.wish.ref}，工时不计。")
         if not 0 < hours <= MAX_HOURS:
             raise BadInput(f"工时要在0到{MAX_HOURS}小时之间。")
         staff = by.is_staff and by.id != self.member_id
         if self.hours_verified and not staff:
-            raise InvalidState(f"心愿{self.wish.ref}的工时已核实，要改请联系网格员。")
+            raise InvalidState(f"心愿 {self.wish.ref} 的工时已核实，要改请联系网格员。")
         self.hours = round(hours, 2)
         self.hours_recorded_by_id = by.id
         self.hours_recorded_at = utcnow()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
@@ -81,3 +81,23 @@ class Proof(Timestamped, Base):
     content_type: Mapped[Optional[str]] = mapped_column(String(64))
     image: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
     fetched_at: Mapped[Optional[datetime]]
+
+
+DRAFT_CONFIRM = "confirm"      # asked: 是 to submit
+DRAFT_COMMUNITY = "community"  # asked: which community (a newcomer)
+DRAFT_GRID = "grid"            # asked: which grid of the chosen community
+
+
+class WishDraft(Timestamped, Base):
+    """What someone said they need, kept while the bot asks what it must know first: whether
+    it is a wish at all, and for a newcomer which community and grid. One per person."""
+
+    __tablename__ = "wish_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
+    content: Mapped[str] = mapped_column(Text)
+    step: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"))
+
+    person: Mapped[Person] = relationship()
+    community: Mapped[Optional[Community]] = relationship()

@@ -90,6 +90,8 @@ CHAT_MATRIX = {
     "统计": (None, "统计", STAFF),
     "工时": ("completed", "工时 1 李建国 2", STAFF_OF_THE_WISH),
     "我的服务": ("completed", "我的服务", MEMBERS),
+    "待审核": ("pending", "待审核", STAFF),  # lists only the actor's area (tests/test_queue.py)
+    "我的网格": ("published", "我的网格", STAFF),
 }
 ORDER = (ROLE, AREA, NOT_THEIRS, SCRUBS, SEES, OK)  # refusals first
 
@@ -118,7 +120,7 @@ def outcome(keyword: str, reply: str) -> str:
         return ROLE
     if reply == "心愿 #1 不在您负责的网格。":
         return AREA
-    if reply == "心愿#1不是您提交的。":
+    if reply == "心愿 #1 不是您提交的。":
         return NOT_THEIRS
     if keyword == "查询":
         assert "139-1111-2222" in reply or SCRUBBED in reply, reply

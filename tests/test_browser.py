@@ -342,3 +342,50 @@ def test_issue_a_certificate_and_print_it(page, a4, live):
     expect(a4.locator("table.services tbody tr").first).to_contain_text("上门理发")
     assert pdf_pages(a4) == 1
     shoot_a4(a4.locator("section.certificate"), "13-certificate-a4")
+
+
+# Rendered size of every chart text, in CSS pixels: its font size scaled by the SVG's viewBox.
+CHART_TEXT_SIZES = """() => Array.from(document.querySelectorAll('svg.chart text')).map(t =>
+    parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"""
+# Whether any two x-axis labels of the monthly chart overlap.
+LABELS_OVERLAP = """() => {
+    const boxes = Array.from(document.querySelectorAll('svg.chart text.label')).map(t => t.getBoundingClientRect());
+    return boxes.some((a, i) => boxes.some((b, j) => i < j && Math.abs(a.top - b.top) < 1
+        && a.left < b.right && b.left < a.right));
+}"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_chart_text_is_readable_on_a_phone_and_a_desktop(browser, live, width):
+    base, _app = live
+    context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1, locale="zh-CN")
+    page = context.new_page()
+    try:
+        log_in(page, base)
+        page.wait_for_url(f"{base}/admin/wishes/")
+        page.goto(f"{base}/admin/figures/")
+        sizes = page.evaluate(CHART_TEXT_SIZES)
+        assert sizes and all(11 <= size <= 22 for size in sizes), (width, sorted(set(round(s, 1) for s in sizes)))
+        assert not page.evaluate(LABELS_OVERLAP)
+        shoot(page, f"14-figures-{width}")
+    finally:
+        context.close()
+
+
+def test_the_simulator_keeps_the_newest_message_in_view(page, live):
+    from playwright.sync_api import expect
+
+    base, app = live
+    log_in(page, base)
+    page.wait_for_url(f"{base}/admin/wishes/")
+    liu = db_scalar(app, select(Person.id).where(Person.openid == "demo-liu"))
+    page.goto(f"{base}/sim/")
+    page.select_option("#person", str(liu))
+    for _ in range(3):  # long replies, more than the chat box holds
+        page.fill("#text", "帮助")
+        page.click("#say button[type=submit]")
+    expect(page.locator("#chat .msg.bot:not(.pending)")).to_have_count(3)
+    expect(page.locator("#chat .msg.pending")).to_have_count(0)
+    at_bottom = "() => { const c = document.getElementById('chat'); return c.scrollHeight > c.clientHeight && c.scrollTop + c.clientHeight >= c.scrollHeight - 2; }"
+    page.wait_for_function(at_bottom)
+    shoot(page, "15-sim-scrolled")

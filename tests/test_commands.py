@@ -89,7 +89,7 @@ def test_a_grid_worker_reviews_only_their_grid(chat, app):
 
 def test_someone_else_cannot_withdraw_or_confirm(chat, app):
     published_wish(chat)
-    chat.dialog([("o-zhao", "撤回 1", "心愿#1不是您提交的。")])
+    chat.dialog([("o-zhao", "撤回 1", "心愿 #1 不是您提交的。")])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "published"
 
@@ -98,17 +98,17 @@ def test_claiming_twice_and_claiming_a_taken_wish(chat):
     published_wish(chat)
     chat.dialog([
         ("o-li", "认领 1", CLAIMED),
-        ("o-li", "认领 1", "您已认领心愿#1。"),
-        ("o-chen", "认领 1", "心愿#1已被认领，请看看其他心愿。"),
+        ("o-li", "认领 1", "您已认领心愿 #1。"),
+        ("o-chen", "认领 1", "心愿 #1 已被认领，请看看其他心愿。"),
     ])
 
 
 @pytest.mark.parametrize("said, expected", [
-    ("认领", "请这样写：认领 N"),
-    ("认领 abc", "请这样写：认领 N"),
+    ("认领", "请这样写：认领 12（12 是心愿编号）"),
+    ("认领 abc", "请这样写：认领 12（12 是心愿编号）"),
     ("认领 999", "没有找到心愿 #999。"),
-    ("完成 1", "您没有认领心愿#1。"),
-    ("放弃 1", "您没有认领心愿#1。"),
+    ("完成 1", "您没有认领心愿 #1。"),
+    ("放弃 1", "您没有认领心愿 #1。"),
 ])
 def test_bad_input_gets_a_short_clear_answer(chat, said, expected):
     published_wish(chat)
@@ -125,13 +125,16 @@ def test_empty_and_overlong_wishes_are_refused(chat, app):
 
 
 def test_text_that_is_no_command_gets_a_hint(chat):
-    hint = "没看懂您的意思。发「帮助」看看怎么用，许愿请发「许愿 内容」。"
-    chat.dialog([("o-wang", "你好", hint), ("o-li", "今天天气不错", hint)])
+    from handlers.help import HINT
+    from handlers.natural import GREETING_REPLY
+
+    chat.dialog([("o-wang", "你好", GREETING_REPLY), ("o-li", "今天天气不错", HINT)])
+    assert HINT == "没看懂您的意思。有困难直接告诉我您需要什么，比如：需要一副老花镜；发「帮助」看看怎么用。"
 
 
 def test_help_lists_the_commands_of_your_role(chat):
     resident = chat.say("o-wang", "帮助")
-    assert "许愿" in resident and "认领 N" not in resident
+    assert "许愿" in resident and "认领 12" not in resident
     member = chat.say("o-li", "帮助")
     assert "认领" in member and "审核" not in member
     assert "审核" in chat.say("o-liu", "帮助")
@@ -166,7 +169,7 @@ def test_a_member_cannot_claim_their_own_wish(chat, app):
     with app.extensions["wishbot"].db.transaction() as s:
         directory.add_person(s, "o-wang", "member", "王秀兰", community="新城社区", unit="市税务局")
     published_wish(chat)
-    chat.dialog([("o-wang", "认领 1", "心愿#1是您自己的心愿，不能认领。")])
+    chat.dialog([("o-wang", "认领 1", "心愿 #1 是您自己的心愿，不能认领。")])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "published" and s.scalar(select(Claim)) is None
 

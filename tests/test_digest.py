@@ -49,9 +49,12 @@ def test_the_digest_tells_each_grid_what_needs_attention(chat, app):
     [text] = [t for t in chat.group_pushes(GRIDWORKERS_KEY) if "每日汇总" in t]
     assert text.splitlines() == [
         "【每日汇总】新城社区/第一网格",
-        "待审核 1 个：#1 我是王**，电话（电话），需要一副老花镜",
-        "超过3天没人认领 1 个：#2 家里水龙头漏水",
-        "认领超过7天未完成 1 个：#3 想请人上门理发（李建国）",
+        "待审核 1 个：",
+        "· #1 我是王**，电话（电话），需要一副老花镜",
+        "超过3天没人认领 1 个：",
+        "· #2 家里水龙头漏水",
+        "认领超过7天未完成 1 个：",
+        "· #3 想请人上门理发（李建国）",
     ]
     assert "王秀兰" not in text and "13800000001" not in text
     second = [n for n in digests(runtime) if n.channel == "log"]
@@ -67,7 +70,7 @@ def test_digest_thresholds_are_settings(chat, app):
     assert send_digests(runtime.db, runtime.settings) == []  # two days unclaimed is not yet news
     [digest] = send_digests(runtime.db, runtime.settings.with_(unclaimed_days=1))
     with runtime.db.sessions() as session:
-        assert "超过1天没人认领 1 个：#1" in session.get(Notice, digest.id).text
+        assert "超过1天没人认领 1 个：\n· #1" in session.get(Notice, digest.id).text
 
 
 def test_a_claimer_is_reminded_once_after_three_days(chat, app):
@@ -122,7 +125,7 @@ def test_wishbot_digest_sends_the_digests_now(tmp_path, sqlite_url, wechat_api):
     assert result.returncode == 0, result.stderr
     assert "digests sent: 1" in result.stdout
     [text] = [r.get_json()["text"]["content"] for r, _ in wechat_api.log if r.args.get("key") == GRIDWORKERS_KEY]
-    assert text.startswith("【每日汇总】新城社区/第一网格") and "待审核 1 个：#1" in text
+    assert text.startswith("【每日汇总】新城社区/第一网格") and "待审核 1 个：\n· #1" in text
 
 
 def test_wishbot_digest_says_so_when_a_digest_did_not_go_out(tmp_path, sqlite_url, httpserver):

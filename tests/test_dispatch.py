@@ -33,7 +33,7 @@ def test_assign_tell_the_member_and_the_group(chat, app):
     # The member gives it back: it reopens and the grid worker hears of it.
     assert "#1" in chat.say("o-li", "放弃 1")
     assert claims_of(app, 1) == ("published", [("o-li", "released", "o-liu")])
-    assert any("放弃了您派的心愿 #1" in t for t in chat.private_notices("o-liu"))
+    assert "您派的心愿 #1，李建国放弃了认领。可以改派给别人：派单 1 加志愿者姓名" in chat.private_notices("o-liu")
     assert any("#1" in t and "重新开放" in t for t in chat.group_pushes(VOLUNTEERS_KEY))
     assert_no_secrets(chat.group_pushes())
 
@@ -51,13 +51,13 @@ def test_assign_by_phone_when_names_clash(chat, app):
 
 def test_refusals_and_bad_input_change_nothing(chat, app):
     chat.say("o-wang", "许愿 需要一根拐杖")
-    assert "现在是「待审核」" in chat.say("o-liu", "派单 1 李建国")
+    assert chat.say("o-liu", "派单 1 李建国") == "心愿 #1 还在等网格员审核，发布后才能认领。"
     chat.say("o-liu", "审核 1 通过")
     refusal = chat.say("o-li", "派单 1 陈晓梅")
     assert "不是您能用的命令" in refusal and "\n" not in refusal
     assert "不在您负责的网格" in chat.say("o-zhou", "派单 1 李建国")
     assert "没有找到志愿者「张三」" in chat.say("o-liu", "派单 1 张三")
-    assert "派单 N 姓名" in chat.say("o-liu", "派单 1")
+    assert chat.say("o-liu", "派单 1") == "请这样写：派单 12 李建国（12 是心愿编号）"
     assert "没有找到心愿 #9" in chat.say("o-liu", "派单 9 李建国")
     assert "没有找到志愿者「王秀兰」" in chat.say("o-liu", "派单 1 王秀兰")  # a resident is no member
     with session_of(app) as s:

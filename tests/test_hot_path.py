@@ -75,8 +75,8 @@ def test_a_read_only_command_records_nothing_and_its_retry_reads_again(chat, app
 
 
 def test_a_newcomers_first_read_is_answered_and_adds_them(chat, app):
-    assert chat.say("o-stranger", "我的心愿") == "您还没有心愿。发送「许愿 内容」提交一个。"
-    assert chat.say("o-stranger", "我的心愿") == "您还没有心愿。发送「许愿 内容」提交一个。"
+    assert chat.say("o-stranger", "我的心愿") == "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
+    assert chat.say("o-stranger", "我的心愿") == "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
     assert count(app, ProcessedMessage) == 1  # the first one, which added the sender
 
 

@@ -73,7 +73,7 @@ def test_withdraw_while_unclaimed_only(chat, app):
     chat.say("o-wang", "许愿 想要一根拐杖")
     chat.say("o-liu", "审核 2 通过")
     chat.say("o-li", "认领 2")
-    chat.dialog([("o-wang", "撤回 2", "心愿#2已有人认领，不能撤回了，请联系网格员。")])
+    chat.dialog([("o-wang", "撤回 2", "心愿 #2 已有人认领，不能撤回了，请联系网格员。")])
     assert wish_row(app, 2).status == "claimed"
 
 

@@ -45,7 +45,7 @@ def test_register_with_a_named_community_and_approve(chat, app):
     assert "没有待认领的心愿" in chat.say("o-new", "心愿列表")
     assert "#1" in chat.say("o-new", "许愿 家里灯泡坏了")
     help_text = chat.say("o-new", "帮助")
-    assert "认领 N" in help_text and "许愿 内容" in help_text and "派单" not in help_text
+    assert "认领 12" in help_text and "许愿 需要一副老花镜" in help_text and "派单" not in help_text
 
 
 def test_several_communities_and_none_named_asks_which(chat, app):
@@ -82,8 +82,8 @@ def test_approval_creates_the_partner_unit(chat, app):
 def test_bad_registrations_change_nothing(chat, app):
     assert "手机号格式不对" in chat.say("o-new", "报到 张明 市税务局 12345 新城社区")
     assert "没有「西城社区」这个社区" in chat.say("o-new", "报到 张明 市税务局 13912345678 西城社区")
-    assert "报到 姓名 单位 手机号" in chat.say("o-new", "报到")
-    assert "报到 姓名 单位 手机号" in chat.say("o-new", "报到 张明")
+    assert chat.say("o-new", "报到") == "请这样写：报到 张明 市税务局 13912345678（姓名 单位 手机号）"
+    assert chat.say("o-new", "报到 张明") == "请这样写：报到 张明 市税务局 13912345678（姓名 单位 手机号）"
     with session_of(app) as s:
         assert s.scalar(select(func.count(Registration.id))) == 0
 

@@ -51,7 +51,8 @@ def test_query_lists_and_claims_show_the_text_scrubbed_to_all_but_staff_and_the_
     assert chat.say("o-liu", "查询 1").split("\n")[1] == CONTENT  # staff of its grid
     assert chat.say("o-wang", "查询 1").split("\n")[1] == CONTENT  # its requester
     assert chat.say("o-chen", "心愿列表") == (
-        "待认领的心愿：\n#1【医疗器械】需要一副老花镜，儿子电话139****2222…（王**）\n回复「认领 编号」认领。")
+        "待认领的心愿：\n#1【医疗器械】需要一副老花镜，儿子电话139****2222…（王**）\n"
+        "想认领哪个，就回复「认领」加编号，比如：认领 1")
     assert chat.say("o-li", "认领 1") == (
         f"认领成功！心愿 #1：{CONTENT[:29]}…\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。")
     assert chat.say("o-li", "查询 1").split("\n")[1] == CONTENT  # the active claimer
@@ -72,7 +73,7 @@ def test_group_pushes_and_digests_carry_the_text_scrubbed_and_never_half_a_numbe
     app.extensions["wishbot"].send_digests()
     digest = [text for text in chat.group_pushes(GRIDWORKERS_KEY) if text.startswith("【每日汇总】")]
     assert digest and "0755-****4321" not in digest[0] and "87654321" not in digest[0]
-    assert "待审核 1 个：#2 帮忙修水管，联系电话 0755-***…" in digest[0]
+    assert "待审核 1 个：\n· #2 帮忙修水管，联系电话 0755-***…" in digest[0]
     for text in chat.group_pushes():
         assert "1391" not in text and "8765" not in text
 

@@ -29,7 +29,7 @@ def test_no_login_may_speak_as_staff_or_an_admin_not_even_itself(app, client, st
     token = csrf(client, "/sim/")
     assert say(client, person_id(app, "o-liu"), "统计", token).status_code == 400
     assert say(client, person_id(app, "o-wang"), "我的心愿", token).get_json() == {
-        "reply": "您还没有心愿。发送「许愿 内容」提交一个。"}
+        "reply": "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"}
 
     client = app.test_client()
     log_in(client, "liufang")

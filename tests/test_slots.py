@@ -32,7 +32,7 @@ def test_three_slots_fill_then_complete(chat, app):
     assert "认领成功" in chat.say("o-chen", "认领1")
     assert state(app, 1) == ("published", 1, ["active", "active"])
     assert any("#1" in t and "还差1人" in t for t in chat.group_pushes(VOLUNTEERS_KEY))
-    assert "您已认领心愿#1" in chat.say("o-li", "认领 1")
+    assert "您已认领心愿 #1" in chat.say("o-li", "认领 1")
 
     assert "认领成功" in chat.say("o-ma", "认领 #1")
     assert state(app, 1) == ("claimed", 0, ["active", "active", "active"])

@@ -48,12 +48,13 @@ def test_this_month_in_my_grid(chat, app):
 
 def test_help_lists_each_roles_commands(chat):
     gridworker = chat.say("o-liu", "帮助")
-    for command in ("审核 R12 通过", "代许愿 姓名 手机号 内容", "派单 N 姓名", "统计", "分类 N 类别", "紧急 N", "共性 N"):
+    for command in ("审核 R5 通过", "代许愿 张桂兰 13812345678 需要一个助听器", "派单 12 李建国", "统计",
+                    "分类 12 生活用品", "紧急 12 4", "共性 12 20人", "待审核", "我的网格"):
         assert command in gridworker
     member = chat.say("o-li", "帮助")
-    assert "认领 N" in member and "派单" not in member and "统计" not in member
+    assert "认领 12" in member and "派单" not in member and "统计" not in member
     resident = chat.say("o-wang", "帮助")
-    assert "报到 姓名 单位 手机号 [社区]" in resident and "许愿 内容" in resident and "代许愿" not in resident
+    assert "报到 张明 市税务局 13912345678" in resident and "许愿 需要一副老花镜" in resident and "代许愿" not in resident
 
 
 def test_stats_and_the_figures_count_a_wish_of_several_slots_alike(chat, app):

@@ -379,7 +379,7 @@ def test_the_scheduler_sends_digests_reminders_and_releases(bed, api):
     wait_for(lambda: bed.robot_messages(GRIDWORKERS_KEY) and len(bed.calls(SEND)) >= 2, timeout=30)
 
     [digest] = [text_of(m) for m in bed.robot_messages(GRIDWORKERS_KEY)]
-    assert "每日汇总" in digest and "待审核 1 个：#4" in digest and "超过3天没人认领" in digest and "#3" in digest
+    assert "每日汇总" in digest and "待审核 1 个：\n· #4" in digest and "超过3天没人认领" in digest and "#3" in digest
     private = {(c["touser"], c["text"]["content"]) for c in bed.calls(SEND)}
     assert any(who == "o-li" and "#1" in text and "已经3天" in text for who, text in private)
     assert any(who == "o-chen" and "#2" in text and "自动放弃" in text for who, text in private)

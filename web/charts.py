@@ -11,7 +11,7 @@ def _ceiling(values: list[int]) -> int:
 
 def grouped_bars(labels: list[str], series: list[tuple[str, list[int]]], *, title: str) -> Markup:
     """Vertical bars: one group per label, one bar per series (coloured by CSS class s0…)."""
-    width, height, left, bottom, top_pad = 420, 220, 24, 24, 10
+    width, height, left, bottom, top_pad = 420, 230, 30, 26, 10
     plot_h = height - bottom - top_pad
     group_w = (width - left) / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
@@ -41,7 +41,7 @@ def horizontal_bars(rows: list[tuple[str, int]], *, title: str) -> Markup:
     """One bar per row, labelled, for rankings (categories, partner units)."""
     if not rows:
         return Markup('<p class="empty">暂无数据</p>')
-    row_h, label_w, width = 26, 112, 360
+    row_h, label_w, width = 26, 130, 380
     height = row_h * len(rows) + 4
     top = _ceiling([v for _, v in rows])
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',

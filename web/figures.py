@@ -164,9 +164,9 @@ def index():
     month = parse_month(chosen)
     result = compute(scoped_wishes(), month, now)
     monthly_chart = grouped_bars(
-        [m[5:] + "月" for m in result.months],
+        [str(int(m[5:])) for m in result.months],  # month numbers: "11月" twelve times does not fit a phone
         [(heading, [result.monthly_for(m)[key] for m in result.months]) for key, heading, _ in STAGES],
-        title="近12个月各环节数量",
+        title="近12个月各环节数量（横轴是月份）",
     )
     hours = service_figures(db(), g.scope.wishes, month, result.months, runtime().settings.points_per_hour)
     return render_template(

@@ -15,8 +15,9 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from handlers.registration import approve_registration, reject_registration
-from handlers.roster import COLUMNS, ImportFailed, export_rows, import_people, read_rows
+from handlers.roster import COLUMNS, HEADINGS, ImportFailed, export_rows, import_people, read_rows
 from models import NotAllowed, Person, Registration, UserError
+from models.directory import ROLE_LABELS
 from models.workflow import REGISTRATION_PENDING
 
 from .auth import login_required
@@ -26,7 +27,6 @@ from .exports import XLSX, add_sheet, csv_download, download, today_stamp, xlsx_
 people = Blueprint("people", __name__, url_prefix="/admin/people")
 PAGE_SIZE = 50
 MAX_UPLOAD = 5 * 1024 * 1024
-ROLE_LABELS = {"resident": "居民", "member": "志愿者", "gridworker": "网格员", "admin": "管理员"}
 
 
 def _pending_registrations() -> list[Registration]:
@@ -45,7 +45,7 @@ def index():
     rows = db().scalars(query.order_by(Person.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
         "admin/people.html", people=rows, total=total, page=page, pages=pages, q=q, roles=ROLE_LABELS,
-        registrations=_pending_registrations(), columns=COLUMNS,
+        registrations=_pending_registrations(), columns=HEADINGS, role_labels=ROLE_LABELS.values(),
     )
 
 

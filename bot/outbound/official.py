@@ -31,3 +31,10 @@ class OfficialAccountAPI(TokenAPI):
         if body is not None:
             raise_for_errcode(body)
         return response.content
+
+    def create_qrcode(self, scene: str) -> dict:
+        """A permanent parametric QR code (QR_LIMIT_STR_SCENE): {"ticket", "url"}; `url` is what
+        the code encodes. Scanning it sends `subscribe` with EventKey `qrscene_<scene>` (or `SCAN`
+        with EventKey `<scene>` from a follower)."""
+        return checked(self._call("POST", "/cgi-bin/qrcode/create", json={
+            "action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}))

@@ -1,7 +1,7 @@
 """scoped API tokens; processed messages indexed by age for the retention purge
 
 Revision ID: c9a1d5e7f3b2
-Revises: d4e5f6a7b8c9
+Revises: d10a7c3e5b21
 Create Date: 2026-11-30 20:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'c9a1d5e7f3b2'
-down_revision: Union[str, Sequence[str], None] = 'd4e5f6a7b8c9'
+down_revision: Union[str, Sequence[str], None] = 'd10a7c3e5b21'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -24,8 +24,19 @@
     body.textContent = text;
     item.appendChild(body);
     list.appendChild(item);
-    list.scrollTop = list.scrollHeight;
+    showNewest(list);
     return item;
+  }
+
+  // The newest message in view, at the bottom of its list.
+  function showNewest(list) {
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function answer(item, text) {
+    item.classList.remove("pending");
+    item.querySelector(".text").textContent = text;
+    showNewest(item.parentNode);  // a long reply grew the list after it was scrolled
   }
 
   function showNotice(n) {
@@ -75,14 +86,8 @@
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
       body: JSON.stringify({person: Number(picker.value), text: text})
     }).then(function (r) { return r.json(); })
-      .then(function (data) {
-        waiting.classList.remove("pending");
-        waiting.querySelector(".text").textContent = data.error || data.reply || "（没有回复）";
-      })
-      .catch(function () {
-        waiting.classList.remove("pending");
-        waiting.querySelector(".text").textContent = "发送失败，请重试。";
-      });
+      .then(function (data) { answer(waiting, data.error || data.reply || "（没有回复）"); })
+      .catch(function () { answer(waiting, "发送失败，请重试。"); });
   }
 
   document.getElementById("say").addEventListener("submit", function (event) {

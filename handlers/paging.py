@@ -1,0 +1,38 @@
+"""Long lists in chat, a page at a time: `心愿列表 2`, `待审核 2`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.numbers import chinese_or_arabic
+
+PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # 1-based
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * PAGE_SIZE
+
+    def more(self, total: int, command: str) -> str | None:
+        """`还有N条，发「心愿列表 2」看下一页。` when the list goes on past this page."""
+        rest = total - self.offset - PAGE_SIZE
+        if rest <= 0:
+            return None
+        return f"还有{rest}条，发「{command} {self.number + 1}」看下一页。"
+
+    def empty_note(self, total: int, command: str) -> str:
+        """A page past the end of the list."""
+        pages = max(1, -(-total // PAGE_SIZE))
+        return f"没有第{self.number}页了，一共{pages}页。发「{command}」看第1页。"
+
+
+def take_page(args: str) -> tuple[str, Page]:
+    """The words before a trailing page number, and the page: `生活用品 2` -> (`生活用品`, page 2)."""
+    head, _, last = args.strip().rpartition(" ")
+    number = chinese_or_arabic(last.removeprefix("第").removesuffix("页")) if last else None
+    if number is not None and number >= 1:
+        return head.strip(), Page(number)
+    return args.strip(), Page(1)

@@ -1,0 +1,216 @@
+"""First contact: a newcomer's first wish, everyday words, spoken numbers, strict numbers.
+Transcripts over the real signed and encrypted protocol, with the exact replies."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.numbers import chinese_or_arabic, parse_number, split_number
+from handlers.help import HINT, WELCOME
+from handlers.natural import GREETING_REPLY, THANKS_REPLY
+from models import Claim, Person, Wish, WishDraft
+
+from .world import GRIDWORKERS_KEY, session_of
+
+CHOOSE_COMMUNITY = ("是的话，请告诉我您住在哪个社区，回复数字或社区名：\n1. 新城社区\n2. 东山社区\n"
+                    "（不是就回复「不是」）")
+CHOOSE_GRID = "新城社区有2个网格，请问您住哪一个？回复数字或名称（不知道就回复「不知道」）：\n1. 第一网格\n2. 第二网格"
+
+
+def transcript(chat, openid: str, lines: list[tuple[str, str]]) -> None:
+    for said, answered in lines:
+        assert chat.say(openid, said) == answered, f"after {said!r}"
+
+
+def wishes(app) -> list[Wish]:
+    with session_of(app) as s:
+        found = list(s.scalars(select(Wish).order_by(Wish.id)))
+        for wish in found:
+            _ = wish.grid and wish.grid.label
+        return found
+
+
+# --- 1. a newcomer's first wish ----------------------------------------------------------------
+
+
+def test_a_newcomer_wishes_in_three_messages_and_the_grid_worker_is_told(chat, app):
+    assert chat.event("o-new", "subscribe") == WELCOME
+    transcript(chat, "o-new", [
+        ("许愿 需要一个轮椅", f"您是想许这个心愿吗：需要一个轮椅\n{CHOOSE_COMMUNITY}"),
+        ("1", CHOOSE_GRID),
+        ("第一网格", "收到您的心愿 #1，已登记在新城社区第一网格。网格员核实后会发布，有消息会告诉您。\n"
+                     "发「我的心愿」可以随时查看。"),
+    ])
+    [wish] = wishes(app)
+    assert (wish.content, wish.status, wish.grid.label, wish.category) == (
+        "需要一个轮椅", "pending_review", "新城社区/第一网格", "医疗器械")
+    assert chat.group_pushes(GRIDWORKERS_KEY) == [
+        "新居民许愿 #1（新城社区第一网格）：需要一个轮椅\n"
+        "这位居民刚关注公众号，还没有登记，请核实后回复「审核 1 通过」或「审核 1 驳回 原因」。"]
+    with session_of(app) as s:
+        assert s.scalar(select(func.count(WishDraft.id))) == 0
+    # From now on a registered resident: the next wish goes straight in.
+    assert chat.say("o-new", "许愿 还需要一个拐杖") == "收到您的心愿 #2，网格员审核后会发布。"
+    assert chat.say("o-liu", "审核 1 通过") == "心愿 #1 已发布到志愿者群。"
+
+
+def test_everyday_words_from_a_newcomer_answered_by_name_keep_every_word(chat, app):
+    transcript(chat, "o-new2", [
+        ("家里灯泡坏了，想请人来换一下。", f"您是想许这个心愿吗：家里灯泡坏了，想请人来换一下\n{CHOOSE_COMMUNITY}"),
+        ("我住新城社区", CHOOSE_GRID),
+        ("灯泡要节能的那种", "已把这句补充到您的心愿里。\n请回复网格前面的数字或网格名称（不知道就回复「不知道」）：\n"
+                             "1. 第一网格\n2. 第二网格"),
+        ("二", "收到您的心愿 #1，已登记在新城社区第二网格。网格员核实后会发布，有消息会告诉您。\n"
+               "发「我的心愿」可以随时查看。"),
+    ])
+    [wish] = wishes(app)
+    assert wish.content == "家里灯泡坏了，想请人来换一下；灯泡要节能的那种"
+    assert (wish.grid.label, wish.category) == ("新城社区/第二网格", "房屋维修")
+    # 第二网格 has no robot and no grid worker of its own: the community's grid worker is told privately.
+    assert chat.private_notices("o-liu") == [
+        "新居民许愿 #1（新城社区第二网格）：家里灯泡坏了，想请人来换一下；灯泡要节能的那种\n"
+        "这位居民刚关注公众号，还没有登记，请核实后回复「审核 1 通过」或「审核 1 驳回 原因」。"]
+
+
+def test_a_newcomer_in_a_community_with_one_grid_is_asked_once(chat, app):
+    transcript(chat, "o-new3", [
+        ("需要一床棉被", f"您是想许这个心愿吗：需要一床棉被\n{CHOOSE_COMMUNITY}"),
+        ("东山", "收到您的心愿 #1，已登记在东山社区第一网格。网格员核实后会发布，有消息会告诉您。\n"
+                 "发「我的心愿」可以随时查看。"),
+    ])
+    [wish] = wishes(app)
+    assert (wish.grid.label, wish.category, wish.status) == ("东山社区/第一网格", "生活用品", "pending_review")
+
+
+def test_a_newcomer_may_say_no_or_answer_wrong_and_nothing_is_recorded(chat, app):
+    transcript(chat, "o-new4", [
+        ("需要一个助听器", f"您是想许这个心愿吗：需要一个助听器\n{CHOOSE_COMMUNITY}"),
+        ("7", "请回复社区前面的数字或社区名称：\n1. 新城社区\n2. 东山社区"),
+        ("不是", "好的，没有提交。有需要随时告诉我。"),
+        ("1", HINT),
+    ])
+    assert wishes(app) == []
+    with session_of(app) as s:
+        assert s.scalar(select(Person).where(Person.openid == "o-new4")).community_id is None
+
+
+# --- 3. everyday words from a registered resident ----------------------------------------------
+
+
+def test_a_need_in_everyday_words_is_proposed_and_submitted_with_yes(chat, app):
+    transcript(chat, "o-wang", [
+        ("你好", GREETING_REPLY),
+        ("家里灯泡坏了，想请人来换一下", "您是想许这个心愿吗：家里灯泡坏了，想请人来换一下\n回复「是」提交，回复「不是」取消。"),
+        ("是", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("谢谢", THANKS_REPLY),
+        ("怎么许愿？", HINT),
+        ("需要一个轮椅", "您是想许这个心愿吗：需要一个轮椅\n回复「是」提交，回复「不是」取消。"),
+        ("不是", "好的，没有提交。有需要随时告诉我。"),
+        ("我需要帮助", "请说说您需要什么，比如：需要一副老花镜，或者：家里灯泡坏了，想请人来换一下。"),
+    ])
+    [wish] = wishes(app)
+    assert (wish.content, wish.category, wish.status) == ("家里灯泡坏了，想请人来换一下", "房屋维修", "pending_review")
+
+
+@pytest.mark.parametrize("text, category", [
+    ("天冷了想要一床棉被", "生活用品"),
+    ("家里没有米面油了", "生活用品"),
+    ("老伴需要一台呼吸机", "医疗器械"),
+    ("想请人陪诊去医院", "上门服务"),
+    ("一个人在家，想找人唠家常", "精神慰藉"),
+    ("孩子想要一个书包", "学习用品"),
+    ("楼道杂物想请人清运", "居家清洁"),
+    ("水管漏水了", "房屋维修"),
+    ("独居老人需要上门理发", "上门服务"),
+    ("想要一副老花镜", "医疗器械"),
+])
+def test_categories_cover_the_articles_and_everyday_synonyms(text, category):
+    from handlers.categories import guess_category
+
+    assert guess_category(text) == category
+
+
+def test_flour_inside_another_word_is_no_flour():
+    from handlers.categories import OTHER, guess_category
+
+    assert guess_category("想和老朋友见面") == OTHER
+
+
+# --- 4 and 5. spoken and strict numbers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("token, number", [
+    ("216", 216), ("#216", 216), ("# 216", 216), ("二百一十六", 216), ("两百", 200), ("一百零五号", 105),
+    ("105号", 105), ("十二", 12),
+])
+def test_numbers_written_or_spoken(token, number):
+    assert parse_number(token) == number
+
+
+@pytest.mark.parametrize("token", ["1e3", "250abc", "21 6", "12.5", "#", "abc", "-3", "十分", "1234567890"])
+def test_a_number_is_a_whole_token(token):
+    assert parse_number(token) is None
+
+
+@pytest.mark.parametrize("text, split", [
+    ("12通过", ("12", "通过")), ("一百零五号已送到", ("一百零五号", "已送到")), ("1e3", ("1e3", "")),
+    ("250abc 好", ("250abc", "好")), ("21 6", ("21", "6")), ("一号，已送到", ("一号", "已送到")),
+    ("R12通过", ("R12", "通过")), ("十分满意", ("十分满意", "")), ("，二百一十六。", ("二百一十六", "")),
+])
+def test_where_a_number_ends(text, split):
+    assert split_number(text) == split
+
+
+def test_amounts_for_other_commands():
+    assert chinese_or_arabic("两") == 2 and chinese_or_arabic("3") == 3 and chinese_or_arabic("三个") is None
+
+
+def published_wish(chat) -> None:
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-liu", "审核 1 通过")
+
+
+@pytest.mark.parametrize("said", ["认领 1e3", "认领 250abc", "认领 21 6", "认领 1abc", "认领 1 2"])
+def test_a_number_glued_to_letters_or_followed_by_another_acts_on_nothing(chat, app, said):
+    published_wish(chat)
+    assert chat.say("o-li", said) == "请这样写：认领 12（12 是心愿编号）"
+    with session_of(app) as s:
+        assert s.scalar(select(func.count(Claim.id))) == 0
+
+
+def test_spoken_numbers_speech_punctuation_and_a_misheard_keyword(chat, app):
+    published_wish(chat)
+    assert chat.voice("o-li", "任领一号。") == (
+        "认领成功！心愿 #1：需要一副老花镜\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。")
+    assert chat.voice("o-li", "完成一号，已送到。") == "谢谢您！心愿 #1 已报告完成，可以再发一张照片留作记录。"
+    assert chat.say("o-li", "认领二百一十六！") == "没有找到心愿 #216。"
+    assert chat.say("o-li", "查询二百一十六") == "没有找到心愿 #216。"
+    with session_of(app) as s:
+        claim = s.scalar(select(Claim))
+        assert (claim.status, claim.note) == ("completed", "已送到")
+
+
+def test_a_homophone_opening_an_ordinary_sentence_stays_a_sentence(chat):
+    # 确认 (que ren) and 缺人 sound alike, but a sentence follows, not a number.
+    assert chat.say("o-li", "缺人手吗") == HINT
+
+
+def test_the_demos_printed_conversation_starts_from_a_newcomer_and_ends_confirmed(client, app, wechat_api):
+    from composition.demo import conversation, seed
+
+    from .chat import Chat
+
+    with app.extensions["wishbot"].db.transaction() as s:
+        seed(s)
+        n = s.scalar(select(func.max(Wish.id))) + 1
+    chat = Chat(client, app, wechat_api)
+    replies = [chat.say(openid, text) for openid, text, _why in conversation(n)]
+    assert replies[0].startswith("您是想许这个心愿吗：家里灯泡坏了，想请人来换一下\n")
+    assert replies[1].startswith("新城社区有2个网格，请问您住哪一个？")
+    assert replies[2].startswith(f"收到您的心愿 #{n}，已登记在新城社区第一网格。")
+    assert f"心愿 #{n} 家里灯泡坏了，想请人来换一下" in replies[3]
+    assert replies[4:6] == [f"心愿 #{n} 已发布到志愿者群。",
+                            f"认领成功！心愿 #{n}：家里灯泡坏了，想请人来换一下\n许愿人的联系方式已私信发给您。完成后回复「完成 {n}」。"]
+    assert replies[6].startswith(f"谢谢您！心愿 #{n} 已报告完成，工时 2小时")
+    assert replies[7] == f"心愿 #{n} 已确认圆梦，谢谢您！"
+    assert f"#{n}" in replies[8]  # 我的服务 lists the service just confirmed
