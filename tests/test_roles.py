@@ -89,7 +89,8 @@ def test_a_grid_worker_approved_in_another_community_becomes_a_member_there_and_
     assert chat.say("o-liu", "审核 1 通过") == "心愿 #1 不在您负责的网格。"
     assert chat.say("o-liu", "查询 1") == "心愿 #1 还没有发布，暂时不能查看。"
     assert chat.say("o-zhou", "审核 1 通过") == "心愿 #1 已发布到志愿者群。"
-    assert chat.say("o-liu", "心愿列表") == "待认领的心愿：\n#1【学习用品】想要一个书包（孙**）\n回复「认领 编号」认领。"
+    assert chat.say("o-liu", "心愿列表") == (
+        "待认领的心愿：\n#1【学习用品】想要一个书包（孙**）\n想认领哪个，就回复「认领」加编号，比如：认领 1")
     # ... and still the grid worker of her own grid.
     assert chat.say("o-liu", "统计").startswith("新城社区/第一网格 ")
     liu = person(chat.app, "o-liu")
