@@ -1,7 +1,7 @@
 """A grid worker's `派单 N 姓名`: an active claim on a member's behalf."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from bot.router import CommandGroup
 from bot.text import split_first
@@ -34,17 +34,23 @@ def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
                             notices.wish_claimed, f"派给 {member.name}")
 
 
+def members_for(wish: Wish) -> Select:
+    """Whom a wish may be assigned to, in chat and on the dashboard: the members registered with
+    its community (双报到). Its requester's contact details go to whoever takes it."""
+    return (select(Person)
+            .where(Person.roles.contains("member"), Person.community_id == wish.community_id)
+            .order_by(Person.name, Person.id))
+
+
 def find_member(ctx: Context, wish: Wish, who: str) -> Person:
-    """A member by phone number, or by name — preferring the wish's community."""
+    """One of `members_for(wish)`, by phone number or by name."""
     who = who.strip()
-    query = select(Person).where(Person.roles.contains("member"))
+    query = members_for(wish)
     if who[:1].isdigit() or who.startswith("+"):
         query = query.where(Person.phone == normalise_phone(who))
     else:
         query = query.where(Person.name == who)
-    found = list(ctx.session.scalars(query.order_by(Person.id)))
-    local = [p for p in found if p.community_id == wish.community_id]
-    candidates = local or found
+    candidates = list(ctx.session.scalars(query))
     if not candidates:
         raise NotFound(f"没有找到志愿者「{who}」。请确认姓名，或者写手机号：派单 {wish.id} 手机号")
     if len(candidates) > 1:

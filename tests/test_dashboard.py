@@ -15,7 +15,7 @@ from models import Community, StaffUser, Unit, Wish, WishEvent, local_zone
 from web.exports import LEDGER_HEADINGS
 
 from .conftest import STAFF_PASSWORD
-from .world import VOLUNTEERS_KEY
+from .world import VOLUNTEERS_KEY, add_people
 
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -227,6 +227,23 @@ def test_assign_and_confirm_for_the_resident(app, client, chat, wishes):
             select(StaffUser.person_id).where(StaffUser.username == "liufang")))
     page = client.get(f"/admin/wishes/{number}").get_data(as_text=True)
     assert "确认圆梦" in page and "李建国" in page and "★★★★★" in page
+
+
+def test_only_the_wishs_community_members_are_offered_and_accepted(app, client, chat, wishes):
+    from models import Person
+
+    number = wishes["o-wang"]
+    chat.say("o-liu", f"审核 {number} 通过")
+    add_people(app, dict(openid="o-far", role="member", name="远方志愿者", phone="13900000077",
+                         community="东山社区", unit="市司法局"))
+    feng = session_scalar(app, select(Person.id).where(Person.openid == "o-far"))
+    log_in(client, "liufang")
+    page = client.get(f"/admin/wishes/{number}").get_data(as_text=True)
+    assert f'value="{feng}"' not in page and "李建国" in page
+    response = client.post(f"/admin/wishes/{number}/assign",
+                           data={"csrf_token": csrf(client, "/admin/wishes/"), "member": str(feng)})
+    assert response.status_code == 400
+    assert session_scalar(app, select(Wish.status).where(Wish.id == number)) == "published"
 
 
 # --- figures and exports ------------------------------------------------------------------

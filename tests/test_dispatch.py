@@ -79,3 +79,16 @@ def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
     assert "请电话通知" in chat.say("o-liu", "派单 1 李四")
     relayed = [t for t in chat.private_notices("o-liu") if "请转告 李四" in t]
     assert relayed and "13912340000" in relayed[0] and "#1" in relayed[0]
+
+
+
+def test_a_member_of_another_community_is_not_assignable(chat, app):
+    """派单 takes members registered with the wish's community, as the dashboard's list does."""
+    add_people(app, dict(openid="o-far", role="member", name="远方志愿者", phone="13900000077",
+                         community="东山社区", unit="市司法局"))
+    published_wish(chat)
+    assert chat.say("o-liu", "派单 1 远方志愿者") == (
+        "没有找到志愿者「远方志愿者」。请确认姓名，或者写手机号：派单 1 手机号")
+    assert chat.say("o-liu", "派单 1 13900000077") == (
+        "没有找到志愿者「13900000077」。请确认姓名，或者写手机号：派单 1 手机号")
+    assert claims_of(app, 1) == ("published", [])

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from handlers.categories import CATEGORIES
-from handlers.dispatch import assign_wish
+from handlers.dispatch import assign_wish, members_for
 from handlers.review import publish_wish, reject_wish
 from handlers.wishes import confirm_for, parse_feedback
 from models import Claim, Person, Proof, Unit, Wish, WishEvent, local_zone
@@ -123,10 +123,8 @@ def wish_in_scope(number: int) -> Wish:
 
 
 def assignable_members(wish: Wish) -> list[Person]:
-    query = (select(Person).where(Person.roles.contains("member"), Person.community_id == wish.community_id)
-             .order_by(Person.name))
     taken = {c.member_id for c in wish.active_claims}
-    return [p for p in db().scalars(query) if p.id not in taken]
+    return [p for p in db().scalars(members_for(wish)) if p.id not in taken]
 
 
 @ledger.get("/<id:number>")
