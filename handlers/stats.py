@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, distinct, func, select, true
 from sqlalchemy.orm import Session
 
+from bot import figures
 from bot.router import CommandGroup
-from models import Claim, Person, Unit, Wish, local_time, utcnow
-from models.wish import RELEASED
+from models import Person, Wish, local_time, utcnow
 
 from .context import Context
 
@@ -34,37 +33,29 @@ def month_start(now: datetime | None = None) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
-def scope_of(person: Person) -> tuple[str, ColumnElement[bool]]:
-    """What `person` is responsible for, as a label and a condition on Wish."""
+def scope_of(person: Person) -> tuple[str, figures.Narrow]:
+    """What `person` is responsible for, as a label and a narrowing of queries on Wish."""
     if person.has_role("admin"):
-        return "全部社区", true()
+        return "全部社区", figures.everything
     if person.grid is not None:
-        return person.grid.label, Wish.grid_id == person.grid_id
+        return person.grid.label, figures.where(Wish.grid_id == person.grid_id)
     if person.community is not None:
-        return person.community.name, Wish.community_id == person.community_id
-    return "（未登记网格）", Wish.id.is_(None)
+        return person.community.name, figures.where(Wish.community_id == person.community_id)
+    return "（未登记网格）", figures.where(Wish.id.is_(None))
 
 
-def wish_stats(session: Session, scope: str, condition: ColumnElement[bool], since: datetime) -> Stats:
-    def count(column) -> int:
-        return session.scalar(select(func.count(Wish.id)).where(condition, column >= since)) or 0
-
-    claims = (select(Claim).join(Wish, Claim.wish_id == Wish.id)
-              .where(condition, Claim.created_at >= since, Claim.status != RELEASED).subquery())
-    claimed = session.scalar(select(func.count(distinct(claims.c.wish_id)))) or 0
-    units = session.execute(
-        select(Unit.name, func.count(claims.c.id).label("n"))
-        .join(claims, claims.c.unit_id == Unit.id)
-        .group_by(Unit.name).order_by(func.count(claims.c.id).desc(), Unit.name).limit(TOP_UNITS)
-    ).all()
-    return Stats(scope=scope, since=since, collected=count(Wish.created_at), published=count(Wish.published_at),
-                 claimed=claimed, completed=count(Wish.completed_at), confirmed=count(Wish.confirmed_at),
-                 top_units=[(name, n) for name, n in units])
+def wish_stats(session: Session, scope: str, narrow: figures.Narrow, since: datetime) -> Stats:
+    period = figures.Period(start=since)
+    totals = figures.stage_totals(session, narrow, period)
+    return Stats(scope=scope, since=since, collected=totals["collected"], published=totals["published"],
+                 claimed=figures.claimed_wishes(session, narrow, period), completed=totals["completed"],
+                 confirmed=totals["confirmed"],
+                 top_units=figures.top_claiming_units(session, narrow, period, TOP_UNITS))
 
 
 def monthly_stats(session: Session, person: Person, now: datetime | None = None) -> Stats:
-    scope, condition = scope_of(person)
-    return wish_stats(session, scope, condition, month_start(now))
+    scope, narrow = scope_of(person)
+    return wish_stats(session, scope, narrow, month_start(now))
 
 
 @group.command("统计", roles={"gridworker", "admin"}, usage="统计 —— 本月本网格的心愿数字")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Timestamped
@@ -19,6 +19,7 @@ class ProcessedMessage(Timestamped, Base):
     """One row per WeChat delivery; a retried delivery hits the unique key and gets `reply`."""
 
     __tablename__ = "processed_message"
+    __table_args__ = (Index("ix_processed_message_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)
     sender: Mapped[str] = mapped_column(String(64))
@@ -34,6 +35,7 @@ class Notice(Timestamped, Base):
     """
 
     __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     event: Mapped[str] = mapped_column(String(32))
     wish_id: Mapped[Optional[int]] = mapped_column(ForeignKey("wish.id"), index=True)
@@ -50,7 +52,7 @@ class Notice(Timestamped, Base):
     parts_sent: Mapped[int] = mapped_column(default=0, server_default="0")  # of a text split in parts
     # When a private notice cannot be delivered (45015: outside the 48-hour window), the grid
     # workers are asked to pass it on; that notice points back here.
-    fallback_for_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))
+    fallback_for_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"), index=True)
 
 
 class ApiToken(Timestamped, Base):

@@ -51,6 +51,9 @@ def limited(text: str | None, limit: int, what: str) -> str | None:
 
 class Wish(Timestamped, Base):
     __tablename__ = "wish"
+    # On PostgreSQL the migration also adds trigram (pg_trgm) indexes on wish.content and
+    # person.name for the ledger's text search.
+    __table_args__ = (Index("ix_wish_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     content: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=PENDING_REVIEW, index=True)
@@ -67,10 +70,10 @@ class Wish(Timestamped, Base):
 
     reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
     reject_reason: Mapped[Optional[str]] = mapped_column(String(200))
-    published_at: Mapped[Optional[datetime]]
-    claimed_at: Mapped[Optional[datetime]]
-    completed_at: Mapped[Optional[datetime]]
-    confirmed_at: Mapped[Optional[datetime]]
+    published_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    confirmed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     feedback: Mapped[Optional[str]] = mapped_column(String(500))
     rating: Mapped[Optional[int]]
     confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
@@ -209,16 +212,20 @@ class Claim(Timestamped, Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        # The sweeps (reminders, releases, the digest) look only at active claims, by age.
+        Index("ix_claim_active_created_at", "created_at",
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+        Index("ix_claim_created_at", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     wish_id: Mapped[int] = mapped_column(ForeignKey("wish.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"), index=True)
     assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     note: Mapped[Optional[str]] = mapped_column(String(500))
     proof_media_id: Mapped[Optional[str]] = mapped_column(String(256))  # unused: photos are Proof rows
-    ended_at: Mapped[Optional[datetime]]
+    ended_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     reminded_at: Mapped[Optional[datetime]]
 
     wish: Mapped[Wish] = relationship(back_populates="claims")

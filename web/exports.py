@@ -13,12 +13,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.cells import csv_cell
+from bot.figures import STAGES, parse_month
 from models import Wish, local_time
 from models.wish import RELEASED
 
 from .auth import login_required
 from .common import db, format_time
-from .figures import STAGES, compute, duration, parse_month, scoped_wishes
+from .figures import duration, scoped_figures
 from .ledger import LedgerFilter, wishes_query
 
 exports = Blueprint("exports", __name__, url_prefix="/admin/export")
@@ -114,7 +115,7 @@ def ledger_csv():
 def report_xlsx():
     now = local_time(datetime.now().astimezone())
     month = parse_month(request.args.get("month")) or now.strftime("%Y-%m")
-    f = compute(scoped_wishes(), month, now)
+    f = scoped_figures(month, now)
     stage_headings = [heading for _, heading, _ in STAGES]
     book = Workbook()
     add_sheet(book, "月度汇总", ["月份", *stage_headings],
