@@ -52,6 +52,11 @@ def fetch_proof(proof_id: int) -> None:
     runtime().fetch_proof(proof_id)
 
 
+def run_export(job_id: int) -> None:
+    """Write a large export's file (web/export_jobs.py)."""
+    runtime().run_export(job_id)
+
+
 def run_worker(settings: Settings, burst: bool = False) -> None:
     global _runtime, _runtime_pid
     if not settings.redis_url:

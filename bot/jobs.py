@@ -45,7 +45,7 @@ class InProcessJobs:
         self._thread = threading.Thread(target=self._run, name="wishbot-jobs", daemon=True)
         self._thread.start()
 
-    def call(self, name: str, arg: object, delay: float = 0) -> None:
+    def call(self, name: str, arg: object, delay: float = 0, timeout: int | None = None) -> None:
         with self._mutex:
             if job_id(name, arg) in self._waiting:
                 return
@@ -122,13 +122,15 @@ class RQJobs:
 
         self.queue = Queue(QUEUE_NAME, connection=redis_connection)
 
-    def call(self, name: str, arg: object, delay: float = 0) -> None:
+    def call(self, name: str, arg: object, delay: float = 0, timeout: int | None = None) -> None:
         """Enqueue the job unless it will run anyway: enqueueing a job that waits for its retry
         would run it now as well, and spend an attempt of every row it carries."""
         from rq import Retry
 
         options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
+        if timeout is not None:
+            options["job_timeout"] = timeout
         try:
             if self._will_run([options["job_id"]]):
                 return

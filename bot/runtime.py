@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cached_property
+from pathlib import Path
 
 from .conversation import Conversation
 from .db import Database
@@ -15,6 +17,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
+EXPORT_TIMEOUT = 3600  # seconds a worker may spend on one export (RQ's default is 180)
 
 
 class Runtime:
@@ -111,6 +114,30 @@ class Runtime:
             log.info("proof %s not fetched: no Official Account API", proof_id)
             return
         fetch_proof(self.db, download, proof_id)
+
+    @property
+    def export_directory(self) -> Path:
+        return Path(self.settings.export_dir)
+
+    def start_export(self, job_id: int) -> None:
+        """On RQ a worker writes the file; without Redis a thread of its own does, so the
+        single job thread that sends notices is never held up for minutes."""
+        if self.redis is not None:
+            self.jobs.call("run_export", job_id, timeout=EXPORT_TIMEOUT)
+            return
+        threading.Thread(target=self._export_in_thread, args=(job_id,), name=f"wishbot-export-{job_id}",
+                         daemon=True).start()
+
+    def _export_in_thread(self, job_id: int) -> None:
+        try:
+            self.run_export(job_id)
+        except Exception:  # recorded on the job's row; the login asks again
+            pass
+
+    def run_export(self, job_id: int) -> None:
+        from web.export_jobs import run_export
+
+        run_export(self.db, self.export_directory, job_id)
 
     def after_commit(self, notice_ids: list[int], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked

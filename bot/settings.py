@@ -22,6 +22,10 @@ def _instance_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _default_export_dir() -> str:
+    return str(Path.cwd() / "instance" / "exports")
+
+
 def _default_database_url() -> str:
     instance = Path.cwd() / "instance"
     return f"sqlite:///{instance / 'wishbot.sqlite3'}"
@@ -31,6 +35,8 @@ def _default_database_url() -> str:
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
     redis_url: str | None = None
+    # Where export jobs leave their files; with several hosts, a directory they all share.
+    export_dir: str = field(default_factory=_default_export_dir)
 
     wechat_token: str = ""
     wechat_appid: str = ""
@@ -68,6 +74,7 @@ class Settings:
         return cls(
             database_url=get("WISHBOT_DATABASE_URL", defaults.database_url),
             redis_url=get("WISHBOT_REDIS_URL"),
+            export_dir=get("WISHBOT_EXPORT_DIR", defaults.export_dir),
             wechat_token=get("WECHAT_TOKEN", ""),
             wechat_appid=get("WECHAT_APPID", ""),
             wechat_secret=get("WECHAT_SECRET", ""),

@@ -9,13 +9,14 @@ from .errors import (
     NotFound,
     UserError,
 )
+from .exports import ExportJob
 from .messaging import ApiToken, Notice, ProcessedMessage
 from .staff import StaffUser
 from .wish import Claim, Wish, WishEvent
 from .workflow import Proof, Registration
 
 __all__ = [
-    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState", "LOCAL_ZONE", "local_time",
+    "AlreadyTaken", "ApiToken", "ExportJob", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState", "LOCAL_ZONE", "local_time",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
     "UserError", "Wish", "WishEvent", "mask_name", "normalise_phone", "utcnow",
 ]
