@@ -20,6 +20,7 @@ from .common import act, clean_text, db, paginate, parse_id
 
 ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
 PAGE_SIZE = 20
+COUNT_CAP = 10_000
 ACTION_LABELS = {
     "submit": "提交心愿", "publish": "审核通过", "reject": "驳回", "withdraw": "撤回", "claim": "认领",
     "assign": "派单", "release": "放弃认领", "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
@@ -110,11 +111,15 @@ def units() -> list[Unit]:
 def index():
     flt = LedgerFilter.from_args(request.args)
     query = wishes_query(flt)
-    total = db().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page, pages = paginate(total, PAGE_SIZE)
+    # Counting every row of a city's ledger on every page costs more than the page: count up to
+    # COUNT_CAP and say "more than" beyond it.
+    total = db().scalar(select(func.count()).select_from(query.order_by(None).limit(COUNT_CAP + 1).subquery()))
+    capped = total > COUNT_CAP
+    page, pages = paginate(COUNT_CAP if capped else total, PAGE_SIZE, unbounded=capped)
     wishes = db().scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
-        "admin/ledger.html", wishes=wishes, flt=flt, total=total, page=page, pages=pages,
+        "admin/ledger.html", wishes=wishes, flt=flt, total=min(total, COUNT_CAP), capped=capped, page=page,
+        pages=pages,
         communities=g.scope.communities(db()), grids=g.scope.grids(db()), units=units(),
         categories=CATEGORIES, statuses=STATUS_LABELS,
     )
