@@ -199,7 +199,7 @@ def registration_rejected(session: Session, registration: Registration) -> list[
                       f"您的报到申请 {registration.ref} 未通过：{registration.reason}。有疑问请联系社区。")]
 
 
-# --- delivery follow-ups and reminders (bot/delivery.py, bot/digest.py) ------------------------
+# --- delivery follow-ups and reminders (bot/delivery.py, handlers/digest.py) ------------------------
 
 
 def claim_reminder(session: Session, claim: Claim, days: int) -> list[Notice]:

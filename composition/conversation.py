@@ -21,9 +21,9 @@ from handlers.media import attach_photo
 from handlers.natural import understand
 from models import Person, ProcessedMessage, UserError
 
-from .db import Database
-from .inbound import Inbound
-from .text import normalise
+from bot.db import Database
+from bot.inbound import Inbound
+from bot.text import normalise
 
 log = logging.getLogger(__name__)
 
