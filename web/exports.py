@@ -36,6 +36,7 @@ def _ledger(kind: str):
         db().commit()
         runtime().start_export(job.id)
         return redirect(url_for("exports.job_page", number=job.id))
+    db().commit()  # the rows are read in short sessions of their own; on SQLite this one holds the write lock
     rows = ledger_rows(runtime().db.sessions, g.scope, flt)
     filename = f"微心愿台账-{today_stamp()}.{kind.rsplit('.', 1)[1]}"
     if kind == "ledger.csv":
