@@ -99,12 +99,17 @@ def _dialect(session: Session) -> str:
 
 
 def month_bucket(session: Session, column):
-    """`YYYY-MM` of the local month a timestamp falls in."""
+    """The local month a timestamp falls in: its first day on PostgreSQL (date_trunc is much
+    cheaper per row than to_char), `YYYY-MM` text on SQLite; `month_key` reads either."""
     if _dialect(session) == "postgresql":
-        return func.to_char(func.timezone(str(LOCAL_ZONE), column), "YYYY-MM")
+        return func.date_trunc("month", func.timezone(str(LOCAL_ZONE), column))
     # SQLite keeps UTC text; China has had no daylight saving since 1991.
     offset = int(datetime(2000, 1, 1, tzinfo=LOCAL_ZONE).utcoffset().total_seconds() // 3600)
     return func.strftime("%Y-%m", column, f"{offset:+d} hours")
+
+
+def month_key(bucket_value) -> str:
+    return bucket_value if isinstance(bucket_value, str) else bucket_value.strftime("%Y-%m")
 
 
 # --- counts -------------------------------------------------------------------------------
@@ -132,7 +137,8 @@ def monthly_counts(session: Session, narrow: Narrow, months: list[str]) -> dict[
         bucket = month_bucket(session, column).label("month")
         rows = session.execute(narrow(select(bucket, func.count()).select_from(Wish))
                                .where(span.holds(column)).group_by(bucket))
-        for month, n in rows:
+        for bucket_value, n in rows:
+            month = month_key(bucket_value)
             if month in monthly:
                 monthly[month][key] = n
     return monthly
@@ -169,7 +175,7 @@ def area_counts(session: Session, narrow: Narrow, period: Period) -> list[AreaRo
     names = {c.id: (c.name, street) for c, street in session.execute(
         select(Community, Street.name).outerjoin(Street, Community.street_id == Street.id))}
     grid_names = dict(session.execute(select(Grid.id, Grid.name).where(
-        Grid.id.in_({g for _, g in present if g is not None}))).all())
+        Grid.community_id.in_({c for c, _ in present}))).all())
     areas: dict[tuple[str, str], AreaRow] = {}
 
     def add(level: str, name: str, row) -> None:

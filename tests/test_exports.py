@@ -117,3 +117,15 @@ def test_the_roster_export_is_linear(app, client, staff):
     sheet = load_workbook(io.BytesIO(client.get("/admin/people/export.xlsx").data), read_only=True).active
     names = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert "居民1199" in names and len(names) >= 1200
+
+
+def test_a_searched_export_keeps_each_wishs_claimers(app, client, chat, staff):
+    """The chunk's claims are found by the same filter again; a search by name must not confuse
+    the requester looked up by the filter with the claimer."""
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-zhao", "许愿 家里水龙头漏水")
+    chat.say("o-liu", "审核 1 通过")
+    chat.say("o-li", "认领 1")
+    log_in(client, "boss")
+    rows = list(csv.reader(io.StringIO(client.get("/admin/export/ledger.csv?q=王秀兰").data.decode("utf-8-sig"))))
+    assert [(r[1], r[2], r[6], r[7]) for r in rows[1:]] == [("#1", "王秀兰", "李建国", "市税务局")]

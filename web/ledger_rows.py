@@ -39,11 +39,15 @@ def count_rows(session: Session, scope: Scope, flt: LedgerFilter) -> int:
     return session.scalar(flt.apply(scope.wishes(select(func.count()).select_from(Wish)))) or 0
 
 
-def _claims_of(session: Session, wish_ids: list[int]) -> dict[int, list]:
-    rows = session.execute(
-        select(Claim.wish_id, Claim.created_at, Person.name, Unit.name)
-        .join(Person, Claim.member_id == Person.id).outerjoin(Unit, Person.unit_id == Unit.id)
-        .where(Claim.wish_id.in_(wish_ids), Claim.status != RELEASED).order_by(Claim.id))
+def _claims_of(session: Session, scope: Scope, flt: LedgerFilter, after: int, upto: int) -> dict[int, list]:
+    """The claims (not given up) of the chunk's wishes: those in (after, upto] that the scope and
+    filter keep — the same conditions again rather than a list of thousands of ids."""
+    member = aliased(Person)  # not correlated with the filter's own look-up of people
+    query = (select(Claim.wish_id, Claim.created_at, member.name, Unit.name)
+             .join(Wish, Claim.wish_id == Wish.id)
+             .join(member, Claim.member_id == member.id).outerjoin(Unit, member.unit_id == Unit.id)
+             .where(Wish.id > after, Wish.id <= upto, Claim.status != RELEASED).order_by(Claim.id))
+    rows = session.execute(flt.apply(scope.wishes(query)))
     claims: dict[int, list] = {}
     for wish_id, created_at, member, unit in rows:
         claims.setdefault(wish_id, []).append((created_at, member, unit))
@@ -59,7 +63,7 @@ def ledger_rows(sessions: Callable[[], Session], scope: Scope, flt: LedgerFilter
     while True:
         with sessions() as session:
             wishes = session.execute(query.where(Wish.id > last)).all()
-            claims = _claims_of(session, [w.id for w in wishes]) if wishes else {}
+            claims = _claims_of(session, scope, flt, last, wishes[-1].id) if wishes else {}
         if not wishes:
             return
         for wish in wishes:
