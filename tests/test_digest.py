@@ -162,7 +162,7 @@ def test_the_clock_enqueues_each_run_once_however_many_clocks_tick():
 
 
 def test_a_backlog_is_counted_but_listed_only_in_part(chat, app):
-    from bot.digest import DIGEST_LIST
+    from handlers.digest import DIGEST_LIST
 
     runtime = app.extensions["wishbot"]
     with runtime.db.transaction() as session:
