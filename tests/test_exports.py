@@ -129,3 +129,49 @@ def test_a_searched_export_keeps_each_wishs_claimers(app, client, chat, staff):
     log_in(client, "boss")
     rows = list(csv.reader(io.StringIO(client.get("/admin/export/ledger.csv?q=王秀兰").data.decode("utf-8-sig"))))
     assert [(r[1], r[2], r[6], r[7]) for r in rows[1:]] == [("#1", "王秀兰", "李建国", "市税务局")]
+
+
+def test_with_redis_the_export_is_an_rq_job_a_worker_runs(database_url, wechat_api, tmp_path, redis_url,
+                                                            monkeypatch, large):
+    """With Redis the request only enqueues `worker.run_export` (with a long timeout); a worker
+    process writes the file, and the page then offers it."""
+    import redis
+    from rq import Queue, SimpleWorker
+    from rq.job import Job
+
+    import worker
+    from app import create_app
+    from bot.jobs import QUEUE_NAME
+
+    from web.auth import add_staff
+
+    from .conftest import STAFF_PASSWORD
+    from .world import build_world
+
+    exports_dir = str(tmp_path / "exports")
+    settings = make_settings(database_url, wechat_api.url_for("").rstrip("/"), export_dir=exports_dir,
+                             redis_url=redis_url)
+    app = create_app(settings)
+    app.config.update(TESTING=True)
+    build_world(app.extensions["wishbot"].db)
+    with app.extensions["wishbot"].db.transaction() as s:
+        add_staff(s, "boss", "admin", STAFF_PASSWORD, name="管理员")
+    many_wishes(app, 8)
+    client = app.test_client()
+    log_in(client, "boss")
+    job_url = client.get("/admin/export/ledger.csv").location
+    number = int(job_url.rsplit("/", 1)[1])
+    connection = redis.Redis.from_url(redis_url)
+    queued = Job.fetch(f"run_export-{number}", connection=connection)
+    assert queued.func_name == "worker.run_export" and queued.timeout == 3600
+    assert "正在导出" in client.get(job_url).get_data(as_text=True)
+
+    monkeypatch.setenv("WISHBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("WISHBOT_EXPORT_DIR", exports_dir)
+    monkeypatch.setattr(worker, "_runtime", None)
+    SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)
+    worker.runtime().db.dispose()
+    assert job_of(app, number).status == "done"
+    rows = list(csv.reader(io.StringIO(client.get(f"{job_url}/download").data.decode("utf-8-sig"))))
+    assert len(rows) == 9
+    app.extensions["wishbot"].db.dispose()
