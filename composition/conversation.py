@@ -4,6 +4,11 @@ A retried delivery (same message key) hits the unique constraint on ProcessedMes
 gets the stored reply. A UserError rolls back the handler's changes (a savepoint) but the
 delivery is still recorded with its reply. Any other error rolls everything back, is logged,
 and the user gets a polite "busy" answer — never the exception text, never silence.
+
+A command that only reads (`read_only` in the router: lists, 查询, 帮助) from a sender already
+known skips all of that: it is answered from committed data through Database.reads(), takes no
+write lock and records nothing, so a retry simply reads again. Only what changes data needs
+the recorded answer.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from models import Person, ProcessedMessage, UserError
 
 from bot.db import Database
 from bot.inbound import Inbound
+from bot.router import Match
 from bot.text import normalise
 
 log = logging.getLogger(__name__)
@@ -49,12 +55,23 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None]):
+    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
+                 points_per_hour: float = 1.0):
         self.db = db
         self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.points_per_hour = points_per_hour
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
+        match = self._read_only_match(inbound)
+        if match is not None:
+            try:
+                reply = self._answer_reading(inbound, match)
+            except Exception:
+                log.exception("message %s from %s failed", inbound.message_key, inbound.sender)
+                return BUSY
+            if reply is not None:
+                return reply
         for _attempt in range(ATTEMPTS):
             try:
                 reply, notice_ids, jobs = self._handle_once(inbound)
@@ -75,6 +92,28 @@ class Conversation:
         self.after_commit(notice_ids, jobs)
         return reply
 
+    @staticmethod
+    def _read_only_match(inbound: Inbound) -> Match | None:
+        if inbound.kind == "event":
+            text = normalise(inbound.event_key) if inbound.event == "click" else ""
+        else:
+            text = normalise(inbound.text) if inbound.kind != "image" else ""
+        match = ROUTER.match(text) if text else None
+        return match if match is not None and match.command.read_only else None
+
+    def _answer_reading(self, inbound: Inbound, match: Match) -> str | None:
+        """The answer to a read-only command; None when the sender is new (the write path adds them)."""
+        with self.db.reads() as session:
+            person = session.scalar(select(Person).where(Person.openid == inbound.sender))
+            if person is None:
+                return None
+            try:
+                reply = self._run(Context(session=session, person=person, channel=inbound.channel,
+                                          inbound=inbound, points_per_hour=self.points_per_hour), match)
+            except UserError as refusal:
+                reply = refusal.reply
+            return fit_reply(reply)
+
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
             return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
@@ -84,11 +123,9 @@ class Conversation:
             seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
             if seen is not None:
                 return seen.reply, [], []
-            record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
-            session.add(record)
-            session.flush()
             person = self._sender(session, inbound)
-            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound)
+            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
+                          points_per_hour=self.points_per_hour)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)
@@ -96,7 +133,11 @@ class Conversation:
                 ctx.notices.clear()
                 ctx.jobs.clear()
                 reply = refusal.reply
-            record.reply = reply = fit_reply(reply)
+            reply = fit_reply(reply)
+            # Recorded last, with its answer (one INSERT): a concurrent retry of this delivery
+            # fails here on the unique key, its changes roll back and it answers as this one did.
+            session.add(ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text,
+                                         reply=reply))
             session.flush()
             return reply, [n.id for n in ctx.notices], ctx.jobs
 
@@ -128,6 +169,10 @@ class Conversation:
         match = ROUTER.match(text)
         if match is None:
             return understand(ctx, text) or HINT
+        return self._run(ctx, match)
+
+    @staticmethod
+    def _run(ctx: Context, match: Match) -> str:
         if not match.command.allows(ctx.person.role_set):
             return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
         return match.command.handler(ctx, match.args)

@@ -10,6 +10,7 @@ from . import (
     query,
     registration,
     review,
+    service,
     stats,
     wishes,
 )
@@ -17,4 +18,5 @@ from . import (
 ROUTER = Router([
     help.group, wishes.group, claims.group, query.group,
     registration.group, review.group, proxy.group, dispatch.group, categories.group, stats.group,
+    service.group,
 ])

@@ -2,23 +2,27 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from bot.hours import find_hours
 from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Claim, Wish
-from models.wish import ACTIVE, PUBLISHED
+from models.wish import ACTIVE, PUBLISHED, format_hours
 
 from . import notices
 from .categories import CATEGORIES, OTHER
 from .context import Context
+from .service import report_own_hours
 
 group = CommandGroup()
 LIST_LIMIT = 10
 
 
-@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿")
+@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
-    query = select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
+    query = (select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
+             .options(joinedload(Wish.requester)))
     if ctx.person.community_id:
         query = query.where(Wish.community_id == ctx.person.community_id)
     category = args.strip()
@@ -49,19 +53,28 @@ def release_claim(ctx: Context, args: str) -> str:
     return f"已放弃心愿 {wish.ref}，它会重新开放给大家认领。"
 
 
-@group.command("完成", roles={"member"}, usage="完成 N [说明] —— 报告已完成，可再发一张照片")
+@group.command("完成", roles={"member"},
+               usage="完成 N [说明] [X小时] —— 报告已完成和服务时长，如：完成 12 已送到 2小时；可再发一张照片")
 def complete_claim(ctx: Context, args: str) -> str:
-    token, note = split_first(args)
-    wish = ctx.wish_from(token, "完成 N [说明]", for_update=True)
-    ctx.change_claim(wish, "complete", lambda: wish.complete_by(ctx.person, note or None),
-                     notices.claim_completed, note or None)
+    token, rest = split_first(args)
+    hours, note = find_hours(rest)
+    wish = ctx.wish_from(token, "完成 N [说明] [X小时]", for_update=True)
+    if hours is not None and wish.claim_of(ctx.person) is None:
+        return report_own_hours(ctx, wish, hours)  # already reported done: the hours come later
+    timeline = "；".join(filter(None, [note, hours is not None and f"工时 {format_hours(round(hours, 2))}"]))
+    claim = ctx.change_claim(wish, "complete", lambda: wish.complete_by(ctx.person, note or None, hours),
+                             notices.claim_completed, timeline or None)
+    if hours is not None:
+        return (f"谢谢您！心愿 {wish.ref} 已报告完成，工时 {format_hours(claim.hours)}，许愿人确认后核实。"
+                "可以再发一张照片留作记录。")
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 
-@group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿")
+@group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
     claims = ctx.session.scalars(
         select(Claim).where(Claim.member_id == ctx.person.id).order_by(Claim.id.desc()).limit(LIST_LIMIT)
+        .options(joinedload(Claim.wish))
     ).all()
     if not claims:
         return "您还没有认领心愿。发送「心愿列表」看看。"

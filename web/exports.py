@@ -3,11 +3,17 @@ Every export goes through the login's Scope, like the pages. Files are written a
 time; a large ledger export runs as a job (web/export_jobs.py) with a page that shows its progress."""
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
-from flask import Blueprint, abort, g, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, stream_with_context, url_for
+from openpyxl import Workbook
+from openpyxl.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from bot.figures import STAGES, parse_month
+from handlers.service_figures import service_figures
 from models import ExportJob, local_time
 from models.exports import EXPORT_DONE
 
@@ -17,7 +23,7 @@ from .common import db, runtime
 from .figures import duration, scoped_figures
 from .ledger import LedgerFilter
 from .ledger_rows import LEDGER_HEADINGS, count_rows, ledger_rows, ledger_sheet
-from .sheets import CSV, XLSX, Sheet, csv_response, send_file_chunks, xlsx_response
+from .sheets import CSV, XLSX, Sheet, attachment, csv_response, send_file_chunks, xlsx_response
 
 exports = Blueprint("exports", __name__, url_prefix="/admin/export")
 JOB_NAMES = {"ledger.xlsx": "微心愿台账.xlsx", "ledger.csv": "微心愿台账.csv"}
@@ -42,6 +48,48 @@ def _ledger(kind: str):
     if kind == "ledger.csv":
         return csv_response(LEDGER_HEADINGS, stream_with_context(rows), filename)
     return xlsx_response([ledger_sheet(rows)], filename)
+
+
+# Small formatted workbooks (the service card) are built with openpyxl; large ones with
+# web/sheets.py. Text that looks like a formula stays text in both.
+
+
+def download(body: bytes, filename: str, mimetype: str) -> Response:
+    return Response(body, mimetype=mimetype, headers=attachment(filename))
+
+
+def append_row(sheet, row) -> None:
+    """Append as cells made here, so a formula-looking text is set to text without looking the
+    row up again (`sheet[sheet.max_row]` scans every cell so far: quadratic)."""
+    cells = []
+    for value in row:
+        cell = Cell(sheet, value=value)
+        if cell.data_type == "f":  # openpyxl took text starting with "=" for a formula
+            cell.data_type = "s"
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def add_sheet(book: Workbook, title: str, headings, rows, widths=None):
+    sheet = book.create_sheet(title)
+    sheet.append(list(headings))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="FCE4D6")
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for row in rows:
+        append_row(sheet, row)
+    for i, width in enumerate(widths or [14] * len(headings), start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def xlsx_bytes(book: Workbook) -> bytes:
+    book.remove(book.worksheets[0])  # the default empty sheet
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 @exports.get("/ledger.xlsx")
@@ -91,6 +139,7 @@ def report_xlsx():
     month = parse_month(request.args.get("month")) or now.strftime("%Y-%m")
     f = scoped_figures(month, now)
     stage_headings = [heading for _, heading, _ in STAGES]
+    hours = service_figures(db(), g.scope.wishes, month, f.months, runtime().settings.points_per_hour)
     return xlsx_response([
         Sheet("月度汇总", ["月份", *stage_headings],
               [[m, *(f.monthly_for(m)[key] for key, _, _ in STAGES)] for m in f.months]),
@@ -99,6 +148,13 @@ def report_xlsx():
         Sheet("共建单位", ["共建单位", "认领数", "完成数"], f.units, [28, 10, 10]),
         Sheet("荣誉榜", ["名次", "姓名", "单位", "完成心愿数"],
               [[i, *row] for i, row in enumerate(f.members, start=1)], [8, 12, 28, 12]),
+        Sheet("服务时长榜", ["名次", "姓名", "单位", "服务次数", "已核实工时", "积分"],
+              [[i, r.name, r.unit, r.services, r.hours, r.points] for i, r in enumerate(hours.members, start=1)],
+              [8, 12, 28, 10, 12, 10]),
+        Sheet("单位工时", ["共建单位", "人数", "服务次数", "已核实工时", "积分"],
+              [[r.unit, r.members, r.services, r.hours, r.points] for r in hours.units], [28, 8, 10, 12, 10]),
+        Sheet("各社区月度工时", ["社区", *hours.monthly.months],
+              [[c, *hours.monthly.row(c)] for c in hours.monthly.communities], [16]),
         Sheet("类别", ["类别", "心愿数"], f.categories, [16, 10]),
         Sheet("办理时长", ["指标", "中位数"], [
             ["发布到认领", duration(f.median_claim_hours)], ["认领到完成", duration(f.median_complete_hours)],
