@@ -5,7 +5,8 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Boolean, ColumnElement, Select, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 
 from handlers.categories import CATEGORIES
@@ -42,6 +43,29 @@ def _day(value: str | None) -> date | None:
 def _midnight(day: date) -> datetime:
     """Midnight in Beijing, in UTC: SQLite compares the stored UTC text and ignores offsets."""
     return datetime.combine(day, time(), LOCAL_ZONE).astimezone(timezone.utc)
+
+
+class InIds(ColumnElement):
+    """`column IN (subquery)`; on PostgreSQL written `column = ANY(ARRAY(subquery))`, which the
+    planner can combine with a trigram index under an OR (an IN subquery there becomes a filter
+    applied to every row of the ledger: 2.3 s at a million wishes, against 1 ms)."""
+
+    type = Boolean()
+    inherit_cache = False
+
+    def __init__(self, column, subquery: Select):
+        self.column, self.subquery = column, subquery
+
+
+@compiles(InIds)
+def _in_ids(element: InIds, compiler, **kw) -> str:
+    return compiler.process(element.column.in_(element.subquery), **kw)
+
+
+@compiles(InIds, "postgresql")
+def _in_ids_postgresql(element: InIds, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY{compiler.process(element.subquery.scalar_subquery(), **kw)})"
 
 
 @dataclass
@@ -86,7 +110,7 @@ class LedgerFilter:
             query = query.where(Wish.created_at < _midnight(self.end + timedelta(days=1)))
         if self.q:
             requesters = select(Person.id).where(Person.name.contains(self.q, autoescape=True))
-            match = or_(Wish.content.contains(self.q, autoescape=True), Wish.requester_id.in_(requesters))
+            match = or_(Wish.content.contains(self.q, autoescape=True), InIds(Wish.requester_id, requesters))
             if number := parse_id(self.q.lstrip("#")):
                 match = or_(match, Wish.id == number)
             query = query.where(match)
