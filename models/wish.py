@@ -231,11 +231,13 @@ class Claim(Timestamped, Base):
         Index("ix_claim_active_created_at", "created_at",
               sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
         Index("ix_claim_created_at", "created_at"),
+        # The ledger's unit filter reads (unit, status, wish) from the index alone.
+        Index("ix_claim_unit_id_status_wish_id", "unit_id", "status", "wish_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     wish_id: Mapped[int] = mapped_column(ForeignKey("wish.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
     assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     note: Mapped[Optional[str]] = mapped_column(String(500))
