@@ -54,7 +54,12 @@ class Wish(Timestamped, Base):
     __tablename__ = "wish"
     # On PostgreSQL the migration also adds trigram (pg_trgm) indexes on wish.content and
     # person.name for the ledger's text search.
-    __table_args__ = (Index("ix_wish_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_wish_created_at", "created_at"),
+        # An area's wishes in id order: a community's or grid's ledger export walks these.
+        Index("ix_wish_community_id_id", "community_id", "id"),
+        Index("ix_wish_grid_id_id", "grid_id", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     content: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=PENDING_REVIEW, index=True)

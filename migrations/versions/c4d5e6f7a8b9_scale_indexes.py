@@ -34,6 +34,9 @@ def upgrade() -> None:
         op.create_index(f'ix_{table}_{column}', table, [column])
     # The ledger's unit filter reads (unit, status, wish) from the index alone.
     op.create_index('ix_claim_unit_id_status_wish_id', 'claim', ['unit_id', 'status', 'wish_id'])
+    # An area's wishes in id order: a community's or grid's ledger export walks these.
+    op.create_index('ix_wish_community_id_id', 'wish', ['community_id', 'id'])
+    op.create_index('ix_wish_grid_id_id', 'wish', ['grid_id', 'id'])
     # The sweeps look only at active claims, by age.
     op.create_index('ix_claim_active_created_at', 'claim', ['created_at'],
                     sqlite_where=ACTIVE, postgresql_where=ACTIVE)
@@ -49,5 +52,7 @@ def downgrade() -> None:
             op.execute(f'DROP INDEX IF EXISTS ix_{table}_{column}_trgm')
     op.drop_index('ix_claim_active_created_at', 'claim')
     op.drop_index('ix_claim_unit_id_status_wish_id', 'claim')
+    op.drop_index('ix_wish_grid_id_id', 'wish')
+    op.drop_index('ix_wish_community_id_id', 'wish')
     for table, column in PLAIN:
         op.drop_index(f'ix_{table}_{column}', table)
