@@ -163,3 +163,20 @@ def test_the_clock_enqueues_each_run_once_however_many_clocks_tick():
     assert [arg for name, arg in calls.made if name == "purge_processed"] == ["2026-11-22T07", "2026-11-22T08"]
     clocks[0].tick(datetime(2026, 11, 23, 9, 30, tzinfo=zone))
     assert [arg for name, arg in calls.made if name == "send_digests"] == ["2026-11-22", "2026-11-23"]
+
+
+def test_a_backlog_is_counted_but_listed_only_in_part(chat, app):
+    from handlers.digest import DIGEST_LIST
+
+    runtime = app.extensions["wishbot"]
+    with runtime.db.transaction() as session:
+        wang = session.scalar(select(Person).where(Person.openid == "o-wang"))
+        for i in range(DIGEST_LIST + 2):
+            new_wish(Context(session=session, person=wang), f"心愿{i}")
+    [notice_id] = send_digests(runtime.db, runtime.settings)
+    with runtime.db.sessions() as session:
+        text = session.get(Notice, notice_id).text
+    waiting = text.splitlines()[1]
+    assert waiting.startswith(f"待审核 {DIGEST_LIST + 2} 个：#1 心愿0；#2 心愿1")
+    assert f"#{DIGEST_LIST} 心愿{DIGEST_LIST - 1}；……（共{DIGEST_LIST + 2}个，仅列前{DIGEST_LIST}个）" in waiting
+    assert f"#{DIGEST_LIST + 1} " not in waiting
