@@ -173,10 +173,12 @@ def test_a_backlog_is_counted_but_listed_only_in_part(chat, app):
         wang = session.scalar(select(Person).where(Person.openid == "o-wang"))
         for i in range(DIGEST_LIST + 2):
             new_wish(Context(session=session, person=wang), f"心愿{i}")
-    [notice_id] = send_digests(runtime.db, runtime.settings)
+    [digest] = send_digests(runtime.db, runtime.settings)
     with runtime.db.sessions() as session:
-        text = session.get(Notice, notice_id).text
-    waiting = text.splitlines()[1]
-    assert waiting.startswith(f"待审核 {DIGEST_LIST + 2} 个：#1 心愿0；#2 心愿1")
-    assert f"#{DIGEST_LIST} 心愿{DIGEST_LIST - 1}；……（共{DIGEST_LIST + 2}个，仅列前{DIGEST_LIST}个）" in waiting
-    assert f"#{DIGEST_LIST + 1} " not in waiting
+        text = session.get(Notice, digest.id).text
+    assert text.splitlines() == [
+        "【每日汇总】新城社区/第一网格",
+        f"待审核 {DIGEST_LIST + 2} 个：",
+        *(f"· #{i + 1} 心愿{i}" for i in range(DIGEST_LIST)),
+        f"……（共{DIGEST_LIST + 2}个，仅列前{DIGEST_LIST}个）",
+    ]
