@@ -125,9 +125,15 @@ class Conversation:
         return self._command(ctx, text)
 
     def _command(self, ctx: Context, text: str) -> str:
-        match = ROUTER.match(text)
-        if match is None:
-            return understand(ctx, text) or HINT
-        if not match.command.allows(ctx.person.role_set):
-            return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
-        return match.command.handler(ctx, match.args)
+        return run_command(ctx, text, understand)
+
+
+def run_command(ctx: Context, text: str, otherwise: Callable[[Context, str], str | None] | None = None) -> str:
+    """The reply to one command, with the role check every channel shares (chat, phone page).
+    Text that is no command goes to `otherwise` (everyday words), else gets the hint."""
+    match = ROUTER.match(text)
+    if match is None:
+        return (otherwise(ctx, text) if otherwise else None) or HINT
+    if not match.command.allows(ctx.person.role_set):
+        return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
+    return match.command.handler(ctx, match.args)

@@ -40,10 +40,11 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, info: dict | None = None):
+        """`info` is handed to every session (session.info), e.g. the wish links of bot/links.py."""
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=dict(info or {}))
 
     @property
     def is_sqlite(self) -> bool:

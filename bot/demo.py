@@ -132,6 +132,8 @@ def run_demo(host: str, port: int) -> None:
     settings = Settings(
         database_url=f"sqlite:///{database}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
         wechat_aes_key=DEMO_AES_KEY, secret_key=os.urandom(24).hex(),
+        # Group pushes link to the wishes' phone pages; the simulator plays WeChat's authorize page.
+        public_url=f"http://{host}:{port}", wechat_oauth_base=f"http://{host}:{port}/sim",
     )
     from app import create_app
 

@@ -23,7 +23,15 @@ class Runtime:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.database_url)
+        return Database(self.settings.database_url, info={"links": self.links})
+
+    @cached_property
+    def links(self):
+        """Signed links to the wishes' phone pages; None without WISHBOT_PUBLIC_URL."""
+        from .links import WishLinks
+
+        s = self.settings
+        return WishLinks(s.public_url, s.secret_key) if s.public_url else None
 
     @cached_property
     def redis(self):

@@ -27,6 +27,21 @@ def _default_database_url() -> str:
     return f"sqlite:///{instance / 'wishbot.sqlite3'}"
 
 
+TEMPLATE_KINDS = ("claimed", "completed", "released", "registration")
+
+
+def parse_template_ids(value: str) -> dict[str, str]:
+    """`claimed=ID,completed=ID,…` -> {"claimed": "ID", …}; an unknown kind is a start-up error."""
+    ids: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        kind, _, template_id = item.partition("=")
+        kind, template_id = kind.strip(), template_id.strip()
+        if kind not in TEMPLATE_KINDS or not template_id:
+            raise ValueError(f"WECHAT_TEMPLATE_IDS: {item!r} is not one of {', '.join(TEMPLATE_KINDS)}=ID")
+        ids[kind] = template_id
+    return ids
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
@@ -38,6 +53,9 @@ class Settings:
     wechat_aes_key: str | None = None
     wechat_previous_aes_key: str | None = None
     wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_oauth_base: str = "https://open.weixin.qq.com"
+    wechat_template_ids: dict[str, str] = field(default_factory=dict)  # notice kind -> template id
+    public_url: str | None = None  # links in pushes and the web authorisation's redirect come under it
 
     wecom_corp_id: str = ""
     wecom_agent_id: str = ""
@@ -74,6 +92,9 @@ class Settings:
             wechat_aes_key=get("WECHAT_ENCODING_AES_KEY"),
             wechat_previous_aes_key=get("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
             wechat_api_base=get("WISHBOT_WECHAT_API_BASE", defaults.wechat_api_base).rstrip("/"),
+            wechat_oauth_base=get("WECHAT_OAUTH_BASE", defaults.wechat_oauth_base).rstrip("/"),
+            wechat_template_ids=parse_template_ids(get("WECHAT_TEMPLATE_IDS", "")),
+            public_url=(get("WISHBOT_PUBLIC_URL") or "").rstrip("/") or None,
             wecom_corp_id=get("WECOM_CORP_ID", ""),
             wecom_agent_id=get("WECOM_AGENT_ID", ""),
             wecom_secret=get("WECOM_SECRET", ""),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from bot.links import links_of
 from models import Claim, Notice, Person, Registration, Wish, WishEvent
+from models.wish import PUBLISHED
 
 
 def _brief(wish: Wish, limit: int = 40) -> str:
@@ -39,10 +41,17 @@ def scrub(text: str, *people: Person | None) -> str:
 
 
 def to_group(wish: Wish, event: str, text: str) -> Notice:
+    """A push to the community's volunteers. While the wish is open to claims it carries the
+    link to the wish's phone page: ordinary WeChat groups have no bots, so a member claims there
+    (or in the Official Account chat), never by typing in the group."""
     url = wish.community.robot_url
+    text = scrub(text, wish.requester)
+    links = links_of(object_session(wish))
+    if links is not None and wish.status == PUBLISHED:
+        text += f"\n一键认领：{links.page_url(wish.id)}"
     return Notice(
         event=event, wish_id=wish.id, audience="group", channel="robot" if url else "log",
-        target=url or f"group:{wish.community.name}", text=scrub(text, wish.requester),
+        target=url or f"group:{wish.community.name}", text=text,
     )
 
 

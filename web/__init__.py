@@ -11,10 +11,11 @@ def register_dashboard(app) -> None:
     from .figures import figures
     from .ledger import ledger
     from .people import people
+    from .phone import phone
     from .sim import sim
 
     app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
-    for blueprint in (admin, ledger, figures, exports, people, sim):
+    for blueprint in (admin, ledger, figures, exports, people, sim, phone):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME

@@ -4,6 +4,7 @@ from __future__ import annotations
 import requests
 
 from bot.outbound._api import TokenAPI, checked, json_body, raise_for_errcode
+from bot.outbound.errors import DeliveryError
 from bot.outbound.tokens import TokenStore
 
 
@@ -24,6 +25,16 @@ class OfficialAccountAPI(TokenAPI):
         """A customer-service text message; OutsideWindow if the user has been silent for 48 h."""
         checked(self._call("POST", "/cgi-bin/message/custom/send", json={
             "touser": openid, "msgtype": "text", "text": {"content": content}}))
+
+    def openid_for_code(self, code: str) -> str:
+        """Web authorisation (snsapi_base): the openid of whoever WeChat sent back with `code`.
+        A code works once and for five minutes; a bad one is errcode 40029 (a DeliveryError)."""
+        body = checked(self._request("GET", "/sns/oauth2/access_token", params={
+            "appid": self._appid, "secret": self._secret, "code": code, "grant_type": "authorization_code"}))
+        openid = body.get("openid")
+        if not openid:
+            raise DeliveryError("web authorisation answered without an openid")
+        return openid
 
     def download_media(self, media_id: str) -> bytes:
         response = self._call("GET", "/cgi-bin/media/get", params={"media_id": media_id})
