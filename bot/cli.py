@@ -185,7 +185,8 @@ def person() -> None:
 
 
 @person.command("add")
-@click.argument("openid")
+@click.argument("openid", required=False)
+@click.option("--wecom-userid", help="their WeCom (企业微信) UserID, a second identity")
 @click.option("--role", required=True, type=click.Choice(["resident", "member", "gridworker", "admin"]))
 @click.option("--name", required=True)
 @click.option("--phone")
@@ -194,12 +195,35 @@ def person() -> None:
 @click.option("--grid", help="COMMUNITY/GRID")
 @click.option("--unit")
 @directory_command
-def person_add(session, openid, role, name, phone, address, community, grid, unit):
+def person_add(session, openid, wecom_userid, role, name, phone, address, community, grid, unit):
+    """A person known by their Official Account OPENID, their --wecom-userid, or both."""
     from handlers.directory import add_person
 
     row = add_person(session, openid, role, name, phone=phone, community=community, grid=grid,
-                     unit=unit, address=address)
-    return f"person {row.name} ({row.roles}) added"
+                     unit=unit, address=address, wecom_userid=wecom_userid)
+    return f"person {row.name} ({row.roles}) added{_identities(row)}"
+
+
+@person.command("identity")
+@click.argument("who")
+@click.option("--openid", help="their Official Account OpenID")
+@click.option("--wecom-userid", help="their WeCom (企业微信) UserID")
+@directory_command
+def person_identity(session, who, openid, wecom_userid):
+    """Set the identities of the person known by WHO (an OpenID or a WeCom UserID)."""
+    from handlers.directory import known_person, set_identities
+    from models import BadInput
+
+    row = known_person(session, who, None) or known_person(session, None, who)
+    if row is None:
+        raise BadInput(f"没有这个人：{who}")
+    set_identities(session, row, openid, wecom_userid)
+    return f"person {row.name}{_identities(row)}"
+
+
+def _identities(row) -> str:
+    shown = [f"openid {row.openid}" if row.openid else "", f"wecom {row.wecom_userid}" if row.wecom_userid else ""]
+    return ": " + ", ".join(filter(None, shown)) if any(shown) else ""
 
 
 @main.group()

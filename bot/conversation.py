@@ -19,7 +19,7 @@ from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
 from handlers.natural import understand
-from models import Person, ProcessedMessage, UserError
+from models import Person, ProcessedMessage, UserError, utcnow
 
 from .db import Database
 from .inbound import Inbound
@@ -101,11 +101,17 @@ class Conversation:
             return reply, [n.id for n in ctx.notices], ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
-        person = session.scalar(select(Person).where(Person.openid == inbound.sender))
+        """The person behind this channel's identity: a WeCom UserID never finds an Official
+        Account user, nor the other way round."""
+        column = Person.wecom_userid if inbound.channel == "wecom" else Person.openid
+        person = session.scalar(select(Person).where(column == inbound.sender))
         if person is None:
-            person = Person(openid=inbound.sender, name=NEW_PERSON_NAME, roles="resident")
+            person = Person(name=NEW_PERSON_NAME, roles="resident")
+            setattr(person, column.key, inbound.sender)
             session.add(person)
             session.flush()
+        person.heard_from(inbound.channel, utcnow(), message=inbound.kind != "event",
+                          event=inbound.event.lower())
         return person
 
     def _route(self, ctx: Context, inbound: Inbound) -> str | None:

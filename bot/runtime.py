@@ -11,6 +11,7 @@ from .outbound.log import LoggingSender
 from .outbound.official import OfficialAccountAPI
 from .outbound.robot import GroupRobot
 from .outbound.tokens import MemoryTokenStore, RedisTokenStore
+from .outbound.wecom_app import WeComAPI
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ class Runtime:
         store = RedisTokenStore(self.redis) if self.redis is not None else MemoryTokenStore()
         official = (OfficialAccountAPI(s.wechat_api_base, s.wechat_appid, s.wechat_secret, store, s.http_timeout)
                     if s.wechat_secret else LoggingSender("private notice"))
-        return Outbound(robot=GroupRobot(s.wecom_api_base, s.http_timeout), official=official)
+        wecom = (WeComAPI(s.wecom_api_base, s.wecom_corp_id, s.wecom_agent_id, s.wecom_secret, store, s.http_timeout)
+                 if s.wecom_secret and s.wecom_corp_id and s.wecom_agent_id else LoggingSender("WeCom message"))
+        return Outbound(robot=GroupRobot(s.wecom_api_base, s.http_timeout), official=official, wecom=wecom)
 
     @cached_property
     def jobs(self):
@@ -72,7 +75,9 @@ class Runtime:
 
     @cached_property
     def delivery(self) -> Delivery:
-        return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds)
+        s = self.settings
+        return Delivery(self.db, self.outbound, self.pacer, self.jobs, s.send_lease_seconds,
+                        template_ids=s.wechat_template_ids, links=self.links)
 
     # --- jobs: worker.<name> calls these in a worker, bot.jobs.InProcessJobs without Redis -------
 

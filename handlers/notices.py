@@ -2,6 +2,7 @@
 phone number, address or full name."""
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select
@@ -64,30 +65,75 @@ def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
     )
 
 
+# Notice channel per identity channel: the Official Account's customer-service (or template)
+# messages, the WeCom application's messages.
+NOTICE_CHANNEL = {"wechat": "official", "wecom": "wecom"}
+
+
 def to_person(session: Session, person: Person, event: str, text: str,
-              wish: Wish | None = None) -> Notice:
-    """A private notice. Someone without WeChat is told through a grid worker, who passes it
-    on: the one who recorded the wish for them (代许愿), else one of their grid's or community's."""
+              wish: Wish | None = None, template: dict | None = None) -> Notice:
+    """A private notice, through the channel the person last wrote on (delivery falls back to
+    the other). Someone with neither is told through a grid worker, who passes it on: the one
+    who recorded the wish for them (代许愿), else one of their grid's or community's.
+    `template` is the notice as a template message (template_fields), for when the
+    customer-service window is closed."""
     recipient, body = person, text
-    if not person.openid:
+    if not person.reachable:
         relay = _relay_for(session, person, wish)
         if relay is not None:
             contact = f"，电话 {person.phone}" if person.phone else ""
-            recipient, body = relay, f"【请转告 {person.name}{contact}】{text}"
-    if recipient.openid:
-        return Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
-                      audience="private", channel="official", target=recipient.openid, text=body)
-    return Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
-                  audience="private", channel="log", target=f"person:{person.id}", text=body)
+            recipient, body, template = relay, f"【请转告 {person.name}{contact}】{text}", None
+    notice = Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
+                    audience="private", channel="log", target=f"person:{person.id}", text=body,
+                    template=json.dumps(template, ensure_ascii=False) if template else None)
+    channels = recipient.channels_to_try()
+    if channels:
+        notice.channel, notice.target = NOTICE_CHANNEL[channels[0]], recipient.identity(channels[0])
+    return notice
+
+
+def on_other_channel(session: Session, failed: Notice) -> Notice | None:
+    """The same notice through the recipient's other channel, when they have one."""
+    column = Person.openid if failed.channel == "official" else Person.wecom_userid
+    recipient = session.scalar(select(Person).where(column == failed.target))
+    if recipient is None:
+        return None
+    used = next(c for c, n in NOTICE_CHANNEL.items() if n == failed.channel)
+    other = next((c for c in recipient.channels_to_try() if c != used), None)
+    if other is None:
+        return None
+    return Notice(event=failed.event, wish_id=failed.wish_id, person_id=failed.person_id, audience="private",
+                  channel=NOTICE_CHANNEL[other], target=recipient.identity(other), text=failed.text,
+                  template=failed.template, fallback_for_id=failed.id)
 
 
 def _relay_for(session: Session, person: Person, wish: Wish | None) -> Person | None:
-    if wish is not None and wish.recorded_by and wish.recorded_by.openid:
+    if wish is not None and wish.recorded_by and wish.recorded_by.reachable:
         return wish.recorded_by
-    staff = [p for p in (gridworkers_of(session, wish) if wish is not None else []) if p.openid]
+    staff = [p for p in (gridworkers_of(session, wish) if wish is not None else []) if p.reachable]
     if not staff and person.community_id:
-        staff = [p for p in staff_of_community(session, person.community_id) if p.openid]
+        staff = [p for p in staff_of_community(session, person.community_id) if p.reachable]
     return staff[0] if staff else None
+
+
+# --- template messages: each field at most 20 characters, no newlines (WeChat's rules) -------
+
+TEMPLATE_FIELD = 20
+TEMPLATE_PHRASE = 5
+
+
+def _field(text: str, limit: int = TEMPLATE_FIELD) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def template_fields(kind: str, subject: str, number: str, state: str, detail: str) -> dict:
+    """A template notice of `kind` (claimed, completed, released, registration). Every kind
+    fills the same four fields, so one library template shape serves them all:
+    thing1 (what), character_string2 (its number), phrase3 (what happened), thing4 (more)."""
+    return {"kind": kind, "data": {
+        "thing1": _field(subject), "character_string2": _field(number, 32),
+        "phrase3": _field(state, TEMPLATE_PHRASE), "thing4": _field(detail)}}
 
 
 def gridworkers_of(session: Session, wish: Wish) -> list[Person]:
@@ -146,7 +192,8 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
     return [
         to_group(wish, "claimed", taken),
         to_person(session, requester, "claimed",
-                  f"您的心愿 {wish.ref} 已有人认领：{_claimer_label(claim)}，会尽快联系您。", wish),
+                  f"您的心愿 {wish.ref} 已有人认领：{_claimer_label(claim)}，会尽快联系您。", wish,
+                  template_fields("claimed", wish.content, wish.ref, "已认领", _claimer_label(claim))),
         to_person(session, claim.member, "contact", to_claimer, wish),
     ]
 
@@ -156,7 +203,9 @@ def claim_released(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
                                           f"回复「认领 {wish.id}」认领。")]
     if claim.assigned_by is not None and claim.assigned_by.id != claim.member_id:
         notices.append(to_person(session, claim.assigned_by, "released",
-                                 f"{claim.member.name}放弃了您派的心愿 {wish.ref}，可以改派：派单 {wish.id} 姓名", wish))
+                                 f"{claim.member.name}放弃了您派的心愿 {wish.ref}，可以改派：派单 {wish.id} 姓名", wish,
+                                 template_fields("released", wish.content, wish.ref, "已放弃",
+                                                 f"{claim.member.name}放弃了，可以改派")))
     return notices
 
 
@@ -166,6 +215,7 @@ def claim_completed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
         notices.append(to_person(
             session, wish.requester, "completed",
             f"您的心愿 {wish.ref} 已完成。收到了请回复「确认 {wish.id}」，也可以加上您的评价。", wish,
+            template_fields("completed", wish.content, wish.ref, "已完成", f"收到了请回复：确认 {wish.id}"),
         ))
     return notices
 
@@ -200,12 +250,16 @@ def registration_submitted(session: Session, registration: Registration) -> list
 def registration_approved(session: Session, registration: Registration) -> list[Notice]:
     return [to_person(session, registration.person, "registration_approved",
                       f"您的报到申请 {registration.ref} 已通过，欢迎成为{registration.community.name}的志愿者！"
-                      f"发「心愿列表」看看可以认领的心愿。")]
+                      f"发「心愿列表」看看可以认领的心愿。",
+                      template=template_fields("registration", f"{registration.community.name}志愿者报到",
+                                               registration.ref, "已通过", "欢迎！发「心愿列表」看看"))]
 
 
 def registration_rejected(session: Session, registration: Registration) -> list[Notice]:
     return [to_person(session, registration.person, "registration_rejected",
-                      f"您的报到申请 {registration.ref} 未通过：{registration.reason}。有疑问请联系社区。")]
+                      f"您的报到申请 {registration.ref} 未通过：{registration.reason}。有疑问请联系社区。",
+                      template=template_fields("registration", f"{registration.community.name}志愿者报到",
+                                               registration.ref, "未通过", registration.reason or "请联系社区"))]
 
 
 # --- delivery follow-ups and reminders (bot/delivery.py, bot/digest.py) ------------------------
@@ -222,7 +276,8 @@ def claim_expired(session: Session, wish: Wish, claim: Claim, days: int) -> list
     """A claim idle too long was released by the system: tell the claimer, reopen to the group."""
     return [to_person(session, claim.member, "expired",
                       f"您认领的心愿 {wish.ref} {days}天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！",
-                      wish), *claim_released(session, wish, claim)]
+                      wish, template_fields("released", wish.content, wish.ref, "已放弃", f"{days}天没有完成，已自动放弃")),
+            *claim_released(session, wish, claim)]
 
 
 def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:

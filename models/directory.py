@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -9,6 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped
 from .errors import BadInput
+
+CHANNELS = ("wechat", "wecom")  # the Official Account (openid) and the WeCom application (userid)
+# Customer-service messages (WeChat's rules): a user's message opens 5 sends within 48 hours;
+# following, scanning a code or clicking a menu button opens 3 within a minute.
+MESSAGE_WINDOW, MESSAGE_SENDS = timedelta(hours=48), 5
+EVENT_WINDOW, EVENT_SENDS = timedelta(minutes=1), 3
 
 ROLES = ("resident", "member", "gridworker", "admin")
 STAFF_ROLES = frozenset({"gridworker", "admin"})
@@ -74,7 +81,12 @@ class Person(Timestamped, Base):
 
     __tablename__ = "person"
     id: Mapped[int] = mapped_column(primary_key=True)
-    openid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    openid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)  # Official Account
+    wecom_userid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)  # WeCom member
+    last_channel: Mapped[Optional[str]] = mapped_column(String(16))  # the channel they last wrote on
+    # The Official Account's customer-service window: sends left until when (None: never seen).
+    window_until: Mapped[Optional[datetime]]
+    window_sends: Mapped[int] = mapped_column(default=0, server_default="0")
     name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[Optional[str]] = mapped_column(String(20))
     address: Mapped[Optional[str]] = mapped_column(String(256))
@@ -106,6 +118,45 @@ class Person(Timestamped, Base):
     @property
     def masked_name(self) -> str:
         return mask_name(self.name)
+
+    # --- how to reach them ----------------------------------------------------------------
+
+    def identity(self, channel: str) -> str | None:
+        return self.openid if channel == "wechat" else self.wecom_userid if channel == "wecom" else None
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.openid or self.wecom_userid)
+
+    def channels_to_try(self) -> list[str]:
+        """Their channels, the one they last wrote on first."""
+        have = [c for c in CHANNELS if self.identity(c)]
+        return sorted(have, key=lambda c: c != self.last_channel)
+
+    def heard_from(self, channel: str, now: datetime, *, message: bool, event: str = "") -> None:
+        """Record an inbound message (or a subscribe/scan/click event) on `channel`."""
+        if self.last_channel != channel:
+            self.last_channel = channel
+        if channel != "wechat":
+            return
+        if event == "unsubscribe":
+            self.window_until, self.window_sends = now, 0
+        elif message:
+            self.window_until, self.window_sends = now + MESSAGE_WINDOW, MESSAGE_SENDS
+        elif event in ("subscribe", "scan", "click") and not self.window_open(now):
+            self.window_until, self.window_sends = now + EVENT_WINDOW, EVENT_SENDS
+
+    def window_open(self, now: datetime) -> bool | None:
+        """Whether a customer-service message may reach them now; None when they have never
+        written since this was recorded (then WeChat's answer tells)."""
+        if self.window_until is None:
+            return None
+        until = self.window_until if self.window_until.tzinfo else self.window_until.replace(tzinfo=timezone.utc)
+        return until > now and self.window_sends > 0
+
+    def used_a_send(self) -> None:
+        if self.window_until is not None and self.window_sends > 0:
+            self.window_sends -= 1
 
 
 def mask_name(name: str) -> str:

@@ -119,7 +119,9 @@ def say():
 
 def _feed_query(scope: Scope, person: Person):
     private = (Notice.audience == "private") & or_(
-        Notice.target == person.openid, (Notice.person_id == person.id) & (Notice.channel == "log"))
+        (Notice.channel == "official") & (Notice.target == person.openid),
+        (Notice.channel == "wecom") & (Notice.target == person.wecom_userid),
+        (Notice.person_id == person.id) & (Notice.channel == "log"))
     group = (Notice.audience == "group") & (Wish.community_id == person.community_id)
     boxes = [private, group]
     if person.has_role("gridworker", "admin"):

@@ -26,6 +26,19 @@ class OfficialAccountAPI(TokenAPI):
         checked(self._call("POST", "/cgi-bin/message/custom/send", json={
             "touser": openid, "msgtype": "text", "text": {"content": content}}))
 
+    def send_template(self, openid: str, template_id: str, data: dict[str, str], *, url: str | None = None,
+                      client_msg_id: str | None = None) -> None:
+        """A template message (no 48-hour window). `client_msg_id` makes WeChat drop a repeat
+        within 10 minutes, so a retried send reaches the user once; wechatpy's send_template
+        has no such field, hence our own JSON."""
+        payload: dict = {"touser": openid, "template_id": template_id,
+                         "data": {key: {"value": value} for key, value in data.items()}}
+        if url:
+            payload["url"] = url
+        if client_msg_id:
+            payload["client_msg_id"] = client_msg_id
+        checked(self._call("POST", "/cgi-bin/message/template/send", json=payload))
+
     def openid_for_code(self, code: str) -> str:
         """Web authorisation (snsapi_base): the openid of whoever WeChat sent back with `code`.
         A code works once and for five minutes; a bad one is errcode 40029 (a DeliveryError)."""
