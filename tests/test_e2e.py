@@ -47,7 +47,7 @@ def deployment(postgres_url, redis_url, wechat_api, tmp_path):
     def healthy():
         try:
             return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or too slow to answer on a busy machine
             return False
 
     try:
