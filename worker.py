@@ -52,6 +52,11 @@ def fetch_proof(proof_id: int) -> None:
     runtime().fetch_proof(proof_id)
 
 
+def retag_person(person_id: int) -> None:
+    """Give a person the menu tags of their roles after they changed; raises so RQ retries."""
+    runtime().retag_person(person_id)
+
+
 def run_worker(settings: Settings, burst: bool = False) -> None:
     global _runtime, _runtime_pid
     if not settings.redis_url:

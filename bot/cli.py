@@ -127,6 +127,31 @@ def say(openid: str, text: str, url: str) -> None:
     click.echo(reply if reply is not None else "（没有回复）")
 
 
+@main.group()
+def menu() -> None:
+    """The Official Account's menus."""
+
+
+@menu.command("push")
+def menu_push() -> None:
+    """Create the default menu and one personalised menu per role tag (居民, 志愿者, 网格员),
+    and tag everyone by role. Clients show a new menu within about five minutes."""
+    from .menus import push_menus
+    from .outbound.errors import DeliveryError
+    from .outbound.official import OfficialAccountAPI
+
+    rt = _runtime()
+    api = rt.outbound.official
+    if not isinstance(api, OfficialAccountAPI):
+        raise click.ClickException("WECHAT_APPID and WECHAT_SECRET are not set: there is no Official Account to push to")
+    try:
+        with rt.db.sessions() as session:
+            counts = push_menus(api, session)
+    except DeliveryError as error:
+        raise click.ClickException(f"WeChat refused: {error}")
+    click.echo("menus pushed; tagged " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+
+
 # --- the directory --------------------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ from .outbound.wecom_app import WeComAPI
 from .settings import Settings
 
 log = logging.getLogger(__name__)
-AFTER_COMMIT_JOBS = frozenset({"fetch_proof"})  # Runtime methods that worker.py exposes as jobs
+AFTER_COMMIT_JOBS = frozenset({"fetch_proof", "retag_person"})  # Runtime methods that worker.py exposes as jobs
+RETAG = "wishbot.retag"  # session.info key: people whose roles changed in this transaction
 
 
 class Runtime:
@@ -24,7 +25,44 @@ class Runtime:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.database_url, info={"links": self.links})
+        db = Database(self.settings.database_url, info={"links": self.links})
+        if self.settings.wechat_secret:
+            self._retag_when_roles_change(db)
+        return db
+
+    def _retag_when_roles_change(self, db: Database) -> None:
+        """Whoever's roles (or openid) a committed transaction changed — through chat, the
+        dashboard, an import or the CLI — gets their menu tags redone by a job."""
+        from sqlalchemy import event, inspect
+
+        from models import Person
+
+        def changed(row, name: str) -> bool:
+            return inspect(row).attrs[name].history.has_changes()
+
+        @event.listens_for(db.sessions, "after_flush")
+        def collect(session, _context):
+            # A plain resident needs no tag job: the default menu is theirs (new chat senders).
+            for row in session.new:
+                if isinstance(row, Person) and row.openid and row.role_set - {"resident"}:
+                    session.info.setdefault(RETAG, set()).add(row.id)
+            for row in session.dirty:
+                if isinstance(row, Person) and row.openid and (
+                        changed(row, "roles") or changed(row, "openid") and row.role_set - {"resident"}):
+                    session.info.setdefault(RETAG, set()).add(row.id)
+
+        @event.listens_for(db.sessions, "after_commit")
+        def hand_over(session):
+            ids = session.info.pop(RETAG, set())
+            if ids:
+                try:
+                    self.after_commit([], [("retag_person", person_id) for person_id in sorted(ids)])
+                except Exception:  # the next `wishbot menu push` tags everyone again
+                    log.warning("could not queue re-tagging of %s", sorted(ids), exc_info=True)
+
+        @event.listens_for(db.sessions, "after_rollback")
+        def forget(session):
+            session.info.pop(RETAG, None)
 
     @cached_property
     def links(self):
@@ -124,6 +162,19 @@ class Runtime:
             log.info("proof %s not fetched: no Official Account API", proof_id)
             return
         fetch_proof(self.db, download, proof_id)
+
+    def retag_person(self, person_id: int) -> None:
+        """Give the person the menu tags of their roles (raises on failure, so it is retried)."""
+        from models import Person
+
+        from .menus import retag
+
+        if not isinstance(self.outbound.official, OfficialAccountAPI):
+            return
+        with self.db.sessions() as session:
+            person = session.get(Person, person_id)
+            if person is not None:
+                retag(self.outbound.official, person)
 
     def after_commit(self, notice_ids: list[int], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked

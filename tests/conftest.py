@@ -109,6 +109,8 @@ def wechat_api(httpserver):
         {"errcode": 0, "errmsg": "ok"})
     httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json(
         {"errcode": 0, "errmsg": "ok"})
+    # Re-tagging after a role change asks for the account's tags first; none: nothing to do.
+    httpserver.expect_request("/cgi-bin/tags/get").respond_with_json({"tags": []})
     return httpserver
 
 
