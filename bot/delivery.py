@@ -135,6 +135,8 @@ class Delivery:
         if notice.channel == "official":
             self.outbound.official.send_text(notice.target, notice.text)
         elif notice.channel == "wecom":
+            if isinstance(self.outbound.wecom, LoggingSender):  # so the other channel is tried
+                raise DeliveryError("no WeCom application configured (WECOM_AGENT_ID, WECOM_SECRET)", retryable=False)
             self.outbound.wecom.send_text([notice.target], notice.text)
         elif notice.channel == "log":
             log.info("push to %s (no destination configured):\n%s", notice.target, notice.text)

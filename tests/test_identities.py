@@ -115,3 +115,30 @@ def test_a_wecom_userid_never_finds_an_official_account_user(chat):
         stranger = session.scalar(select(Person).where(Person.wecom_userid == "o-wang"))
         assert stranger is not None and stranger.id != wang.id and stranger.openid is None
         assert wang.wecom_userid is None
+
+
+def test_without_a_wecom_application_notices_take_the_official_account(database_url, httpserver):
+    """WeCom callbacks configured, but no application secret to send with: the notice goes the other way."""
+    from app import create_app
+
+    httpserver.expect_request("/cgi-bin/stable_token").respond_with_json({"access_token": "T", "expires_in": 7200})
+    httpserver.expect_request("/cgi-bin/message/custom/send").respond_with_json(OK)
+    httpserver.expect_request("/cgi-bin/webhook/send").respond_with_json(OK)
+    receive_only = {k: v for k, v in WECOM.items() if k not in ("wecom_secret", "wecom_agent_id")}
+    app = create_app(make_settings(database_url, httpserver.url_for("").rstrip("/"), **receive_only))
+    runtime = app.extensions["wishbot"]
+    build_world(runtime.db)
+    with runtime.db.transaction() as session:
+        directory.set_identities(session, session.scalar(select(Person).where(Person.openid == "o-liu")),
+                                 None, "liufang")
+    chat = WeComChat(app.test_client(), app, httpserver)
+    try:
+        chat.say("o-wang", "许愿 需要一副老花镜")
+        chat.wecom("liufang", "审核 1 通过")
+        chat.wecom("liufang", "派单 1 李建国")
+        chat.say("o-li", "放弃 1")
+        wait_for(lambda: any("放弃了您派的心愿" in n for n in chat.private_notices("o-liu")))
+    finally:
+        runtime.jobs.join()
+        runtime.jobs.close()
+        runtime.db.dispose()
