@@ -194,6 +194,12 @@ class Runtime:
         return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key)
 
     @cached_property
+    def aibot_channel(self):
+        from .channels.aibot import WeComAIBot
+
+        return WeComAIBot(self.settings.wecom_aibot_token, self.settings.wecom_aibot_aes_key)
+
+    @cached_property
     def wecom_channel(self):
         from .channels.wecom import WeComApp
 

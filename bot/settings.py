@@ -63,6 +63,8 @@ class Settings:
     wecom_token: str = ""
     wecom_aes_key: str | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wecom_aibot_token: str = ""  # the AI bot (智能机器人) in internal groups: its callback's token …
+    wecom_aibot_aes_key: str | None = None  # … and EncodingAESKey
 
     secret_key: str = field(default_factory=_instance_secret_key)
     http_timeout: float = 5.0
@@ -101,6 +103,8 @@ class Settings:
             wecom_token=get("WECOM_TOKEN", ""),
             wecom_aes_key=get("WECOM_ENCODING_AES_KEY"),
             wecom_api_base=get("WISHBOT_WECOM_API_BASE", defaults.wecom_api_base).rstrip("/"),
+            wecom_aibot_token=get("WECOM_AIBOT_TOKEN", ""),
+            wecom_aibot_aes_key=get("WECOM_AIBOT_ENCODING_AES_KEY"),
             secret_key=get("WISHBOT_SECRET_KEY", defaults.secret_key),
             http_timeout=float(get("WISHBOT_HTTP_TIMEOUT", defaults.http_timeout)),
             robot_per_minute=int(get("WISHBOT_ROBOT_PER_MINUTE", defaults.robot_per_minute)),
