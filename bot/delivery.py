@@ -108,7 +108,8 @@ class Delivery:
             return
         by_template = notice.channel == "official" and window is False
         error = None if by_template else _attempt(lambda: self._push(notice))
-        if notice.channel == "official" and (by_template or _window_refused(error)):
+        window_closed = _window_refused(error)
+        if notice.channel == "official" and (by_template or window_closed):
             by_template, refused = True, error
             error = _attempt(lambda: self._send_template(notice))
             if isinstance(error, NoTemplate) and refused is not None:
@@ -119,7 +120,10 @@ class Delivery:
         new_ids: list[int] = []
         with self.db.transaction() as session:
             for row in _still_leased(session, [notice], lease):
-                if error is None and not by_template and (person := _recipient(session, row)) is not None:
+                person = _recipient(session, row)
+                if person is not None and window_closed:
+                    person.window_closed(utcnow())  # WeChat said so: the next notice goes as a template at once
+                elif person is not None and error is None and not by_template:
                     person.used_a_send()
                 if fall_back:
                     _failed(row, error, final=True)

@@ -140,7 +140,7 @@ class Person(Timestamped, Base):
         if channel != "wechat":
             return
         if event == "unsubscribe":
-            self.window_until, self.window_sends = now, 0
+            self.window_closed(now)
         elif message:
             self.window_until, self.window_sends = now + MESSAGE_WINDOW, MESSAGE_SENDS
         elif event in ("subscribe", "scan", "click") and not self.window_open(now):
@@ -153,6 +153,9 @@ class Person(Timestamped, Base):
             return None
         until = self.window_until if self.window_until.tzinfo else self.window_until.replace(tzinfo=timezone.utc)
         return until > now and self.window_sends > 0
+
+    def window_closed(self, now: datetime) -> None:
+        self.window_until, self.window_sends = now, 0
 
     def used_a_send(self) -> None:
         if self.window_until is not None and self.window_sends > 0:

@@ -152,6 +152,7 @@ def test_when_wechat_refuses_the_customer_service_message_a_template_goes(reach,
     with chat.runtime.db.sessions() as session:
         row = session.scalar(select(Notice).where(Notice.event == "completed", Notice.audience == "private"))
         assert row.status == "sent" and row.fallback_for_id is None
+    assert not person(chat, "o-wang").window_open(utcnow())  # the next notice goes as a template at once
 
 
 def test_fields_stay_within_twenty_characters_without_newlines(reach):
