@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 
-from bot.runtime import Runtime
+from composition.runtime import Runtime
 from bot.settings import Settings
 
 

@@ -10,7 +10,7 @@ from rq import SimpleWorker
 
 from bot.clock import Clock, redis_claims
 from bot.jobs import QUEUE_NAME
-from bot.runtime import Runtime
+from composition.runtime import Runtime
 from bot.settings import Settings
 
 log = logging.getLogger("wishbot.worker")

@@ -28,7 +28,7 @@ from bench.processes import RedisServer, kill_9
 from bench.wechat_stub import WeChatStub
 from bot.db import Database
 from bot.inbound import Inbound
-from bot.runtime import Runtime
+from composition.runtime import Runtime
 from bot.schema import upgrade
 from bot.settings import Settings
 from handlers import directory

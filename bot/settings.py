@@ -70,7 +70,7 @@ class Settings:
     http_timeout: float = 5.0
     max_body_bytes: int = 64 * 1024
     robot_per_minute: int = 20
-    # Delivery, digests and reminders (bot/delivery.py, bot/digest.py, worker.py).
+    # Delivery, digests and reminders (bot/delivery.py, handlers/digest.py, worker.py).
     relay_seconds: int = 30
     send_lease_seconds: int = 60  # a worker killed mid-send holds its rows this long
     timezone: str = "Asia/Shanghai"

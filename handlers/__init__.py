@@ -1,4 +1,6 @@
 """Chat commands, one module per area; composed here in one visible list."""
+from typing import Callable
+
 from bot.router import Router
 
 from . import (
@@ -18,3 +20,14 @@ ROUTER = Router([
     help.group, wishes.group, claims.group, query.group,
     registration.group, review.group, proxy.group, dispatch.group, categories.group, stats.group,
 ])
+
+
+def run_command(ctx, text: str, otherwise: Callable | None = None) -> str:
+    """The reply to one command, with the role check every channel shares (chat, phone page).
+    Text that is no command goes to `otherwise` (everyday words), else gets the hint."""
+    match = ROUTER.match(text)
+    if match is None:
+        return (otherwise(ctx, text) if otherwise else None) or help.HINT
+    if not match.command.allows(ctx.person.role_set):
+        return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
+    return match.command.handler(ctx, match.args)

@@ -262,7 +262,7 @@ def registration_rejected(session: Session, registration: Registration) -> list[
                                                registration.ref, "未通过", registration.reason or "请联系社区"))]
 
 
-# --- delivery follow-ups and reminders (bot/delivery.py, bot/digest.py) ------------------------
+# --- delivery follow-ups and reminders (bot/delivery.py, handlers/digest.py) ------------------------
 
 
 def claim_reminder(session: Session, claim: Claim, days: int) -> list[Notice]:

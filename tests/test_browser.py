@@ -29,7 +29,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshot
 def live(sqlite_template, tmp_path_factory):
     """The demo's data served by werkzeug in a thread; yields (base URL, app)."""
     from app import create_app
-    from bot.demo import seed, seed_staff
+    from composition.demo import seed, seed_staff
 
     path = tmp_path_factory.mktemp("browser") / "wishbot.sqlite3"
     shutil.copy(sqlite_template, path)

@@ -292,7 +292,7 @@ def test_the_monthly_report_has_its_sheets(client, wishes):
 def test_staff_add_from_the_command_line(app, world, monkeypatch):
     from click.testing import CliRunner
 
-    from bot.cli import main
+    from cli import main
 
     monkeypatch.setenv("WISHBOT_DATABASE_URL", app.extensions["wishbot"].settings.database_url)
     runner = CliRunner()

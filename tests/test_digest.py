@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.digest import send_digests, send_reminders
+from handlers.digest import send_digests, send_reminders
 from handlers.context import Context
 from handlers.wishes import new_wish
 from models import Claim, Notice, Person, Wish, WishEvent, utcnow

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug import Request, Response
 
-from bot.menus import push_menus
+from composition.menus import push_menus
 from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.tokens import MemoryTokenStore
 from handlers import directory

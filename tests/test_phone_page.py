@@ -29,7 +29,7 @@ def served(sqlite_template, tmp_path, httpserver):
     """The demo's people served on 127.0.0.1 with WISHBOT_PUBLIC_URL set to that server, WeChat's
     authorize page and code exchange on a local stand-in; yields (base, app, oauth)."""
     from app import create_app
-    from bot.demo import seed
+    from composition.demo import seed
 
     path = tmp_path / "wishbot.sqlite3"
     shutil.copy(sqlite_template, path)
@@ -159,7 +159,7 @@ def test_a_resident_and_a_stranger_see_no_ones_details(served, phone):
 def demo(sqlite_template, tmp_path):
     """As `wishbot demo` runs: no Official Account, the simulator plays WeChat's authorize page."""
     from app import create_app
-    from bot.demo import seed
+    from composition.demo import seed
 
     path = tmp_path / "demo.sqlite3"
     shutil.copy(sqlite_template, path)

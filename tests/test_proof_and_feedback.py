@@ -108,7 +108,7 @@ def test_the_fetch_job_goes_to_rq_and_retries_on_failure(chat, app, redis_url, s
 
     from bot.jobs import QUEUE_NAME
     from bot.outbound.errors import DeliveryError
-    from bot.runtime import Runtime
+    from composition.runtime import Runtime
     from handlers.media import fetch_proof
 
     completed_wish(chat)

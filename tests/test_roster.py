@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from bot.cli import main
+from cli import main
 from bot.db import Database
 from handlers import directory
 from handlers.roster import COLUMNS, ImportFailed, import_people, read_rows

@@ -92,7 +92,7 @@ def test_staff_may_chat_only_as_people_of_their_scope(app, client, staff):
 def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch, capsys):
     from flask import Flask
 
-    from bot.demo import run_demo
+    from composition.demo import run_demo
 
     served = {}
     monkeypatch.setattr(Flask, "run", lambda app, **kwargs: served.setdefault("app", app))
@@ -122,7 +122,7 @@ def test_the_demo_history_is_the_same_every_run_and_the_readme_uses_its_numbers(
     from pathlib import Path
 
     from bot.db import Database
-    from bot.demo import seed
+    from composition.demo import seed
     from models import Wish
 
     db = Database(sqlite_url)

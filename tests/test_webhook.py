@@ -116,7 +116,7 @@ def test_a_menu_click_runs_its_key_as_a_command(chat):
 
 
 def test_a_long_reply_is_cut_to_what_wechat_accepts():
-    from bot.conversation import MAX_REPLY_BYTES, fit_reply
+    from composition.conversation import MAX_REPLY_BYTES, fit_reply
 
     long = "\n".join(f"第{n}行：" + "很" * 30 for n in range(100))
     cut = fit_reply(long)

@@ -354,6 +354,8 @@ def test_a_resident_out_of_the_window_is_told_by_the_grid_workers(bed, api):
     wait_for(lambda: bed.robot_messages(GRIDWORKERS_KEY), timeout=30)
     [told] = [text_of(m) for m in bed.robot_messages(GRIDWORKERS_KEY)]
     assert "请电话转告" in told and "王**" in told and "#1" in told and "13800000001" not in told
+    # The robot has the message; the worker records that it went out just after.
+    wait_for(lambda: [n.status for n in bed.notices() if "已有人认领" in n.text] == ["failed", "sent"], timeout=10)
     refused, passed_on = [n for n in bed.notices() if "已有人认领" in n.text]  # the ledger: both rows
     assert (refused.status, passed_on.status, passed_on.fallback_for_id) == ("failed", "sent", refused.id)
     assert "45015" in refused.last_error

@@ -72,7 +72,7 @@ def format_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str
 
 def act(action, *args, success: str) -> bool:
     """Run a handler as the login's Person on the web channel, commit, then enqueue its
-    notices — the order bot/conversation.py keeps. A UserError is flashed and rolled back."""
+    notices — the order composition/conversation.py keeps. A UserError is flashed and rolled back."""
     session = db()
     ctx = Context(session=session, person=g.staff.person, channel="web")
     try:

@@ -27,7 +27,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from bot.conversation import run_command
+from handlers import run_command
 from bot.links import PAGE_PATH
 from handlers.context import Context
 from handlers.media import attach_uploaded_photo

@@ -14,16 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import ROUTER
+from handlers import run_command
 from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
 from handlers.natural import understand
 from models import Person, ProcessedMessage, UserError, utcnow
 
-from .db import Database
-from .inbound import Inbound
-from .text import normalise
+from bot.db import Database
+from bot.inbound import Inbound
+from bot.text import normalise
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +132,3 @@ class Conversation:
 
     def _command(self, ctx: Context, text: str) -> str:
         return run_command(ctx, text, understand)
-
-
-def run_command(ctx: Context, text: str, otherwise: Callable[[Context, str], str | None] | None = None) -> str:
-    """The reply to one command, with the role check every channel shares (chat, phone page).
-    Text that is no command goes to `otherwise` (everyday words), else gets the hint."""
-    match = ROUTER.match(text)
-    if match is None:
-        return (otherwise(ctx, text) if otherwise else None) or HINT
-    if not match.command.allows(ctx.person.role_set):
-        return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
-    return match.command.handler(ctx, match.args)

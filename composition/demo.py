@@ -17,8 +17,8 @@ from handlers.wishes import new_wish
 from models import Person, Wish
 
 from .demo_history import seed_history
-from .say import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN
-from .settings import Settings
+from bot.say import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN
+from bot.settings import Settings
 
 STREETS = {
     "新兴街道": {"新城社区": ["第一网格", "第二网格"], "新兴社区": ["明珠花园第二网格"]},
@@ -137,7 +137,7 @@ def run_demo(host: str, port: int) -> None:
     )
     from app import create_app
 
-    from .schema import upgrade
+    from bot.schema import upgrade
 
     upgrade(settings.database_url)
     app = create_app(settings)

@@ -9,11 +9,11 @@ import click
 
 from models import UserError
 
-from .settings import Settings
+from bot.settings import Settings
 
 
 def _runtime(settings: Settings | None = None):
-    from .runtime import Runtime
+    from composition.runtime import Runtime
 
     return Runtime(settings or Settings.from_env())
 
@@ -42,7 +42,7 @@ def main() -> None:
 @main.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema to the current version."""
-    from .schema import upgrade
+    from bot.schema import upgrade
 
     settings = Settings.from_env()
     upgrade(settings.database_url)
@@ -66,7 +66,7 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """The whole system on one machine: SQLite, in-process jobs, seeded data."""
-    from .demo import run_demo
+    from composition.demo import run_demo
 
     run_demo(host, port)
 
@@ -111,7 +111,7 @@ def say(openid: str, text: str, url: str) -> None:
     """Send TEXT as OPENID over the real Official Account protocol and print the reply."""
     import requests
 
-    from .say import say_over_http
+    from bot.say import say_over_http
 
     try:
         reply = say_over_http(Settings.from_env(), url, openid, text)
@@ -136,9 +136,9 @@ def menu() -> None:
 def menu_push() -> None:
     """Create the default menu and one personalised menu per role tag (居民, 志愿者, 网格员),
     and tag everyone by role. Clients show a new menu within about five minutes."""
-    from .menus import push_menus
-    from .outbound.errors import DeliveryError
-    from .outbound.official import OfficialAccountAPI
+    from composition.menus import push_menus
+    from bot.outbound.errors import DeliveryError
+    from bot.outbound.official import OfficialAccountAPI
 
     rt = _runtime()
     api = rt.outbound.official

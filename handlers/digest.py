@@ -11,8 +11,8 @@ from handlers import notices
 from models import Claim, Grid, Notice, Wish, WishEvent, utcnow
 from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED
 
-from .db import Database
-from .settings import Settings
+from bot.db import Database
+from bot.settings import Settings
 
 BRIEF = 20  # characters of a wish's content in a digest line
 

@@ -5,14 +5,14 @@ import logging
 from functools import cached_property
 
 from .conversation import Conversation
-from .db import Database
-from .delivery import Delivery, Outbound
-from .outbound.log import LoggingSender
-from .outbound.official import OfficialAccountAPI
-from .outbound.robot import GroupRobot
-from .outbound.tokens import MemoryTokenStore, RedisTokenStore
-from .outbound.wecom_app import WeComAPI
-from .settings import Settings
+from bot.db import Database
+from bot.delivery import Delivery, Outbound
+from bot.outbound.log import LoggingSender
+from bot.outbound.official import OfficialAccountAPI
+from bot.outbound.robot import GroupRobot
+from bot.outbound.tokens import MemoryTokenStore, RedisTokenStore
+from bot.outbound.wecom_app import WeComAPI
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 AFTER_COMMIT_JOBS = frozenset({"fetch_proof", "retag_person"})  # Runtime methods that worker.py exposes as jobs
@@ -67,7 +67,7 @@ class Runtime:
     @cached_property
     def links(self):
         """Signed links to the wishes' phone pages; None without WISHBOT_PUBLIC_URL."""
-        from .links import WishLinks
+        from bot.links import WishLinks
 
         s = self.settings
         return WishLinks(s.public_url, s.secret_key) if s.public_url else None
@@ -93,10 +93,10 @@ class Runtime:
     @cached_property
     def jobs(self):
         if self.redis is not None:
-            from .jobs import RQJobs
+            from bot.jobs import RQJobs
 
             return RQJobs(self.redis)
-        from .jobs import InProcessJobs
+        from bot.jobs import InProcessJobs
 
         return InProcessJobs(self.perform)
 
@@ -106,7 +106,7 @@ class Runtime:
 
     @cached_property
     def pacer(self):
-        from .pacing import Budget, MemoryPacer, RedisPacer
+        from bot.pacing import Budget, MemoryPacer, RedisPacer
 
         budget = Budget.per_minute(self.settings.robot_per_minute)
         return RedisPacer(self.redis, budget) if self.redis is not None else MemoryPacer(budget)
@@ -135,18 +135,18 @@ class Runtime:
         """Without Redis, this process runs the relay, reminders and digests itself."""
         if self.redis is not None:
             return  # `wishbot worker` does
-        from .clock import Clock, memory_claims
+        from bot.clock import Clock, memory_claims
 
         self.jobs.call("relay_notices", 0)
         Clock(self.settings, self.jobs, memory_claims()).start()
 
     def send_digests(self, _day=None) -> list[int]:
-        from .digest import send_digests
+        from handlers.digest import send_digests
 
         return self._deliver(send_digests(self.db, self.settings))
 
     def send_reminders(self, _hour=None) -> list[int]:
-        from .digest import send_reminders
+        from handlers.digest import send_reminders
 
         return self._deliver(send_reminders(self.db, self.settings))
 
@@ -188,20 +188,20 @@ class Runtime:
 
     @cached_property
     def wechat_channel(self):
-        from .channels.wechat import OfficialAccount
+        from bot.channels.wechat import OfficialAccount
 
         s = self.settings
         return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key)
 
     @cached_property
     def aibot_channel(self):
-        from .channels.aibot import WeComAIBot
+        from bot.channels.aibot import WeComAIBot
 
         return WeComAIBot(self.settings.wecom_aibot_token, self.settings.wecom_aibot_aes_key)
 
     @cached_property
     def wecom_channel(self):
-        from .channels.wecom import WeComApp
+        from bot.channels.wecom import WeComApp
 
         s = self.settings
         return WeComApp(s.wecom_token, s.wecom_corp_id, s.wecom_aes_key)
