@@ -52,6 +52,11 @@ def fetch_proof(proof_id: int) -> None:
     runtime().fetch_proof(proof_id)
 
 
+def note_heard(hearing: str) -> None:
+    """Record when someone wrote, for a read-only message answered without a write."""
+    runtime().note_heard(hearing)
+
+
 def retag_person(person_id: int) -> None:
     """Give a person the menu tags of their roles after they changed; raises so RQ retries."""
     runtime().retag_person(person_id)

@@ -1,15 +1,28 @@
-"""The webhook benchmark: many residents and members talk at once to gunicorn over the real
-signed and AES-encrypted protocol, with one delivery in ten retried (same MsgId) as WeChat does.
-Prints throughput, reply latency (p50, p95, p99, max) against WeChat's 5-second limit, and
-whether every retried delivery took effect once.
+"""The webhook benchmark: the same load against the protocol floor (bench/floor.py: verify,
+decrypt, parse, encrypted echo) and against wishbot, interleaved in one run, on SQLite (the
+embedded default, no Redis) and on PostgreSQL + Redis, each behind gunicorn with sync workers.
 
-    bash bench/run.sh webhook [--clients 16] [--messages 40] [--gunicorn-workers 4] [--database URL]
+Two mixes of really signed and AES-encrypted deliveries, every MsgId distinct: `read`
+(心愿列表, 我的认领, 帮助, 查询 N, 我的心愿 from many members and residents) and `write` (许愿, 认领,
+完成 among many users, one delivery in ten retried by WeChat with the same MsgId). wrk drives the
+throughput phases (floor, wishbot, wishbot, floor, ...); a Python client then sends the read mix
+at a fixed rate and reads every reply. Prints msg/s, p50/p99 and the ratio to the floor, and
+checks that replies are right, that no message failed, and that every wish submitted (retries
+included) was stored exactly once.
+
+    bash bench/run.sh webhook [--seconds 5] [--rounds 2] [--rate 100] [--rate-seconds 10]
+                              [--databases sqlite,postgresql] [--mixes read,write] [--workers 4]
 """
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import random
+import re
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -17,146 +30,429 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import redis
 import requests
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.utils import WeChatSigner
 
 from bench.delivery import fresh_database
-from bench.processes import free_port
 from bot.channels import simulate
 from bot.db import Database
 from handlers import directory
-from models import Wish
+from models import Claim, Person, Wish
+from models.base import utcnow
 
-DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/wishbot_bench_webhook"
-REDIS_URL = "redis://127.0.0.1:6379/13"
-TOKEN, APPID, AES_KEY = "bench", "wxbench", "b" * 43
-WECHAT_LIMIT = 5.0
-
-
-def seed(db: Database, people: int) -> None:
-    with db.transaction() as session:
-        directory.add_community(session, "新城社区", "新兴街道", robot_url="bench-robot")
-        directory.add_grid(session, "新城社区", "第一网格")
-        directory.add_unit(session, "市税务局")
-        directory.add_person(session, "gw", "gridworker", "网格员", grid="新城社区/第一网格")
-        for n in range(people):
-            directory.add_person(session, f"r-{n}", "resident", f"居民{n}", phone="13800000000",
-                                 grid="新城社区/第一网格", address="新城小区")
-            directory.add_person(session, f"m-{n}", "member", f"党员{n}", community="新城社区", unit="市税务局")
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/wishbot_bench_webhook"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+TOKEN, APPID, AES_KEY, ACCOUNT = "bench", "wxbench", "b" * 43, "gh_bench"
+PHONE = "13800000000"
+PEOPLE = 200          # residents and as many members
+LISTED = 300          # published wishes the read mix browses
+CLAIMED_EACH = 2      # claims each member already holds, for 我的认领
+RETRY_EVERY = 10      # write mix: one delivery in ten is sent again with the same MsgId
+COMPLETE_LAG = 60     # write mix: a member reports 完成 this many claims after claiming
+LUA = Path(__file__).with_name("webhook.lua")
 
 
-class Client:
-    def __init__(self, url: str):
-        self.url = url
-        self.session = requests.Session()
+# --- deliveries -------------------------------------------------------------------------------
 
-    def say(self, openid: str, text: str, msg_id: int) -> tuple[float, str | None]:
-        xml = simulate.build_text_message(openid, text, msg_id=msg_id)
-        params, body = simulate.sign_request(xml, token=TOKEN, appid=APPID, aes_key=AES_KEY)
-        started = time.perf_counter()
-        response = self.session.post(self.url, params=params, data=body, timeout=30)
-        elapsed = time.perf_counter() - started
-        response.raise_for_status()
-        return elapsed, simulate.read_reply(response.content, token=TOKEN, appid=APPID, aes_key=AES_KEY)
+class Sealer:
+    """Signed, AES-encrypted deliveries as WeChat sends them (safe mode), fast enough to build
+    tens of thousands before a phase: the XML is formatted directly rather than through
+    xmltodict, which would dominate the time. Every delivery has its own nonce."""
+
+    def __init__(self) -> None:
+        self.crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
+        self.nonces = itertools.count(random.randrange(10**9, 2 * 10**9))
+
+    @staticmethod
+    def _sign(*parts: str) -> str:
+        signer = WeChatSigner()
+        signer.add_data(TOKEN, *parts)
+        return signer.signature
+
+    def delivery(self, openid: str, text: str, msg_id: int) -> tuple[str, str]:
+        """(path with query, body)."""
+        timestamp, nonce = str(int(time.time())), str(next(self.nonces))
+        xml = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+               f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+               f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+        sealed = self.crypto.encrypt_message(xml, nonce, timestamp)
+        encrypt = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", sealed).group(1)
+        query = urlencode({"signature": self._sign(timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
+                           "openid": openid, "encrypt_type": "aes",
+                           "msg_signature": self._sign(timestamp, nonce, encrypt)})
+        body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        return f"/wechat?{query}", body
 
 
-def conversation(client: Client, n: int, messages: int, ids: "MessageIds") -> tuple[list[float], int, int]:
-    """One resident and one member: wishes, lists, queries and claims, some deliveries retried."""
-    latencies, retried, submitted = [], 0, 0
-    rng = random.Random(n)
-    for i in range(messages):
-        kind = i % 4
-        if kind == 0:
-            openid, text = f"r-{n}", f"许愿 需要一副老花镜 {n}-{i}"
-            submitted += 1
-        elif kind == 1:
-            openid, text = f"m-{n}", "心愿列表"
-        elif kind == 2:
-            openid, text = f"m-{n}", f"查询 {rng.randint(1, 50)}"
-        else:
-            openid, text = f"m-{n}", f"认领 {rng.randint(1, 50)}"
-        msg_id = ids.next()
-        elapsed, _ = client.say(openid, text, msg_id)
-        latencies.append(elapsed)
-        if rng.random() < 0.1:
-            elapsed, _ = client.say(openid, text, msg_id)  # WeChat retries the same delivery
-            latencies.append(elapsed)
-            retried += 1
-    return latencies, retried, submitted
+@dataclass(frozen=True)
+class Message:
+    openid: str
+    text: str
+    msg_id: int
 
 
 class MessageIds:
-    """MsgIds, unique across the client threads."""
+    """MsgIds never used before in this run (the project deduplicates on them)."""
 
-    def __init__(self, start: int):
-        self.value, self.lock = start, threading.Lock()
+    def __init__(self) -> None:
+        self._next = itertools.count(10**15 + random.randrange(10**12))
+        self._lock = threading.Lock()
 
     def next(self) -> int:
-        with self.lock:
-            self.value += 1
-            return self.value
+        with self._lock:
+            return next(self._next)
+
+
+@dataclass
+class World:
+    """What the seed made: wish ids the read mix may ask about, and fresh wishes to claim."""
+    db: Database
+    listed: list[int]
+    to_claim: list[int] = field(default_factory=list)
+
+
+def read_mix(world: World, ids: MessageIds, count: int, rng: random.Random) -> list[Message]:
+    messages = []
+    for n in range(count):
+        member, resident = f"m-{rng.randrange(PEOPLE)}", f"r-{rng.randrange(PEOPLE)}"
+        openid, text = [(member, "心愿列表"), (member, "我的认领"), (member, "帮助"),
+                        (member, f"查询 {rng.choice(world.listed)}"), (resident, "我的心愿")][n % 5]
+        messages.append(Message(openid, text, ids.next()))
+    return messages
+
+
+def write_mix(world: World, ids: MessageIds, count: int, rng: random.Random, tag: str) -> list[Message]:
+    """许愿, 认领 and 完成 in turn; 完成 follows its 认领 COMPLETE_LAG claims later, by then long
+    answered. One message in RETRY_EVERY is a retry of an earlier one (same MsgId)."""
+    messages: list[Message] = []
+    claims: list[tuple[str, int]] = []
+    wishes = iter(world.to_claim)
+    while len(messages) < count:
+        n = len(messages)
+        if n % RETRY_EVERY == RETRY_EVERY - 1 and n > 20:
+            messages.append(messages[n - rng.randrange(5, 20)])
+            continue
+        kind = n % 3
+        if kind == 0:
+            messages.append(Message(f"r-{rng.randrange(PEOPLE)}", f"许愿 需要一副老花镜 {tag}-{n}", ids.next()))
+        elif kind == 1:
+            member, wish = f"m-{rng.randrange(PEOPLE)}", next(wishes)
+            claims.append((member, wish))
+            messages.append(Message(member, f"认领 {wish}", ids.next()))
+        else:
+            member, wish = claims[-COMPLETE_LAG] if len(claims) > COMPLETE_LAG else claims[0]
+            messages.append(Message(member, f"完成 {wish} 已送到", ids.next()))
+    return messages
+
+
+def seed(db: Database) -> World:
+    with db.transaction() as session:
+        directory.add_community(session, "新城社区", "新兴街道")  # group pushes go to the log
+        directory.add_grid(session, "新城社区", "第一网格")
+        directory.add_unit(session, "市税务局")
+        directory.add_person(session, "gw", "gridworker", "网格员", grid="新城社区/第一网格")
+        for n in range(PEOPLE):
+            directory.add_person(session, f"r-{n}", "resident", f"居民{n}", phone=PHONE,
+                                 grid="新城社区/第一网格", address="新城小区")
+            directory.add_person(session, f"m-{n}", "member", f"党员{n}", community="新城社区", unit="市税务局")
+    listed = add_published(db, LISTED + PEOPLE * CLAIMED_EACH)
+    with db.transaction() as session:
+        members = session.scalars(select(Person).where(Person.roles == "member")).all()
+        for member, wish_id in zip(itertools.cycle(members), listed[-PEOPLE * CLAIMED_EACH:]):
+            session.get(Wish, wish_id).claim_by(member)
+    return World(db, listed[:-PEOPLE * CLAIMED_EACH])
+
+
+def add_published(db: Database, count: int) -> list[int]:
+    with db.transaction() as session:
+        residents = session.scalars(select(Person).where(Person.roles == "resident")).all()
+        wishes = [Wish(content=f"需要一副老花镜（第{n}个）", requester=resident, community=resident.community,
+                       grid=resident.grid, status="published", published_at=utcnow(), category="生活")
+                  for n, resident in zip(range(count), itertools.cycle(residents))]
+        session.add_all(wishes)
+        session.flush()
+        return [w.id for w in wishes]
+
+
+# --- servers and load -------------------------------------------------------------------------
+
+class Gunicorn:
+    def __init__(self, app: str, port: int, workers: int, env: dict, log: Path):
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "-k", "sync",
+             "--backlog", "2048", "-b", f"127.0.0.1:{port}", app],
+            env={**os.environ, **env}, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url, timeout=1)
+                return
+            except requests.RequestException:  # not listening yet, or still loading the app
+                time.sleep(0.1)
+        raise RuntimeError(f"{app} did not start on port {port}; see {log}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(15)
+
+
+@dataclass
+class Phase:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    bad: int
+    sent: list[int]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def run_wrk(url: str, messages: list[Message], args, workdir: Path, sealer: Sealer) -> Phase:
+    """Split the messages between wrk's threads, one file each, and drive `url` for args.seconds."""
+    prefix = workdir / f"load-{time.monotonic_ns()}"
+    for thread in range(args.wrk_threads):
+        with open(f"{prefix}-{thread}.txt", "w") as file:
+            for message in messages[thread::args.wrk_threads]:
+                path, body = sealer.delivery(message.openid, message.text, message.msg_id)
+                file.write(f"{path}\t{body}\n")
+    out = subprocess.run(["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.seconds:g}s",
+                          "--timeout", "10s", "-s", str(LUA), url, "--", str(prefix)],
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.split("RESULT ", 1)[1])
+    for thread in range(args.wrk_threads):
+        os.unlink(f"{prefix}-{thread}.txt")
+    if result["exhausted"]:
+        raise RuntimeError("wrk ran out of prepared deliveries; the figures would count retries")
+    return Phase(result["requests"], result["seconds"], result["p50_ms"], result["p99_ms"],
+                 result["bad"] + result["errors"], result["sent"])
+
+
+def sent_messages(messages: list[Message], phase: Phase, threads: int) -> list[Message]:
+    """The messages wrk actually sent (each thread walks its own share in order)."""
+    return [m for t in range(threads) for m in messages[t::threads][:phase.sent[t]]]
+
+
+class Client:
+    """Sends one delivery and reads the reply, as WeChat does."""
+
+    def __init__(self, url: str, sealer: Sealer):
+        self.url, self.sealer = url, sealer
+        self.local = threading.local()
+
+    def say(self, message: Message) -> str | None:
+        session = getattr(self.local, "session", None) or requests.Session()
+        self.local.session = session
+        path, body = self.sealer.delivery(message.openid, message.text, message.msg_id)
+        response = session.post(self.url + path, data=body.encode(), timeout=30)
+        response.raise_for_status()
+        return simulate.read_reply(response.content, token=TOKEN, appid=APPID, aes_key=AES_KEY)
+
+
+def expected_start(message: Message) -> tuple[str, ...]:
+    """How the right reply to a read-mix message begins."""
+    command, _, number = message.text.partition(" ")
+    return {"心愿列表": ("待认领的心愿：",), "我的认领": ("您的认领：",), "帮助": ("您可以发：",),
+            "查询": (f"心愿 #{number}（",), "我的心愿": ("您的心愿：", "您还没有心愿")}[command]
+
+
+def reply_problem(message: Message, reply: str | None) -> str | None:
+    if reply is None or not reply.startswith(expected_start(message)):
+        return f"{message.openid} {message.text!r} got {reply!r}"
+    if PHONE in reply and message.openid.startswith("m-"):
+        return f"{message.openid} {message.text!r} showed a requester's phone: {reply!r}"
+    return None
+
+
+def fixed_rate(client: Client, messages: list[Message], rate: float) -> tuple[list[float], list[str]]:
+    """Open loop: message i leaves at start + i/rate whatever the replies do; latency counts from
+    then, so a slow server is not hidden by the client waiting on it."""
+    latencies, problems = [], []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.2
+
+    def send(i: int) -> None:
+        due = start + i / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        reply = client.say(messages[i])
+        with lock:
+            latencies.append(time.perf_counter() - due)
+            problem = reply_problem(messages[i], reply)
+            if problem:
+                problems.append(problem)
+
+    with ThreadPoolExecutor(64) as pool:
+        list(pool.map(send, range(len(messages))))
+    return sorted(latencies), problems
+
+
+def check_wishes(db: Database, client: Client, submitted: list[Message], tag: str) -> list[str]:
+    """Send every submitted 许愿 again (a retry: the same answer, no second wish), then count: each
+    stored exactly once."""
+    problems = []
+    unique = {m.msg_id: m for m in submitted}
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(client.say, unique.values()))
+    problems += [f"retry of {m.text!r} got {r!r}" for m, r in zip(unique.values(), replies)
+                 if not (r or "").startswith("收到您的心愿 #")]
+    with db.sessions() as session:
+        rows = session.execute(select(Wish.content, func.count()).where(Wish.content.like(f"%{tag}-%"))
+                               .group_by(Wish.content)).all()
+    twice = [content for content, count in rows if count != 1]
+    if len(rows) != len(unique) or twice:
+        problems.append(f"{len(unique)} wishes submitted, {len(rows)} stored, {len(twice)} stored twice")
+    return problems
+
+
+def server_failures(log: Path) -> int:
+    return sum(1 for line in open(log, errors="replace") if " ERROR " in line or "Traceback" in line)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+@dataclass
+class Figures:
+    floor: list[Phase] = field(default_factory=list)
+    wishbot: list[Phase] = field(default_factory=list)
+
+    @staticmethod
+    def rate(phases: list[Phase]) -> float:
+        return sum(p.requests for p in phases) / sum(p.seconds for p in phases)
+
+    def line(self, label: str) -> str:
+        floor, bot = self.rate(self.floor), self.rate(self.wishbot)
+        p50 = statistics.median(p.p50_ms for p in self.wishbot)
+        p99 = max(p.p99_ms for p in self.wishbot)
+        fp99 = max(p.p99_ms for p in self.floor)
+        return (f"{label:<22} floor {floor:7.0f} msg/s (p99 {fp99:4.0f} ms)   wishbot {bot:6.0f} msg/s  "
+                f"p50 {p50:4.0f} ms  p99 {p99:4.0f} ms   ratio {bot / floor:.2f}")
+
+    def ratio(self) -> float:
+        return self.rate(self.wishbot) / self.rate(self.floor)
+
+
+def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: MessageIds, workdir: Path,
+                   floor_rate: list[float]) -> tuple[list[str], list[str], dict]:
+    if backend == "sqlite":
+        url, env = f"sqlite:///{workdir / 'bench.sqlite3'}", {}
+    else:
+        url, env = args.postgres, {"WISHBOT_REDIS_URL": REDIS_URL}
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    fresh_database(url)
+    db = Database(url)
+    world = seed(db)
+    log = workdir / f"wishbot-{backend}.log"
+    server = Gunicorn("app:create_app()", args.port_base + 1, args.workers,
+                      {**env, "WISHBOT_DATABASE_URL": url, "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID,
+                       "WECHAT_ENCODING_AES_KEY": AES_KEY, "WISHBOT_SECRET_KEY": "bench"}, log)
+    client = Client(server.url + "", sealer)
+    rng = random.Random(backend)
+    lines, problems, figures = [], [], {}
+    try:
+        for mix in args.mixes:
+            result = Figures()
+            for round_ in range(args.rounds):
+                for target in (("floor", "wishbot") if round_ % 2 == 0 else ("wishbot", "floor")):
+                    count = int(floor_rate[0] * 1.5 * args.seconds) + 200
+                    tag = f"{backend}{round_}{target}"
+                    if mix == "write":  # fresh wishes to claim; the floor only echoes the numbers
+                        world.to_claim = (add_published(db, count // 3 + 1) if target == "wishbot"
+                                          else list(range(count // 3 + 1)))
+                    messages = (read_mix(world, ids, count, rng) if mix == "read"
+                                else write_mix(world, ids, count, rng, tag))
+                    phase = run_wrk(floor.url if target == "floor" else server.url, messages, args, workdir, sealer)
+                    getattr(result, target).append(phase)
+                    if target == "floor":
+                        floor_rate[0] = max(phase.rate, 100)
+                    if phase.bad:
+                        problems.append(f"{backend} {mix} {target}: {phase.bad} replies not an encrypted 200")
+                    if mix == "write" and target == "wishbot":
+                        sent = sent_messages(messages, phase, args.wrk_threads)
+                        problems += check_wishes(db, client, [m for m in sent if m.text.startswith("许愿")], tag)
+            lines.append(result.line(f"{backend} {mix}"))
+            figures[f"{backend} {mix}"] = result.ratio()
+            print(lines[-1], flush=True)
+        if args.rate:
+            messages = read_mix(world, ids, int(args.rate * args.rate_seconds), rng)
+            latencies, wrong = fixed_rate(client, messages, args.rate)
+            q = statistics.quantiles(latencies, n=100)
+            lines.append(f"{backend + ' read':<22} at {args.rate:.0f} msg/s for {args.rate_seconds:.0f} s: "
+                         f"p50 {q[49] * 1000:.0f} ms  p99 {q[98] * 1000:.0f} ms  max {latencies[-1] * 1000:.0f} ms"
+                         f"  ({len(messages)} replies read, {len(wrong)} wrong)")
+            figures[f"{backend} p99 at rate"] = q[98] * 1000
+            problems += wrong[:5]
+            print(lines[-1], flush=True)
+    finally:
+        server.stop()
+        db.dispose()
+    failures = server_failures(log)
+    if failures:
+        problems.append(f"{backend}: {failures} errors in the server log {log}")
+    return lines, problems, figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--messages", type=int, default=40, help="messages per client")
-    parser.add_argument("--gunicorn-workers", type=int, default=4)
-    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE))
+    parser.add_argument("--seconds", type=int, default=5, help="seconds of each wrk phase")
+    parser.add_argument("--rounds", type=int, default=2, help="floor/wishbot pairs per mix (order alternates)")
+    parser.add_argument("--rate", type=float, default=100, help="fixed-rate read mix, msg/s (0: skip)")
+    parser.add_argument("--rate-seconds", type=float, default=10)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--mixes", default="read,write")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers, for both apps")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--port-base", type=int, default=7410)
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", POSTGRES))
     args = parser.parse_args()
+    args.mixes = args.mixes.split(",")
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
 
-    url = fresh_database(args.database)
-    db = Database(url)
-    seed(db, args.clients)
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    port = free_port()
-    logs = Path(tempfile.mkdtemp(prefix="wishbot-webhook-bench-"))
-    env = {**os.environ, "WISHBOT_DATABASE_URL": url, "WISHBOT_REDIS_URL": REDIS_URL,
-           "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_ENCODING_AES_KEY": AES_KEY}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-w", str(args.gunicorn_workers), "--threads", "4",
-         "-b", f"127.0.0.1:{port}", "app:create_app()"],
-        env=env, stdout=open(logs / "gunicorn.log", "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    workdir = Path(tempfile.mkdtemp(prefix="wishbot-webhook-bench-"))
+    sealer, ids = Sealer(), MessageIds()
+    print(f"webhook bench on {socket.gethostname()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}): "
+          f"gunicorn {args.workers} sync workers each, wrk -t{args.wrk_threads} -c{args.connections}, "
+          f"{args.rounds} x {args.seconds:.0f} s per app and mix, logs in {workdir}", flush=True)
+    floor = Gunicorn("bench.floor:create_app()", args.port_base, args.workers,
+                     {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_ENCODING_AES_KEY": AES_KEY},
+                     workdir / "floor.log")
+    lines, problems, figures = [], [], {}
+    floor_rate = [3000.0]  # a generous first guess of how many deliveries a phase needs
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:  # not listening yet, or still loading the app
-                time.sleep(0.1)
-        print(f"wishbot webhook bench: {args.clients} clients x {args.messages} messages, "
-              f"gunicorn {args.gunicorn_workers} workers x 4 threads, {make_url(url).get_backend_name()}, logs in {logs}")
-        ids = MessageIds(10**15)
-        started = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as pool:
-            results = list(pool.map(lambda n: conversation(Client(f"{base}/wechat"), n, args.messages, ids),
-                                    range(args.clients)))
-        wall = time.perf_counter() - started
+        for backend in args.databases.split(","):
+            got = bench_database(backend, args, floor, sealer, ids, workdir, floor_rate)
+            lines += got[0]
+            problems += got[1]
+            figures.update(got[2])
     finally:
-        server.terminate()
-        server.wait(10)
-
-    latencies = sorted(x for r in results for x in r[0])
-    retried = sum(r[1] for r in results)
-    submitted = sum(r[2] for r in results)
-    with db.sessions() as session:
-        stored = session.scalar(select(func.count()).select_from(Wish))
-    db.dispose()
-    q = statistics.quantiles(latencies, n=100)
-    over = sum(1 for x in latencies if x >= WECHAT_LIMIT)
-    print(f"requests          {len(latencies)} in {wall:.1f} s ({len(latencies) / wall:.0f}/s), {retried} of them retries")
-    print(f"reply latency     p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
-          f"max {latencies[-1] * 1000:.0f} ms")
-    print(f"over 5 s          {over}")
-    print(f"wishes            {submitted} submitted, {stored} stored")
-    ok = over == 0 and stored == submitted
-    print(f"RESULT            {'OK: every reply inside the limit, every retry took effect once' if ok else 'FAILED'}")
-    return 0 if ok else 1
+        floor.stop()
+    print("\n".join(["", "summary (ratio = wishbot msg/s / floor msg/s in the same run):", *lines]))
+    targets = [(f"{b} read", 0.5) for b in ("sqlite", "postgresql")] + [("postgresql write", 0.3)]
+    for name, target in targets:
+        if name in figures:
+            print(f"target {name} >= {target}x floor: {'met' if figures[name] >= target else 'NOT met'} "
+                  f"({figures[name]:.2f})")
+    for backend in ("sqlite", "postgresql"):
+        if f"{backend} p99 at rate" in figures:
+            p99 = figures[f"{backend} p99 at rate"]
+            print(f"target {backend} p99 < 100 ms at {args.rate:.0f} msg/s: {'met' if p99 < 100 else 'NOT met'} "
+                  f"({p99:.0f} ms)")
+    for problem in problems:
+        print("PROBLEM", problem)
+    print(f"RESULT {'OK: replies right, no failures, every wish stored once' if not problems else 'FAILED'}")
+    return 0 if not problems else 1
 
 
 if __name__ == "__main__":

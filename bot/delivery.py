@@ -106,7 +106,9 @@ class Delivery:
         if lease is None:
             self.jobs.schedule_flush(notice.target)
             return
-        by_template = notice.channel == "official" and window is False
+        # Straight to a template when the window is known closed and the kind has one; without a
+        # template the customer-service message is tried all the same (WeChat decides).
+        by_template = notice.channel == "official" and window is False and self._template_id(notice) is not None
         error = None if by_template else _attempt(lambda: self._push(notice))
         window_closed = _window_refused(error)
         if notice.channel == "official" and (by_template or window_closed):
@@ -147,10 +149,14 @@ class Delivery:
         else:
             raise DeliveryError(f"unknown channel {notice.channel}", retryable=False)
 
+    def _template_id(self, notice: Notice) -> str | None:
+        kind = json.loads(notice.template)["kind"] if notice.template else None
+        return self.template_ids.get(kind) if kind else None
+
     def _send_template(self, notice: Notice) -> None:
         """The notice as a template message; NoTemplate when its kind has none configured."""
         template = json.loads(notice.template) if notice.template else None
-        template_id = self.template_ids.get(template["kind"]) if template else None
+        template_id = self._template_id(notice)
         if template_id is None:
             raise NoTemplate(f"outside the 48-hour window and no template for {notice.event}")
         url = self.links.page_url(notice.wish_id) if self.links is not None and notice.wish_id else None

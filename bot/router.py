@@ -17,6 +17,7 @@ class Command:
     handler: Handler
     roles: frozenset[str] | None  # None: anyone may use it
     usage: str
+    read_only: bool = False  # answers from committed data and changes nothing (see composition/conversation.py)
 
     def allows(self, roles: Iterable[str]) -> bool:
         return self.roles is None or bool(self.roles.intersection(roles))
@@ -26,10 +27,11 @@ class CommandGroup:
     def __init__(self) -> None:
         self.commands: list[Command] = []
 
-    def command(self, *keywords: str, roles: Iterable[str] | None = None, usage: str = ""):
+    def command(self, *keywords: str, roles: Iterable[str] | None = None, usage: str = "",
+                read_only: bool = False):
         def register(handler: Handler) -> Handler:
             self.commands.append(
-                Command(tuple(keywords), handler, frozenset(roles) if roles else None, usage)
+                Command(tuple(keywords), handler, frozenset(roles) if roles else None, usage, read_only)
             )
             return handler
 

@@ -4,6 +4,11 @@ A retried delivery (same message key) hits the unique constraint on ProcessedMes
 gets the stored reply. A UserError rolls back the handler's changes (a savepoint) but the
 delivery is still recorded with its reply. Any other error rolls everything back, is logged,
 and the user gets a polite "busy" answer — never the exception text, never silence.
+
+A command that only reads (`read_only` in the router: lists, 查询, 帮助) from a sender already
+known skips all of that: it is answered from committed data through Database.reads(), takes no
+write lock and records nothing, so a retry simply reads again. Only what changes data needs
+the recorded answer.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import run_command
+from handlers import ROUTER, run_command, run_match
 from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
@@ -23,6 +28,7 @@ from models import Person, ProcessedMessage, UserError, utcnow
 
 from bot.db import Database
 from bot.inbound import Inbound
+from bot.router import Match
 from bot.text import normalise
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,15 @@ class Conversation:
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
+        match = self._read_only_match(inbound)
+        if match is not None:
+            try:
+                reply = self._answer_reading(inbound, match)
+            except Exception:
+                log.exception("message %s from %s failed", inbound.message_key, inbound.sender)
+                return BUSY
+            if reply is not None:
+                return reply
         for _attempt in range(ATTEMPTS):
             try:
                 reply, notice_ids, jobs = self._handle_once(inbound)
@@ -75,6 +90,34 @@ class Conversation:
         self.after_commit(notice_ids, jobs)
         return reply
 
+    @staticmethod
+    def _read_only_match(inbound: Inbound) -> Match | None:
+        if inbound.kind == "event":
+            text = normalise(inbound.event_key) if inbound.event == "click" else ""
+        else:
+            text = normalise(inbound.text) if inbound.kind != "image" else ""
+        match = ROUTER.match(text) if text else None
+        return match if match is not None and match.command.read_only else None
+
+    def _answer_reading(self, inbound: Inbound, match: Match) -> str | None:
+        """The answer to a read-only command; None when the sender is new (the write path adds them)."""
+        now = utcnow()
+        with self.db.reads() as session:
+            person = session.scalar(select(Person).where(_identity(inbound) == inbound.sender))
+            if person is None:
+                return None
+            try:
+                reply = run_match(Context(session=session, person=person, channel=inbound.channel,
+                                          inbound=inbound), match)
+            except UserError as refusal:
+                reply = refusal.reply
+            stale = person.needs_hearing(inbound.channel, now, **_hearing(inbound))
+        if stale:  # rarely (the window is kept to the hour), and by a job: this path takes no write lock
+            hearing = _hearing(inbound)
+            self.after_commit([], [("note_heard", f"{person.id}:{inbound.channel}:{int(hearing['message'])}:"
+                                                  f"{hearing['event']}:{now.timestamp():.0f}")])
+        return fit_reply(reply)
+
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
             return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
@@ -84,9 +127,6 @@ class Conversation:
             seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
             if seen is not None:
                 return seen.reply, [], []
-            record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
-            session.add(record)
-            session.flush()
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound)
             try:
@@ -96,22 +136,25 @@ class Conversation:
                 ctx.notices.clear()
                 ctx.jobs.clear()
                 reply = refusal.reply
-            record.reply = reply = fit_reply(reply)
+            reply = fit_reply(reply)
+            # Recorded last, with its answer (one INSERT): a concurrent retry of this delivery
+            # fails here on the unique key, its changes roll back and it answers as this one did.
+            session.add(ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text,
+                                         reply=reply))
             session.flush()
             return reply, [n.id for n in ctx.notices], ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
         """The person behind this channel's identity: a WeCom UserID never finds an Official
         Account user, nor the other way round."""
-        column = Person.wecom_userid if inbound.channel == "wecom" else Person.openid
+        column = _identity(inbound)
         person = session.scalar(select(Person).where(column == inbound.sender))
         if person is None:
             person = Person(name=NEW_PERSON_NAME, roles="resident")
             setattr(person, column.key, inbound.sender)
             session.add(person)
             session.flush()
-        person.heard_from(inbound.channel, utcnow(), message=inbound.kind != "event",
-                          event=inbound.event.lower())
+        person.heard_from(inbound.channel, utcnow(), **_hearing(inbound))
         return person
 
     def _route(self, ctx: Context, inbound: Inbound) -> str | None:
@@ -132,3 +175,12 @@ class Conversation:
 
     def _command(self, ctx: Context, text: str) -> str:
         return run_command(ctx, text, understand)
+
+
+def _identity(inbound: Inbound):
+    """The column that holds the sender's identity on this channel."""
+    return Person.wecom_userid if inbound.channel == "wecom" else Person.openid
+
+
+def _hearing(inbound: Inbound) -> dict:
+    return {"message": inbound.kind != "event", "event": inbound.event.lower()}

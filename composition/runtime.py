@@ -15,7 +15,7 @@ from bot.outbound.wecom_app import WeComAPI
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-AFTER_COMMIT_JOBS = frozenset({"fetch_proof", "retag_person"})  # Runtime methods that worker.py exposes as jobs
+AFTER_COMMIT_JOBS = frozenset({"fetch_proof", "retag_person", "note_heard"})  # Runtime methods that worker.py exposes as jobs
 RETAG = "wishbot.retag"  # session.info key: people whose roles changed in this transaction
 
 
@@ -162,6 +162,20 @@ class Runtime:
             log.info("proof %s not fetched: no Official Account API", proof_id)
             return
         fetch_proof(self.db, download, proof_id)
+
+    def note_heard(self, hearing: str) -> None:
+        """Record that a person wrote (`id:channel:message:event:unix time`), for a read-only
+        message that was answered without a write."""
+        from datetime import datetime, timezone
+
+        from models import Person
+
+        person_id, channel, message, event, stamp = hearing.split(":")
+        with self.db.transaction() as session:
+            person = session.get(Person, int(person_id))
+            if person is not None:
+                person.heard_from(channel, datetime.fromtimestamp(int(stamp), timezone.utc),
+                                  message=message == "1", event=event)
 
     def retag_person(self, person_id: int) -> None:
         """Give the person the menu tags of their roles (raises on failure, so it is retried)."""

@@ -28,6 +28,10 @@ def run_command(ctx, text: str, otherwise: Callable | None = None) -> str:
     match = ROUTER.match(text)
     if match is None:
         return (otherwise(ctx, text) if otherwise else None) or help.HINT
+    return run_match(ctx, match)
+
+
+def run_match(ctx, match) -> str:
     if not match.command.allows(ctx.person.role_set):
         return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
     return match.command.handler(ctx, match.args)

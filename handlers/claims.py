@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from bot.router import CommandGroup
 from bot.text import split_first
@@ -16,9 +17,10 @@ group = CommandGroup()
 LIST_LIMIT = 10
 
 
-@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿")
+@group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
-    query = select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
+    query = (select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.urgency.desc(), Wish.id)
+             .options(joinedload(Wish.requester)))
     if ctx.person.community_id:
         query = query.where(Wish.community_id == ctx.person.community_id)
     category = args.strip()
@@ -58,10 +60,11 @@ def complete_claim(ctx: Context, args: str) -> str:
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 
-@group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿")
+@group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
     claims = ctx.session.scalars(
         select(Claim).where(Claim.member_id == ctx.person.id).order_by(Claim.id.desc()).limit(LIST_LIMIT)
+        .options(joinedload(Claim.wish))
     ).all()
     if not claims:
         return "您还没有认领心愿。发送「心愿列表」看看。"

@@ -21,8 +21,9 @@ class Context:
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
 
-    def wish(self, number: int, *, for_update: bool = False) -> Wish:
-        query = select(Wish).where(Wish.id == number)
+    def wish(self, number: int, *, for_update: bool = False, load: tuple = ()) -> Wish:
+        """The wish numbered `number`; `load`: loader options for what the caller will read of it."""
+        query = select(Wish).where(Wish.id == number).options(*load)
         if for_update:
             query = query.with_for_update()
         wish = self.session.scalar(query)
@@ -30,11 +31,11 @@ class Context:
             raise NotFound(f"没有找到心愿 #{number}。")
         return wish
 
-    def wish_from(self, token: str, usage: str, *, for_update: bool = False) -> Wish:
+    def wish_from(self, token: str, usage: str, *, for_update: bool = False, load: tuple = ()) -> Wish:
         number = parse_number(token)
         if number is None:
             raise BadInput(f"请这样写：{usage}")
-        return self.wish(number, for_update=for_update)
+        return self.wish(number, for_update=for_update, load=load)
 
     def log(self, wish: Wish, action: str, before: str | None, note: str | None = None) -> None:
         """Add a line to the wish's timeline (who, when, which channel, before and after)."""

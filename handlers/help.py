@@ -18,6 +18,6 @@ def usages(ctx: Context) -> list[str]:
     return ROUTER.usages_for(ctx.person.role_set)
 
 
-@group.command("帮助", "help", "?", usage="帮助 —— 查看用法")
+@group.command("帮助", "help", "?", usage="帮助 —— 查看用法", read_only=True)
 def show_help(ctx: Context, args: str) -> str:
     return "您可以发：\n" + "\n".join(usages(ctx))

@@ -64,10 +64,14 @@ def submit_wish(ctx: Context, args: str) -> str:
     return f"收到您的心愿 {wish.ref}，已发布，有人认领会告诉您。"
 
 
-@group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿")
+@group.command("我的心愿是", roles={"resident"})
+def submit_wish_in_own_words(ctx: Context, args: str) -> str:
+    """"我的心愿是……" is a wish said in the resident's own words (the longer keyword wins)."""
+    return submit_wish(ctx, args)
+
+
+@group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿", read_only=True)
 def list_my_wishes(ctx: Context, args: str) -> str:
-    if args.startswith("是"):  # "我的心愿是……" is a wish said in the resident's own words
-        return submit_wish(ctx, args[1:])
     wishes = ctx.session.scalars(
         select(Wish).where(Wish.requester_id == ctx.person.id).order_by(Wish.id.desc()).limit(10)
     ).all()

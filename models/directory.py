@@ -16,6 +16,9 @@ CHANNELS = ("wechat", "wecom")  # the Official Account (openid) and the WeCom ap
 # following, scanning a code or clicking a menu button opens 3 within a minute.
 MESSAGE_WINDOW, MESSAGE_SENDS = timedelta(hours=48), 5
 EVENT_WINDOW, EVENT_SENDS = timedelta(minutes=1), 3
+# A read-only message is answered without a write: the window it opens is recorded only when the
+# one on record is this much older (or its sends were used), so the end we keep is early, never late.
+WINDOW_REFRESH = timedelta(hours=1)
 
 ROLES = ("resident", "member", "gridworker", "admin")
 STAFF_ROLES = frozenset({"gridworker", "admin"})
@@ -146,13 +149,29 @@ class Person(Timestamped, Base):
         elif event in ("subscribe", "scan", "click") and not self.window_open(now):
             self.window_until, self.window_sends = now + EVENT_WINDOW, EVENT_SENDS
 
+    def needs_hearing(self, channel: str, now: datetime, *, message: bool, event: str = "") -> bool:
+        """Whether heard_from would change what matters (see WINDOW_REFRESH)."""
+        if self.last_channel != channel:
+            return True
+        if channel != "wechat":
+            return False
+        if event == "unsubscribe":
+            return True
+        if message:
+            return (not self.window_open(now) or self.window_sends < MESSAGE_SENDS
+                    or self._window_end() < now + MESSAGE_WINDOW - WINDOW_REFRESH)
+        return event in ("subscribe", "scan", "click") and not self.window_open(now)
+
+    def _window_end(self) -> datetime:
+        until = self.window_until
+        return until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+
     def window_open(self, now: datetime) -> bool | None:
         """Whether a customer-service message may reach them now; None when they have never
         written since this was recorded (then WeChat's answer tells)."""
         if self.window_until is None:
             return None
-        until = self.window_until if self.window_until.tzinfo else self.window_until.replace(tzinfo=timezone.utc)
-        return until > now and self.window_sends > 0
+        return self._window_end() > now and self.window_sends > 0
 
     def window_closed(self, now: datetime) -> None:
         self.window_until, self.window_sends = now, 0

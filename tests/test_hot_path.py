@@ -1,0 +1,120 @@
+"""The webhook's hot path: read-only commands answer from committed data without the write lock
+and without recording the delivery; listings cost the same few queries however long they are."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, func, select, text
+
+from bot.db import ReadOnlyViolation
+from models import ProcessedMessage, Unit, Wish
+
+
+def count(app, model) -> int:
+    with app.extensions["wishbot"].db.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def publish(chat, how_many: int, slots: int = 1) -> list[int]:
+    numbers = []
+    for n in range(how_many):
+        reply = chat.say("o-wang", f"许愿 需要一副老花镜 {n}")
+        number = int(reply.split("#")[1].split("，")[0])
+        people = f" {slots}人" if slots > 1 else ""
+        assert chat.say("o-liu", f"审核 {number} 通过{people}").startswith(f"心愿 #{number}")
+        numbers.append(number)
+    return numbers
+
+
+class WriteLock:
+    """Another process in the middle of a write: SQLite's one write lock, or on PostgreSQL locks
+    that let plain reads through and block any write to the tables a message touches."""
+
+    def __init__(self, db):
+        self.connection = db.engine.connect()
+        self.connection.begin()  # on SQLite, BEGIN IMMEDIATE (bot/db.py): the write lock
+        if not db.is_sqlite:
+            self.connection.execute(text("LOCK TABLE processed_message, person, wish, claim IN EXCLUSIVE MODE"))
+
+    def release(self):
+        self.connection.rollback()
+        self.connection.close()
+
+
+def answered_within(seconds: float, say) -> str | None:
+    replies = []
+    thread = threading.Thread(target=lambda: replies.append(say()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return replies[0] if replies else None
+
+
+def test_read_only_commands_answer_while_another_process_holds_the_write_lock(chat, app):
+    [number] = publish(chat, 1)
+    lock = WriteLock(app.extensions["wishbot"].db)
+    try:
+        assert answered_within(5, lambda: chat.say("o-li", "心愿列表")).startswith("待认领的心愿：\n#")
+        assert answered_within(5, lambda: chat.say("o-li", f"查询 {number}")).startswith(f"心愿 #{number}（待认领）")
+        assert answered_within(5, lambda: chat.say("o-wang", "我的心愿")).startswith("您的心愿：")
+        assert answered_within(5, lambda: chat.say("o-li", "帮助")).startswith("您可以发：")
+        # A command that changes data waits for the lock, as it must.
+        assert answered_within(1, lambda: chat.say("o-chen", f"认领 {number}")) is None
+    finally:
+        lock.release()
+
+
+def test_a_read_only_command_records_nothing_and_its_retry_reads_again(chat, app):
+    publish(chat, 1)
+    recorded = count(app, ProcessedMessage)
+    first = chat.say("o-li", "心愿列表", msg_id=4242)
+    assert chat.say("o-li", "心愿列表", msg_id=4242) == first
+    assert count(app, ProcessedMessage) == recorded
+    assert chat.say("o-li", "我想认领") is not None  # not a command: the write path, recorded
+    assert count(app, ProcessedMessage) == recorded + 1
+
+
+def test_a_newcomers_first_read_is_answered_and_adds_them(chat, app):
+    assert chat.say("o-stranger", "我的心愿") == "您还没有心愿。发送「许愿 内容」提交一个。"
+    assert chat.say("o-stranger", "我的心愿") == "您还没有心愿。发送「许愿 内容」提交一个。"
+    assert count(app, ProcessedMessage) == 1  # the first one, which added the sender
+
+
+def test_the_read_session_refuses_to_write(app):
+    db = app.extensions["wishbot"].db
+    units = count(app, Unit)
+    with db.reads() as session:
+        session.add(Unit(name="不该写入的单位"))
+        with pytest.raises(ReadOnlyViolation):
+            session.flush()
+    assert count(app, Unit) == units
+
+
+def statements(app, say) -> int:
+    seen = []
+    engine = app.extensions["wishbot"].db.engine
+    here = threading.current_thread()  # the test client answers in this thread; jobs run in others
+
+    def listener(*args):
+        if threading.current_thread() is here:
+            seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        say()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+@pytest.mark.parametrize("command", ["心愿列表", "我的认领", "查询"])
+def test_answers_cost_the_same_queries_for_one_wish_or_many(chat, app, command):
+    _listed, shared = publish(chat, 2, slots=3)
+    chat.say("o-li", f"认领 {shared}")
+    ask = lambda: chat.say("o-li", f"查询 {shared}" if command == "查询" else command)  # noqa: E731
+    ask()
+    few = statements(app, ask)
+    for number in publish(chat, 8)[:4]:
+        assert chat.say("o-li", f"认领 {number}").startswith("认领成功")
+    assert chat.say("o-chen", f"认领 {shared}").startswith("认领成功")
+    assert statements(app, ask) == few <= 4
