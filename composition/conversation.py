@@ -115,7 +115,7 @@ class Conversation:
         if stale:  # rarely (the window is kept to the hour), and by a job: this path takes no write lock
             hearing = _hearing(inbound)
             self.after_commit([], [("note_heard", f"{person.id}:{inbound.channel}:{int(hearing['message'])}:"
-                                                  f"{hearing['event']}:{now.timestamp():.0f}")])
+                                                  f"{hearing['event']}:{int(now.timestamp())}")])
         return fit_reply(reply)
 
     def _stored(self, key: str) -> ProcessedMessage | None:

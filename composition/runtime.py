@@ -38,14 +38,14 @@ class Runtime:
         from models import Person
 
         def changed(row, name: str) -> bool:
-            return inspect(row).attrs[name].history.has_changes()
+            """Changed from an earlier value (not a row just added and filled in)."""
+            history = inspect(row).attrs[name].history
+            return history.has_changes() and any(history.deleted)
 
         @event.listens_for(db.sessions, "after_flush")
         def collect(session, _context):
-            # A plain resident needs no tag job: the default menu is theirs (new chat senders).
-            for row in session.new:
-                if isinstance(row, Person) and row.openid and row.role_set - {"resident"}:
-                    session.info.setdefault(RETAG, set()).add(row.id)
+            # People added with their roles (imports, the CLI) are tagged by the next `menu push`;
+            # a new chat sender is a plain resident, whose menu is the default one.
             for row in session.dirty:
                 if isinstance(row, Person) and row.openid and (
                         changed(row, "roles") or changed(row, "openid") and row.role_set - {"resident"}):
