@@ -307,5 +307,53 @@ def import_file(session, file):
     return f"imported {len(people)} rows"
 
 
+@main.group()
+def report() -> None:
+    """Reports for the communities and partner units."""
+
+
+@report.command("service-card")
+@click.option("--quarter", required=True, help="e.g. 2026Q4")
+@click.option("--unit", help="only this partner unit's members")
+@click.option("--community", help="only services in this community")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="FILE.xlsx (one sheet per member) or FILE.html (printable, A4)")
+def report_service_card(quarter, unit, community, out) -> None:
+    """The quarterly 双报到 service cards, with a summary per partner unit."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from app import create_app
+    from handlers.service_records import Span, service_cards, unit_summaries
+    from models import Community, Unit
+    from web.service_card import cards_page, cards_workbook
+
+    if not out.endswith((".xlsx", ".html")):
+        raise click.ClickException("--out must name a .xlsx or .html file")
+    try:
+        span = Span.quarter(quarter)
+    except UserError as error:
+        raise click.ClickException(error.reply)
+    app = create_app()
+    runtime = app.extensions["wishbot"]
+    per_hour = runtime.settings.points_per_hour
+    with runtime.db.sessions() as session:
+        if unit and session.scalar(select(Unit.id).where(Unit.name == unit)) is None:
+            raise click.ClickException(f"unknown unit: {unit}")
+        if community and session.scalar(select(Community.id).where(Community.name == community)) is None:
+            raise click.ClickException(f"unknown community: {community}")
+        cards = service_cards(session, span, unit=unit, community=community)
+        summaries = unit_summaries(cards)
+        if out.endswith(".xlsx"):
+            body = cards_workbook(cards, summaries, span, per_hour)
+        else:
+            with app.test_request_context():
+                body = cards_page(summaries, span, per_hour, standalone=True).encode()
+    runtime.db.dispose()
+    Path(out).write_bytes(body)
+    click.echo(f"{span.label}: {len(cards)} cards, {len(summaries)} units -> {out}")
+
+
 if __name__ == "__main__":
     sys.exit(main())

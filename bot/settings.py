@@ -79,6 +79,7 @@ class Settings:
     open_claim_days: int = 7
     remind_days: int = 3
     release_days: int = 14
+    points_per_hour: float = 1.0  # points per verified hour of service
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":
@@ -116,6 +117,7 @@ class Settings:
             open_claim_days=int(get("WISHBOT_OPEN_CLAIM_DAYS", defaults.open_claim_days)),
             remind_days=int(get("WISHBOT_REMIND_DAYS", defaults.remind_days)),
             release_days=int(get("WISHBOT_RELEASE_DAYS", defaults.release_days)),
+            points_per_hour=float(get("WISHBOT_POINTS_PER_HOUR", defaults.points_per_hour)),
         )
 
     def with_(self, **changes) -> "Settings":

@@ -55,9 +55,11 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None]):
+    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
+                 points_per_hour: float = 1.0):
         self.db = db
         self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.points_per_hour = points_per_hour
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text for one delivery (None: no reply)."""
@@ -108,7 +110,7 @@ class Conversation:
                 return None
             try:
                 reply = run_match(Context(session=session, person=person, channel=inbound.channel,
-                                          inbound=inbound), match)
+                                          inbound=inbound, points_per_hour=self.points_per_hour), match)
             except UserError as refusal:
                 reply = refusal.reply
             stale = person.needs_hearing(inbound.channel, now, **_hearing(inbound))
@@ -128,7 +130,8 @@ class Conversation:
             if seen is not None:
                 return seen.reply, [], []
             person = self._sender(session, inbound)
-            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound)
+            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
+                          points_per_hour=self.points_per_hour)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)

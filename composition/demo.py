@@ -106,7 +106,7 @@ def _seed_wishes(session, people: dict[str, Person]) -> None:
         wish.claim_by(member)
         if goal == "claimed":
             continue
-        wish.complete_by(member, "已送到家")
+        wish.complete_by(member, "已送到家", hours=2)
         if goal == "confirmed":
             wish.confirm(requester, "理得很好，谢谢", 5)
     session.flush()
@@ -170,8 +170,9 @@ Try the whole loop from another terminal (pushes appear in this log):
   {cli} say demo-wang "许愿 需要一个助听器"{url}
   {cli} say demo-liu  "审核 {next_wish} 通过"{url}
   {cli} say demo-li   "认领 {next_wish}"{url}
-  {cli} say demo-li   "完成 {next_wish} 已送到"{url}
+  {cli} say demo-li   "完成 {next_wish} 已送到 2小时"{url}
   {cli} say demo-wang "确认 {next_wish} 很好 5分"{url}
+  {cli} say demo-li   "我的服务"{url}
   {cli} say demo-wang "帮助"{url}
 People: residents demo-wang demo-zhao demo-sun; members demo-li demo-chen demo-feng;
 grid workers demo-liu (新城社区/第一网格) demo-zhou (东山社区/东山花园网格); admin demo-admin.

@@ -102,7 +102,7 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.after_commit)
+        return Conversation(self.db, self.after_commit, points_per_hour=self.settings.points_per_hour)
 
     @cached_property
     def pacer(self):

@@ -12,6 +12,7 @@ from . import (
     query,
     registration,
     review,
+    service,
     stats,
     wishes,
 )
@@ -19,6 +20,7 @@ from . import (
 ROUTER = Router([
     help.group, wishes.group, claims.group, query.group,
     registration.group, review.group, proxy.group, dispatch.group, categories.group, stats.group,
+    service.group,
 ])
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from bot.hours import find_hours
 from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Claim, Wish
-from models.wish import ACTIVE, PUBLISHED
+from models.wish import ACTIVE, PUBLISHED, format_hours
 
 from . import notices
 from .categories import CATEGORIES, OTHER
 from .context import Context
+from .service import report_own_hours
 
 group = CommandGroup()
 LIST_LIMIT = 10
@@ -51,12 +53,20 @@ def release_claim(ctx: Context, args: str) -> str:
     return f"已放弃心愿 {wish.ref}，它会重新开放给大家认领。"
 
 
-@group.command("完成", roles={"member"}, usage="完成 N [说明] —— 报告已完成，可再发一张照片")
+@group.command("完成", roles={"member"},
+               usage="完成 N [说明] [X小时] —— 报告已完成和服务时长，如：完成 12 已送到 2小时；可再发一张照片")
 def complete_claim(ctx: Context, args: str) -> str:
-    token, note = split_first(args)
-    wish = ctx.wish_from(token, "完成 N [说明]", for_update=True)
-    ctx.change_claim(wish, "complete", lambda: wish.complete_by(ctx.person, note or None),
-                     notices.claim_completed, note or None)
+    token, rest = split_first(args)
+    hours, note = find_hours(rest)
+    wish = ctx.wish_from(token, "完成 N [说明] [X小时]", for_update=True)
+    if hours is not None and wish.claim_of(ctx.person) is None:
+        return report_own_hours(ctx, wish, hours)  # already reported done: the hours come later
+    timeline = "；".join(filter(None, [note, hours is not None and f"工时 {format_hours(round(hours, 2))}"]))
+    claim = ctx.change_claim(wish, "complete", lambda: wish.complete_by(ctx.person, note or None, hours),
+                             notices.claim_completed, timeline or None)
+    if hours is not None:
+        return (f"谢谢您！心愿 {wish.ref} 已报告完成，工时 {format_hours(claim.hours)}，许愿人确认后核实。"
+                "可以再发一张照片留作记录。")
     return f"谢谢您！心愿 {wish.ref} 已报告完成，可以再发一张照片留作记录。"
 
 

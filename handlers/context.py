@@ -20,6 +20,7 @@ class Context:
     inbound: Inbound | None = None
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
+    points_per_hour: float = 1.0  # WISHBOT_POINTS_PER_HOUR
 
     def wish(self, number: int, *, for_update: bool = False, load: tuple = ()) -> Wish:
         """The wish numbered `number`; `load`: loader options for what the caller will read of it."""

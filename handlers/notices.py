@@ -224,8 +224,9 @@ def wish_confirmed(session: Session, wish: Wish) -> list[Notice]:
     notices = [to_group(wish, "confirmed", f"心愿 {wish.ref} 已圆梦，许愿人已确认，感谢各位！")]
     for claim in wish.claims:
         if claim.status == "completed":
+            hours = f"您的工时 {claim.hours:g}小时 已核实。" if claim.hours else ""
             notices.append(to_person(session, claim.member, "confirmed",
-                                     f"许愿人已确认心愿 {wish.ref}，谢谢您！", wish))
+                                     f"许愿人已确认心愿 {wish.ref}，{hours}谢谢您！", wish))
     return notices
 
 

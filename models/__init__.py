@@ -10,12 +10,13 @@ from .errors import (
     UserError,
 )
 from .messaging import ApiToken, Notice, ProcessedMessage
+from .service import Certificate
 from .staff import StaffUser
 from .wish import Claim, Wish, WishEvent
 from .workflow import Proof, Registration
 
 __all__ = [
-    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Claim", "Community", "Grid", "InvalidState", "LOCAL_ZONE", "local_time",
+    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "Grid", "InvalidState", "LOCAL_ZONE", "local_time",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
     "UserError", "Wish", "WishEvent", "mask_name", "normalise_phone", "utcnow",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
@@ -39,6 +39,7 @@ RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
 
 MAX_SLOTS = 50
+MAX_HOURS = 24  # hours one claimer may record for one wish
 REASON_LIMIT = 200  # the columns' sizes
 NOTE_LIMIT = 500
 
@@ -166,9 +167,11 @@ class Wish(Timestamped, Base):
             self.claimed_at = None
         return claim
 
-    def complete_by(self, member: Person, note: str | None) -> "Claim":
+    def complete_by(self, member: Person, note: str | None, hours: float | None = None) -> "Claim":
         claim = self._active_claim_of(member)
         note = limited(note, NOTE_LIMIT, "说明")
+        if hours is not None:
+            claim.record_hours(hours, member)
         claim.status = COMPLETED
         claim.note = note
         claim.ended_at = utcnow()
@@ -195,6 +198,18 @@ class Wish(Timestamped, Base):
         self.confirmed_by_id = by.id
         self.feedback = limited(feedback, NOTE_LIMIT, "评价") or None
         self.rating = rating
+        for claim in self.claims:
+            if claim.status == COMPLETED:
+                claim.verify_hours(by)
+
+    def hours_claim(self, member: Person) -> "Claim":
+        """The claim whose hours `member`'s service on this wish counts under: the active or
+        completed one (a released claim's hours never count)."""
+        claim = next((c for c in reversed(self.claims) if c.status in (ACTIVE, COMPLETED)
+                      and (c.member is member or c.member_id == member.id)), None)
+        if claim is None:
+            raise InvalidState(f"{member.name}没有认领心愿{self.ref}，或已放弃，不能记工时。")
+        return claim
 
 
 class Claim(Timestamped, Base):
@@ -220,11 +235,20 @@ class Claim(Timestamped, Base):
     proof_media_id: Mapped[Optional[str]] = mapped_column(String(256))  # unused: photos are Proof rows
     ended_at: Mapped[Optional[datetime]]
     reminded_at: Mapped[Optional[datetime]]
+    # Service hours: recorded by the member (完成 N X小时) or a grid worker (工时 N 姓名 X);
+    # verified when the wish is confirmed, by whoever confirmed it.
+    hours: Mapped[Optional[float]] = mapped_column(Float)
+    hours_recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    hours_recorded_at: Mapped[Optional[datetime]]
+    hours_verified_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
+    hours_verified_at: Mapped[Optional[datetime]]
 
     wish: Mapped[Wish] = relationship(back_populates="claims")
     member: Mapped[Person] = relationship(foreign_keys=[member_id])
     assigned_by: Mapped[Optional[Person]] = relationship(foreign_keys=[assigned_by_id])
     unit: Mapped[Optional[Unit]] = relationship()  # the member's unit when they claimed
+    hours_recorded_by: Mapped[Optional[Person]] = relationship(foreign_keys=[hours_recorded_by_id])
+    hours_verified_by: Mapped[Optional[Person]] = relationship(foreign_keys=[hours_verified_by_id])
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -235,6 +259,42 @@ class Claim(Timestamped, Base):
     def status_label(self) -> str:
         return CLAIM_LABELS.get(self.status, self.status)
 
+    @property
+    def hours_verified(self) -> bool:
+        return self.hours_verified_at is not None
+
+    @property
+    def counts(self) -> bool:
+        """Whether this claim's hours count towards points: a completed, verified service."""
+        return self.status == COMPLETED and self.hours_verified
+
+    def record_hours(self, hours: float, by: Person) -> None:
+        """The member's own report, or a grid worker's record. A verified record changes only
+        by staff, and is then verified again by them (they are the ones vouching for it)."""
+        if self.status == RELEASED:
+            raise InvalidState(f"{self.member.name}已放弃心愿{self.wish.ref}，工时不计。")
+        if not 0 < hours <= MAX_HOURS:
+            raise BadInput(f"工时要在0到{MAX_HOURS}小时之间。")
+        staff = by.is_staff and by.id != self.member_id
+        if self.hours_verified and not staff:
+            raise InvalidState(f"心愿{self.wish.ref}的工时已核实，要改请联系网格员。")
+        self.hours = round(hours, 2)
+        self.hours_recorded_by_id = by.id
+        self.hours_recorded_at = utcnow()
+        if self.hours_verified or (staff and self.wish.status == CONFIRMED):
+            self.verify_hours(by)
+
+    def verify_hours(self, by: Person) -> None:
+        self.hours_verified_by_id = by.id
+        self.hours_verified_at = utcnow()
+
+
+def format_hours(hours: float | None) -> str:
+    """2.0 -> `2小时`, 2.5 -> `2.5小时`, None -> `未填`."""
+    if hours is None:
+        return "未填"
+    return f"{hours:g}小时"
+
 
 # How the timeline reads to people (chat, dashboard, API); unknown actions show as written.
 EVENT_LABELS = {
@@ -242,7 +302,7 @@ EVENT_LABELS = {
     "withdraw": "撤回", "claim": "认领", "assign": "派单", "release": "放弃认领",
     "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
     "category": "修改类别", "urgency": "修改紧急程度", "kind": "修改受益人数",
-    "pass_on": "请网格员转告",
+    "pass_on": "请网格员转告", "hours": "记录工时", "certify": "出具服务证明",
 }
 CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "网页", "cli": "命令行", "system": "系统"}
 

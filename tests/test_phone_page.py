@@ -16,7 +16,7 @@ from bot.settings import Settings
 from models import Claim, Notice, Proof, Wish, WishEvent
 
 from .phone_oauth import WeChatOAuth
-from .test_browser import PHONE, browser, fits_width, shoot  # noqa: F401  (browser: a fixture)
+from .test_browser import PHONE, fits_width, shoot
 
 SECRET = "oauth-secret"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -83,7 +83,7 @@ def published_link(app) -> tuple[int, str]:
 
 
 @pytest.fixture
-def phone(browser):  # noqa: F811
+def phone(browser):
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(10_000)

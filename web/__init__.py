@@ -12,10 +12,11 @@ def register_dashboard(app) -> None:
     from .ledger import ledger
     from .people import people
     from .phone import phone
+    from .service import service
     from .sim import sim
 
     app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
-    for blueprint in (admin, ledger, figures, exports, people, sim, phone):
+    for blueprint in (admin, ledger, figures, exports, people, service, sim, phone):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME

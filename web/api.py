@@ -54,7 +54,8 @@ def wish_json(wish: Wish) -> dict:
         "rating": wish.rating,
         "claims": [
             {"openid": c.member.openid, "name": c.member.name, "status": c.status,
-             "unit": c.member.unit.name if c.member.unit else None}
+             "unit": c.member.unit.name if c.member.unit else None,
+             "hours": c.hours, "hours_verified": c.hours_verified}
             for c in wish.claims
         ],
         "timeline": [event_json(event, wish.requester_id) for event in wish.events],

@@ -13,11 +13,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.cells import csv_cell
+from handlers.service_figures import service_figures
 from models import Wish, local_time
 from models.wish import RELEASED
 
 from .auth import login_required
-from .common import db, format_time
+from .common import db, format_time, runtime
 from .figures import STAGES, compute, duration, parse_month, scoped_wishes
 from .ledger import LedgerFilter, wishes_query
 
@@ -59,6 +60,13 @@ def download(body: bytes, filename: str, mimetype: str) -> Response:
     })
 
 
+def append_row(sheet, row) -> None:
+    sheet.append(list(row))
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":  # openpyxl took text starting with "=" for a formula
+            cell.data_type = "s"
+
+
 def add_sheet(book: Workbook, title: str, headings, rows, widths=None):
     sheet = book.create_sheet(title)
     sheet.append(list(headings))
@@ -67,10 +75,7 @@ def add_sheet(book: Workbook, title: str, headings, rows, widths=None):
         cell.fill = PatternFill("solid", fgColor="FCE4D6")
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row in rows:
-        sheet.append(list(row))
-        for cell in sheet[sheet.max_row]:
-            if cell.data_type == "f":  # openpyxl took text starting with "=" for a formula
-                cell.data_type = "s"
+        append_row(sheet, row)
     for i, width in enumerate(widths or [14] * len(headings), start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     sheet.freeze_panes = "A2"
@@ -124,6 +129,14 @@ def report_xlsx():
     add_sheet(book, "共建单位", ["共建单位", "认领数", "完成数"], f.units, [28, 10, 10])
     add_sheet(book, "荣誉榜", ["名次", "姓名", "单位", "完成心愿数"],
            [[i, *row] for i, row in enumerate(f.members, start=1)], [8, 12, 28, 12])
+    hours = service_figures(db(), g.scope.wishes, month, f.months, runtime().settings.points_per_hour)
+    add_sheet(book, "服务时长榜", ["名次", "姓名", "单位", "服务次数", "已核实工时", "积分"],
+              [[i, r.name, r.unit, r.services, r.hours, r.points] for i, r in enumerate(hours.members, start=1)],
+              [8, 12, 28, 10, 12, 10])
+    add_sheet(book, "单位工时", ["共建单位", "人数", "服务次数", "已核实工时", "积分"],
+              [[r.unit, r.members, r.services, r.hours, r.points] for r in hours.units], [28, 8, 10, 12, 10])
+    add_sheet(book, "各社区月度工时", ["社区", *hours.monthly.months],
+              [[c, *hours.monthly.row(c)] for c in hours.monthly.communities], [16])
     add_sheet(book, "类别", ["类别", "心愿数"], f.categories, [16, 10])
     add_sheet(book, "办理时长", ["指标", "中位数"], [
         ["发布到认领", duration(f.median_claim_hours)], ["认领到完成", duration(f.median_complete_hours)],

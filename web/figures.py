@@ -12,12 +12,14 @@ from flask import Blueprint, g, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from handlers.service_figures import service_figures
+from handlers.service_records import number_text
 from models import Claim, Grid, Person, Wish, local_time
 from models.wish import COMPLETED, RELEASED
 
 from .auth import login_required
 from .charts import grouped_bars, horizontal_bars
-from .common import db
+from .common import db, runtime
 
 figures = Blueprint("figures", __name__, url_prefix="/admin/figures")
 
@@ -173,8 +175,10 @@ def index():
         [(heading, [result.monthly_for(m)[key] for m in result.months]) for key, heading, _ in STAGES],
         title="近12个月各环节数量",
     )
+    hours = service_figures(db(), g.scope.wishes, month, result.months, runtime().settings.points_per_hour)
     return render_template(
         "admin/figures.html", f=result, stages=STAGES, duration=duration, monthly_chart=monthly_chart,
+        hours=hours, number=number_text,
         category_chart=horizontal_bars(result.categories, title="按类别"),
         unit_chart=horizontal_bars([(u, done) for u, _, done in result.units], title="共建单位完成数"),
     )

@@ -168,7 +168,7 @@ def show(token: str):
         return render_template("phone/notice.html", message=(
             "这个页面是给志愿者认领心愿用的。想成为志愿者，请在公众号里发：报到 姓名 单位 手机号"),
             messages=get_flashed_messages(with_categories=True))
-    ctx = Context(session=db(), person=person, channel="web")
+    ctx = Context(session=db(), person=person, channel="web", points_per_hour=runtime().settings.points_per_hour)
     claim = wish.claim_of(person)
     can_claim = (person.has_role("member") and claim is None and wish.status == PUBLISHED
                  and wish.open_slots > 0 and person.id != wish.requester_id)
@@ -189,7 +189,7 @@ def _act(token: str, command: str, after=None):
     person = _person()
     if person is None:
         _gone("请从群里的消息重新打开。", 403)
-    ctx = Context(session=db(), person=person, channel="web")
+    ctx = Context(session=db(), person=person, channel="web", points_per_hour=runtime().settings.points_per_hour)
     try:
         reply = run_command(ctx, command.format(id=wish_id))
         if after is not None:
