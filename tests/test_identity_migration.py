@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 
 from bot.schema import alembic_config
 
-BEFORE = "b3c9d2e4f5a6"
+BEFORE = "dfd7df9c3110"
 AFTER = "c4d5e6f7a8b9"
 
 

@@ -1,7 +1,7 @@
 """per-channel identities, the customer-service window, template notices
 
 Revision ID: c4d5e6f7a8b9
-Revises: b3c9d2e4f5a6
+Revises: dfd7df9c3110
 Create Date: 2026-11-30 20:00:00.000000
 
 A person reached through WeCom used to have their WeCom UserID in `openid`. Those whose
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision: str = 'c4d5e6f7a8b9'
-down_revision: Union[str, Sequence[str], None] = 'b3c9d2e4f5a6'
+down_revision: Union[str, Sequence[str], None] = 'dfd7df9c3110'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
