@@ -1,4 +1,5 @@
-"""The `wishbot` command."""
+"""The `wishbot` command. Every command receives the process's Runtime as click's context
+object: built from the environment here, or handed in (`CliRunner().invoke(main, args, obj=runtime)`)."""
 from __future__ import annotations
 
 import functools
@@ -7,23 +8,16 @@ import sys
 
 import click
 
-from models import UserError
-
 from bot.settings import Settings
-
-
-def _runtime(settings: Settings | None = None):
-    from composition.runtime import Runtime
-
-    return Runtime(settings or Settings.from_env())
+from composition.runtime import Runtime
+from models import UserError
 
 
 def directory_command(func):
     """Run in one transaction; a UserError exits non-zero with its one-line reason."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        rt = _runtime()
+    def wrapper(rt: Runtime, *args, **kwargs):
         try:
             with rt.db.transaction() as session:
                 message = func(session, *args, **kwargs)
@@ -31,33 +25,37 @@ def directory_command(func):
             raise click.ClickException(error.reply)
         click.echo(message)
 
-    return wrapper
+    return click.pass_obj(wrapper)
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """微心愿助手 wishbot."""
+    if ctx.obj is None:
+        ctx.obj = Runtime(Settings.from_env())
 
 
 @main.command("init-db")
-def init_db() -> None:
+@click.pass_obj
+def init_db(rt: Runtime) -> None:
     """Create or upgrade the schema to the current version."""
     from bot.schema import upgrade
 
-    settings = Settings.from_env()
-    upgrade(settings.database_url)
+    upgrade(rt.settings.database_url)
     click.echo("database is up to date")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def serve(host: str, port: int) -> None:
+@click.pass_obj
+def serve(rt: Runtime, host: str, port: int) -> None:
     """Serve webhooks, dashboard and API from the environment's configuration."""
     from app import create_app
 
-    app = create_app()
-    app.extensions["wishbot"].start_in_process_clock()
+    app = create_app(runtime=rt)
+    rt.start_in_process_clock()
     app.run(host=host, port=port, threaded=True)
 
 
@@ -66,29 +64,31 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """The whole system on one machine: SQLite, in-process jobs, seeded data."""
-    from composition.demo import run_demo
+    from app import create_app
+    from composition.demo import demo_settings, run_demo
 
-    run_demo(host, port)
+    run_demo(create_app(demo_settings(host, port)), host, port)
 
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-def worker(burst: bool) -> None:
+@click.pass_obj
+def worker(rt: Runtime, burst: bool) -> None:
     """The RQ worker (with its scheduler) on WISHBOT_REDIS_URL."""
     from worker import run_worker
 
-    run_worker(Settings.from_env(), burst=burst)
+    run_worker(rt.settings, burst=burst)
 
 
 @main.command()
-def digest() -> None:
+@click.pass_obj
+def digest(rt: Runtime) -> None:
     """Send the grid workers' digests now (the worker's scheduler sends them daily)."""
     from sqlalchemy import select
 
     from models import Notice
     from models.messaging import NOTICE_SENT
 
-    rt = _runtime()
     ids = rt.send_digests()
     if rt.redis is not None:
         click.echo(f"digests queued for the workers: {len(ids)}")
@@ -107,14 +107,15 @@ def digest() -> None:
 @click.argument("openid")
 @click.argument("text")
 @click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
-def say(openid: str, text: str, url: str) -> None:
+@click.pass_obj
+def say(rt: Runtime, openid: str, text: str, url: str) -> None:
     """Send TEXT as OPENID over the real Official Account protocol and print the reply."""
     import requests
 
     from bot.say import say_over_http
 
     try:
-        reply = say_over_http(Settings.from_env(), url, openid, text)
+        reply = say_over_http(rt.settings, url, openid, text)
     except requests.ConnectionError:
         raise click.ClickException(f"cannot reach {url}: is `wishbot demo` or `wishbot serve` running there?")
     except requests.Timeout:

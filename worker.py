@@ -9,9 +9,9 @@ import redis
 from rq import SimpleWorker
 
 from bot.clock import Clock, redis_claims
-from bot.jobs import QUEUE_NAME
-from composition.runtime import Runtime
+from bot.jobs import QUEUE_NAME, RELAY_NOTICES
 from bot.settings import Settings
+from composition.runtime import Runtime
 
 log = logging.getLogger("wishbot.worker")
 _runtime: Runtime | None = None
@@ -26,40 +26,10 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def send_notice(notice_id: int) -> None:
-    runtime().send_notice(notice_id)
-
-
-def flush_robot(target: str) -> None:
-    """Send what waits for one group robot, within its budget."""
-    runtime().flush_robot(target)
-
-
-def relay_notices(min_age: float) -> None:
-    runtime().relay_notices(min_age)
-
-
-def send_digests(day: str) -> None:
-    runtime().send_digests(day)
-
-
-def send_reminders(hour: str) -> None:
-    runtime().send_reminders(hour)
-
-
-def fetch_proof(proof_id: int) -> None:
-    """Download a completion photo (Proof) from WeChat and store it; raises so RQ retries."""
-    runtime().fetch_proof(proof_id)
-
-
-def note_heard(hearing: str) -> None:
-    """Record when someone wrote, for a read-only message answered without a write."""
-    runtime().note_heard(hearing)
-
-
-def retag_person(person_id: int) -> None:
-    """Give a person the menu tags of their roles after they changed; raises so RQ retries."""
-    runtime().retag_person(person_id)
+def run(name: str, arg) -> None:
+    """Every job of bot.jobs.JOBS: RQ calls this with the job's name and argument; it raises
+    so that RQ retries."""
+    runtime().perform(name, arg)
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
@@ -70,7 +40,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = Runtime(settings)
     _runtime, _runtime_pid = rt, os.getpid()  # the jobs run in this process and use it too
-    rt.jobs.call("relay_notices", 0)  # whatever a killed worker or a Redis outage left pending goes first
+    rt.jobs.call(RELAY_NOTICES, 0)  # whatever a killed worker or a Redis outage left pending goes first
     if not burst:
         Clock(settings, rt.jobs, redis_claims(rt.redis)).start()
     _work(rt, burst)

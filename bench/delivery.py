@@ -24,13 +24,13 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from bench.processes import RedisServer, kill_9
+from tests.processes import RedisServer, kill_9
 from bench.wechat_stub import WeChatStub
 from bot.db import Database
 from bot.inbound import Inbound
-from composition.runtime import Runtime
 from bot.schema import upgrade
 from bot.settings import Settings
+from composition.runtime import Runtime
 from handlers import directory
 from models import Notice, Wish, utcnow
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from .jobs import RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,10 @@ class Clock(threading.Thread):
     def tick(self, now: datetime) -> None:
         s = self.settings
         self.once(f"relay:{int(time.time() // s.relay_seconds)}", s.relay_seconds * 2,
-                  "relay_notices", RELAY_MIN_AGE)
-        self.once(f"reminders:{now:%Y-%m-%dT%H}", 7200, "send_reminders", f"{now:%Y-%m-%dT%H}")
+                  RELAY_NOTICES, RELAY_MIN_AGE)
+        self.once(f"reminders:{now:%Y-%m-%dT%H}", 7200, SEND_REMINDERS, f"{now:%Y-%m-%dT%H}")
         if now.hour >= s.digest_hour:  # a clock started late in the day still sends the day's digest
-            self.once(f"digests:{now:%Y-%m-%d}", 2 * 86400, "send_digests", f"{now:%Y-%m-%d}")
+            self.once(f"digests:{now:%Y-%m-%d}", 2 * 86400, SEND_DIGESTS, f"{now:%Y-%m-%d}")
 
     def once(self, run: str, ttl: int, name: str, arg) -> None:
         if self.claim(run, ttl):

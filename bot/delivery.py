@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -34,6 +34,9 @@ from .pacing import WINDOW
 log = logging.getLogger("wishbot.push")
 
 MAX_ATTEMPTS = 6  # the first try and the job runners' five retries
+# What to do for a private notice WeChat refused because the resident has not written for 48 hours:
+# the outbox rows that pass it on another way (the composition root passes handlers' policy in).
+OutsideWindowPolicy = Callable[[Session, Notice], list[Notice]]
 BATCH_ROWS = 200  # robot rows one flush takes on
 
 
@@ -75,7 +78,8 @@ class Message:
 
 class Delivery:
     def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps, lease: float = 60,
-                 template_ids: dict[str, str] | None = None, links: WishLinks | None = None):
+                 *, outside_window: OutsideWindowPolicy, template_ids: dict[str, str] | None = None,
+                 links: WishLinks | None = None):
         self.db = db
         self.template_ids = template_ids or {}
         self.links = links
@@ -83,6 +87,7 @@ class Delivery:
         self.pacer = pacer
         self.jobs = jobs
         self.lease = timedelta(seconds=lease)
+        self.outside_window = outside_window
 
     # --- one private notice --------------------------------------------------------------------
 
@@ -129,13 +134,21 @@ class Delivery:
                     person.used_a_send()
                 if fall_back:
                     _failed(row, error, final=True)
-                    new_ids = _fall_back(session, row)
+                    new_ids = self._pass_on(session, row)
                 else:
                     _settle(row, error)
         if new_ids:
             self.jobs.enqueue(new_ids)
         if error is not None and not fall_back:
             raise error
+
+    def _pass_on(self, session: Session, notice: Notice) -> list[int]:
+        """The resident has not written for 48 hours: queue what the policy sends instead
+        (once: a row that is itself a pass-on is not passed on again)."""
+        rows = [] if notice.event == "pass_on" else self.outside_window(session, notice)
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
 
     def _push(self, notice: Notice) -> None:
         if notice.channel == "official":
@@ -347,17 +360,3 @@ def _recipient(session: Session, notice: Notice) -> Person | None:
     if notice.channel == "wecom":
         return session.scalar(select(Person).where(Person.wecom_userid == notice.target))
     return None
-
-
-def _fall_back(session: Session, notice: Notice) -> list[int]:
-    """A private notice that cannot go: through the person's other channel, else ask the grid
-    workers to phone it through. A notice that is itself a pass-on request goes no further."""
-    from handlers.notices import on_other_channel, pass_on_by_phone
-
-    if notice.event == "pass_on":
-        return []
-    other = on_other_channel(session, notice) if notice.fallback_for_id is None else None
-    rows = [other] if other is not None else pass_on_by_phone(session, notice)
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]

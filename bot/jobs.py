@@ -1,8 +1,9 @@
 """Run jobs after commit: on RQ when Redis is configured, else on a thread of this process.
 
-A job is a name and one argument (an id, or a robot target). On RQ it is the function
-`worker.<name>`; in-process it is `Runtime.<name>`; both take the argument, open their own
-transaction, and raise on failure so that the runner retries them.
+A job is a name from JOBS and one argument (an id, or a robot target). It runs as
+`Runtime.<name>(argument)`: in-process directly, on RQ through `worker.run`. It opens its own
+transaction and raises on failure so that the runner retries it. A name not in JOBS is refused
+when it is queued, never after the commit that asked for it.
 """
 from __future__ import annotations
 
@@ -21,17 +22,72 @@ RETRY_INTERVALS = (5, 30, 120, 600, 1800)  # seconds between attempts; then the 
 QUEUE_NAME = "wishbot"
 Job = tuple[str, object]  # (name, argument)
 
+# The one table of jobs.
+SEND_NOTICE = "send_notice"  # a private notice, by id
+FLUSH_ROBOT = "flush_robot"  # what waits for one group robot, by its target
+RELAY_NOTICES = "relay_notices"  # pending rows whose job was lost (the clock, at start-up)
+SEND_DIGESTS = "send_digests"  # the clock, daily
+SEND_REMINDERS = "send_reminders"  # the clock, hourly
+FETCH_PROOF = "fetch_proof"  # a completion photo, by Proof id
+RETAG_PERSON = "retag_person"  # a person's menu tags after their roles changed, by Person id
+NOTE_HEARD = "note_heard"  # when a person wrote, for a read-only message ("id:channel:message:event:time")
+JOBS = frozenset({SEND_NOTICE, FLUSH_ROBOT, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS, FETCH_PROOF,
+                  RETAG_PERSON, NOTE_HEARD})
+AFTER_COMMIT = frozenset({FETCH_PROOF, RETAG_PERSON, NOTE_HEARD})  # the jobs a change may ask for
+
+
+class UnknownJob(ValueError):
+    pass
+
+
+def checked(name: str, among: frozenset[str] = JOBS) -> str:
+    if name not in among:
+        raise UnknownJob(f"unknown job {name}")
+    return name
+
 
 def job_id(name: str, arg: object) -> str:
     """One id per unit of work, so that enqueueing it again replaces it instead of adding one."""
-    if name == "send_notice":
+    if name == SEND_NOTICE:
         return f"notice-{arg}"
-    if name == "flush_robot":
+    if name == FLUSH_ROBOT:
         return f"flush-{robot_key(str(arg))}"
     return f"{name}-{arg}"
 
 
-class InProcessJobs:
+class Jobs:
+    """What both runners share; each provides `call(name, arg, delay)`."""
+
+    def call(self, name: str, arg: object, delay: float = 0) -> None:
+        raise NotImplementedError
+
+    def hand_over(self, notices: Iterable) -> None:
+        """Committed outbox rows: a private one to its own job, group-robot ones straight to
+        their robot's flush (the only job that sends robot messages)."""
+        robots: dict[str, None] = {}
+        for notice in notices:
+            if notice.channel == "robot":
+                robots.setdefault(notice.target)
+            else:
+                self.call(SEND_NOTICE, notice.id)
+        for target in robots:
+            self.schedule_flush(target)
+
+    def enqueue(self, notice_ids: Iterable[int]) -> None:
+        for notice_id in notice_ids:
+            self.call(SEND_NOTICE, notice_id)
+
+    def schedule_flush(self, target: str, delay: float = 0) -> None:
+        self.call(FLUSH_ROBOT, target, delay)
+
+    def join(self, timeout: float = 10) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class InProcessJobs(Jobs):
     """A single background thread, so pushes keep their order and the reply is never held up."""
 
     def __init__(self, perform: Callable[[str, object], None], intervals: tuple[float, ...] = RETRY_INTERVALS):
@@ -46,22 +102,16 @@ class InProcessJobs:
         self._thread.start()
 
     def call(self, name: str, arg: object, delay: float = 0) -> None:
+        checked(name)
         with self._mutex:
             if job_id(name, arg) in self._waiting:
                 return
         self._submit((name, arg), 0, delay)
 
-    def enqueue(self, notice_ids: Iterable[int]) -> None:
-        for notice_id in notice_ids:
-            self.call("send_notice", notice_id)
-
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         ids = list(notice_ids)
         self.enqueue(ids)
         return ids
-
-    def schedule_flush(self, target: str, delay: float = 0) -> None:
-        self.call("flush_robot", target, delay)
 
     def close(self) -> None:
         """Stop retrying; whatever is still pending stays in the outbox."""
@@ -110,8 +160,8 @@ class InProcessJobs:
         timer.start()
 
 
-class RQJobs:
-    """Enqueue `worker.<name>` after commit. If Redis is down the rows stay pending in the
+class RQJobs(Jobs):
+    """Enqueue `worker.run` after commit. If Redis is down the rows stay pending in the
     outbox and the relay enqueues them later: nothing is lost."""
 
     # A job in one of these states will run; enqueueing it again would only run it twice.
@@ -127,30 +177,24 @@ class RQJobs:
         would run it now as well, and spend an attempt of every row it carries."""
         from rq import Retry
 
+        checked(name)
         options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
         try:
             if self._will_run([options["job_id"]]):
                 return
             if delay > 0:
-                self.queue.enqueue_in(timedelta(seconds=delay), f"worker.{name}", arg, **options)
+                self.queue.enqueue_in(timedelta(seconds=delay), "worker.run", name, arg, **options)
             else:
-                self.queue.enqueue(f"worker.{name}", arg, **options)
+                self.queue.enqueue("worker.run", name, arg, **options)
         except Exception as error:  # redis.ConnectionError and friends
             log.warning("could not enqueue %s (%s); left for the relay", options["job_id"], error)
-
-    def enqueue(self, notice_ids: Iterable[int]) -> None:
-        for notice_id in notice_ids:
-            self.call("send_notice", notice_id)
-
-    def schedule_flush(self, target: str, delay: float = 0) -> None:
-        self.call("flush_robot", target, delay)
 
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         """Enqueue the notices whose job will not run (lost with Redis, or its worker killed)."""
         ids = list(notice_ids)
-        will_run = self._will_run([job_id("send_notice", i) for i in ids])
-        again = [i for i in ids if job_id("send_notice", i) not in will_run]
+        will_run = self._will_run([job_id(SEND_NOTICE, i) for i in ids])
+        again = [i for i in ids if job_id(SEND_NOTICE, i) not in will_run]
         self.enqueue(again)
         return again
 
@@ -159,9 +203,3 @@ class RQJobs:
 
         jobs = RQJob.fetch_many(job_ids, connection=self.queue.connection)
         return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in self.WILL_RUN}
-
-    def join(self, timeout: float = 10) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

@@ -1,10 +1,14 @@
-"""Configuration, read once from the environment (tests pass their own Settings)."""
+"""Configuration, declared once: each field names its environment variable (tests pass their own
+Settings). Building Settings never touches the disk; only `from_env` keeps a secret key in
+./instance when the environment gives none."""
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+
+from models.base import DEFAULT_ZONE
 
 
 def _instance_secret_key() -> str:
@@ -27,6 +31,15 @@ def _default_database_url() -> str:
     return f"sqlite:///{instance / 'wishbot.sqlite3'}"
 
 
+def env(name: str, default=None, *, factory=None, url: bool = False):
+    """A field read from the environment variable `name` (an empty value counts as unset);
+    `url`: a trailing slash is dropped."""
+    metadata = {"env": name, "url": url}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 TEMPLATE_KINDS = ("claimed", "completed", "released", "registration")
 
 
@@ -42,83 +55,66 @@ def parse_template_ids(value: str) -> dict[str, str]:
     return ids
 
 
+# by the field's annotation; anything else is text
+_PARSE = {"int": int, "float": float, "dict[str, str]": parse_template_ids}
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = field(default_factory=_default_database_url)
-    redis_url: str | None = None
+    database_url: str = env("WISHBOT_DATABASE_URL", factory=_default_database_url)
+    redis_url: str | None = env("WISHBOT_REDIS_URL")
 
-    wechat_token: str = ""
-    wechat_appid: str = ""
-    wechat_secret: str = ""
-    wechat_aes_key: str | None = None
-    wechat_previous_aes_key: str | None = None
-    wechat_api_base: str = "https://api.weixin.qq.com"
-    wechat_oauth_base: str = "https://open.weixin.qq.com"
-    wechat_template_ids: dict[str, str] = field(default_factory=dict)  # notice kind -> template id
-    public_url: str | None = None  # links in pushes and the web authorisation's redirect come under it
+    wechat_token: str = env("WECHAT_TOKEN", "")
+    wechat_appid: str = env("WECHAT_APPID", "")
+    wechat_secret: str = env("WECHAT_SECRET", "")
+    wechat_aes_key: str | None = env("WECHAT_ENCODING_AES_KEY")
+    wechat_previous_aes_key: str | None = env("WECHAT_PREVIOUS_ENCODING_AES_KEY")
+    wechat_api_base: str = env("WISHBOT_WECHAT_API_BASE", "https://api.weixin.qq.com", url=True)
+    wechat_oauth_base: str = env("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com", url=True)
+    wechat_template_ids: dict[str, str] = env("WECHAT_TEMPLATE_IDS", factory=dict)  # notice kind -> template id
+    public_url: str | None = env("WISHBOT_PUBLIC_URL", url=True)  # links in pushes, the web authorisation
 
-    wecom_corp_id: str = ""
-    wecom_agent_id: str = ""
-    wecom_secret: str = ""
-    wecom_token: str = ""
-    wecom_aes_key: str | None = None
-    wecom_api_base: str = "https://qyapi.weixin.qq.com"
-    wecom_aibot_token: str = ""  # the AI bot (智能机器人) in internal groups: its callback's token …
-    wecom_aibot_aes_key: str | None = None  # … and EncodingAESKey
+    wecom_corp_id: str = env("WECOM_CORP_ID", "")
+    wecom_agent_id: str = env("WECOM_AGENT_ID", "")
+    wecom_secret: str = env("WECOM_SECRET", "")
+    wecom_token: str = env("WECOM_TOKEN", "")
+    wecom_aes_key: str | None = env("WECOM_ENCODING_AES_KEY")
+    wecom_api_base: str = env("WISHBOT_WECOM_API_BASE", "https://qyapi.weixin.qq.com", url=True)
+    wecom_aibot_token: str = env("WECOM_AIBOT_TOKEN", "")  # the AI bot (智能机器人) in internal groups …
+    wecom_aibot_aes_key: str | None = env("WECOM_AIBOT_ENCODING_AES_KEY")  # … its callback's key
 
-    secret_key: str = field(default_factory=_instance_secret_key)
-    http_timeout: float = 5.0
+    # A bare Settings() signs sessions with a key of its own; from_env keeps one in ./instance.
+    secret_key: str = env("WISHBOT_SECRET_KEY", factory=lambda: secrets.token_hex(32))
+    http_timeout: float = env("WISHBOT_HTTP_TIMEOUT", 5.0)
     max_body_bytes: int = 64 * 1024
-    robot_per_minute: int = 20
+    robot_per_minute: int = env("WISHBOT_ROBOT_PER_MINUTE", 20)
     # Delivery, digests and reminders (bot/delivery.py, handlers/digest.py, worker.py).
-    relay_seconds: int = 30
-    send_lease_seconds: int = 60  # a worker killed mid-send holds its rows this long
-    timezone: str = "Asia/Shanghai"
-    digest_hour: int = 8
-    unclaimed_days: int = 3
-    open_claim_days: int = 7
-    remind_days: int = 3
-    release_days: int = 14
-    points_per_hour: float = 1.0  # points per verified hour of service
+    relay_seconds: int = env("WISHBOT_RELAY_SECONDS", 30)
+    send_lease_seconds: int = env("WISHBOT_SEND_LEASE_SECONDS", 60)  # a worker killed mid-send holds its rows this long
+    timezone: str = env("WISHBOT_TIMEZONE", DEFAULT_ZONE)  # months, days and times of day people read
+    digest_hour: int = env("WISHBOT_DIGEST_HOUR", 8)
+    unclaimed_days: int = env("WISHBOT_UNCLAIMED_DAYS", 3)
+    open_claim_days: int = env("WISHBOT_OPEN_CLAIM_DAYS", 7)
+    remind_days: int = env("WISHBOT_REMIND_DAYS", 3)
+    release_days: int = env("WISHBOT_RELEASE_DAYS", 14)
+    points_per_hour: float = env("WISHBOT_POINTS_PER_HOUR", 1.0)  # points per verified hour of service
+    # Opens /sim to everyone: only `wishbot demo` sets it, never the environment.
+    demo: bool = False
 
     @classmethod
-    def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":
-        env = os.environ if env is None else env
-        get = lambda name, default=None: env.get(name) or default  # noqa: E731
-        defaults = cls()
-        return cls(
-            database_url=get("WISHBOT_DATABASE_URL", defaults.database_url),
-            redis_url=get("WISHBOT_REDIS_URL"),
-            wechat_token=get("WECHAT_TOKEN", ""),
-            wechat_appid=get("WECHAT_APPID", ""),
-            wechat_secret=get("WECHAT_SECRET", ""),
-            wechat_aes_key=get("WECHAT_ENCODING_AES_KEY"),
-            wechat_previous_aes_key=get("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
-            wechat_api_base=get("WISHBOT_WECHAT_API_BASE", defaults.wechat_api_base).rstrip("/"),
-            wechat_oauth_base=get("WECHAT_OAUTH_BASE", defaults.wechat_oauth_base).rstrip("/"),
-            wechat_template_ids=parse_template_ids(get("WECHAT_TEMPLATE_IDS", "")),
-            public_url=(get("WISHBOT_PUBLIC_URL") or "").rstrip("/") or None,
-            wecom_corp_id=get("WECOM_CORP_ID", ""),
-            wecom_agent_id=get("WECOM_AGENT_ID", ""),
-            wecom_secret=get("WECOM_SECRET", ""),
-            wecom_token=get("WECOM_TOKEN", ""),
-            wecom_aes_key=get("WECOM_ENCODING_AES_KEY"),
-            wecom_api_base=get("WISHBOT_WECOM_API_BASE", defaults.wecom_api_base).rstrip("/"),
-            wecom_aibot_token=get("WECOM_AIBOT_TOKEN", ""),
-            wecom_aibot_aes_key=get("WECOM_AIBOT_ENCODING_AES_KEY"),
-            secret_key=get("WISHBOT_SECRET_KEY", defaults.secret_key),
-            http_timeout=float(get("WISHBOT_HTTP_TIMEOUT", defaults.http_timeout)),
-            robot_per_minute=int(get("WISHBOT_ROBOT_PER_MINUTE", defaults.robot_per_minute)),
-            relay_seconds=int(get("WISHBOT_RELAY_SECONDS", defaults.relay_seconds)),
-            send_lease_seconds=int(get("WISHBOT_SEND_LEASE_SECONDS", defaults.send_lease_seconds)),
-            timezone=get("WISHBOT_TIMEZONE", defaults.timezone),
-            digest_hour=int(get("WISHBOT_DIGEST_HOUR", defaults.digest_hour)),
-            unclaimed_days=int(get("WISHBOT_UNCLAIMED_DAYS", defaults.unclaimed_days)),
-            open_claim_days=int(get("WISHBOT_OPEN_CLAIM_DAYS", defaults.open_claim_days)),
-            remind_days=int(get("WISHBOT_REMIND_DAYS", defaults.remind_days)),
-            release_days=int(get("WISHBOT_RELEASE_DAYS", defaults.release_days)),
-            points_per_hour=float(get("WISHBOT_POINTS_PER_HOUR", defaults.points_per_hour)),
-        )
+    def from_env(cls, environ: os._Environ | dict | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values = {}
+        for spec in fields(cls):
+            name = spec.metadata.get("env")
+            raw = environ.get(name) if name else None
+            if not raw:
+                continue
+            value = _PARSE.get(spec.type, str)(raw)
+            values[spec.name] = value.rstrip("/") if spec.metadata["url"] else value
+        if "secret_key" not in values:
+            values["secret_key"] = _instance_secret_key()
+        return cls(**values)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

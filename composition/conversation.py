@@ -19,17 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import ROUTER, run_command, run_match
+from bot.db import Database
+from bot.inbound import Inbound
+from bot.jobs import NOTE_HEARD
+from bot.router import Match, Router
+from bot.text import normalise
 from handlers.context import Context
 from handlers.help import HINT, WELCOME
 from handlers.media import attach_photo
-from handlers.natural import understand
-from models import Person, ProcessedMessage, UserError, utcnow
-
-from bot.db import Database
-from bot.inbound import Inbound
-from bot.router import Match
-from bot.text import normalise
+from models import Notice, Person, ProcessedMessage, UserError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +53,12 @@ def fit_reply(reply: str | None) -> str | None:
 
 
 class Conversation:
-    def __init__(self, db: Database, after_commit: Callable[[list[int], list[tuple[str, int]]], None],
-                 points_per_hour: float = 1.0):
+    def __init__(self, db: Database, after_commit: Callable[[list[Notice], list[tuple[str, int]]], None],
+                 router: Router, understand: Callable[[Context, str], str | None], points_per_hour: float = 1.0):
         self.db = db
-        self.after_commit = after_commit  # (notice ids, (job name, id) pairs) once committed
+        self.after_commit = after_commit  # (outbox rows, (job name, id) pairs) once committed
+        self.router = router
+        self.understand = understand  # text that is no command: a wish in the resident's own words?
         self.points_per_hour = points_per_hour
 
     def handle(self, inbound: Inbound) -> str | None:
@@ -74,7 +74,7 @@ class Conversation:
                 return reply
         for _attempt in range(ATTEMPTS):
             try:
-                reply, notice_ids, jobs = self._handle_once(inbound)
+                reply, notices, jobs = self._handle_once(inbound)
                 break
             except IntegrityError:
                 # Either a concurrent retry of this very delivery committed first (answer as it
@@ -89,16 +89,15 @@ class Conversation:
         else:
             log.error("message %s from %s kept conflicting; gave up", inbound.message_key, inbound.sender)
             return BUSY
-        self.after_commit(notice_ids, jobs)
+        self.after_commit(notices, jobs)
         return reply
 
-    @staticmethod
-    def _read_only_match(inbound: Inbound) -> Match | None:
+    def _read_only_match(self, inbound: Inbound) -> Match | None:
         if inbound.kind == "event":
             text = normalise(inbound.event_key) if inbound.event == "click" else ""
         else:
             text = normalise(inbound.text) if inbound.kind != "image" else ""
-        match = ROUTER.match(text) if text else None
+        match = self.router.match(text) if text else None
         return match if match is not None and match.command.read_only else None
 
     def _answer_reading(self, inbound: Inbound, match: Match) -> str | None:
@@ -109,29 +108,30 @@ class Conversation:
             if person is None:
                 return None
             try:
-                reply = run_match(Context(session=session, person=person, channel=inbound.channel,
-                                          inbound=inbound, points_per_hour=self.points_per_hour), match)
+                reply = self._run(Context(session=session, person=person, channel=inbound.channel,
+                                          inbound=inbound, router=self.router,
+                                          points_per_hour=self.points_per_hour), match)
             except UserError as refusal:
                 reply = refusal.reply
             stale = person.needs_hearing(inbound.channel, now, **_hearing(inbound))
         if stale:  # rarely (the window is kept to the hour), and by a job: this path takes no write lock
             hearing = _hearing(inbound)
-            self.after_commit([], [("note_heard", f"{person.id}:{inbound.channel}:{int(hearing['message'])}:"
-                                                  f"{hearing['event']}:{int(now.timestamp())}")])
+            self.after_commit([], [(NOTE_HEARD, f"{person.id}:{inbound.channel}:{int(hearing['message'])}:"
+                                                f"{hearing['event']}:{int(now.timestamp())}")])
         return fit_reply(reply)
 
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
             return session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == key))
 
-    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[int], list[tuple[str, int]]]:
+    def _handle_once(self, inbound: Inbound) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         with self.db.transaction() as session:
             seen = session.scalar(select(ProcessedMessage).where(ProcessedMessage.key == inbound.message_key))
             if seen is not None:
                 return seen.reply, [], []
             person = self._sender(session, inbound)
             ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
-                          points_per_hour=self.points_per_hour)
+                          router=self.router, points_per_hour=self.points_per_hour)
             try:
                 with session.begin_nested():
                     reply = self._route(ctx, inbound)
@@ -145,7 +145,7 @@ class Conversation:
             session.add(ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text,
                                          reply=reply))
             session.flush()
-            return reply, [n.id for n in ctx.notices], ctx.jobs
+            return reply, ctx.notices, ctx.jobs
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
         """The person behind this channel's identity: a WeCom UserID never finds an Official
@@ -177,7 +177,16 @@ class Conversation:
         return self._command(ctx, text)
 
     def _command(self, ctx: Context, text: str) -> str:
-        return run_command(ctx, text, understand)
+        match = self.router.match(text)
+        if match is None:
+            return self.understand(ctx, text) or HINT
+        return self._run(ctx, match)
+
+    @staticmethod
+    def _run(ctx: Context, match: Match) -> str:
+        if not match.command.allows(ctx.person.role_set):
+            return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
+        return match.command.handler(ctx, match.args)
 
 
 def _identity(inbound: Inbound):

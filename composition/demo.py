@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import shutil
 import sys
@@ -11,14 +10,15 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from bot.say import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN
+from bot.schema import upgrade
+from bot.settings import Settings
 from handlers import directory
 from handlers.context import Context
 from handlers.wishes import new_wish
 from models import Person, Wish
 
 from .demo_history import seed_history
-from bot.say import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN
-from bot.settings import Settings
 
 STREETS = {
     "新兴街道": {"新城社区": ["第一网格", "第二网格"], "新兴社区": ["明珠花园第二网格"]},
@@ -92,7 +92,7 @@ def _seed_wishes(session, people: dict[str, Person]) -> None:
         requester = people[openid]
         ctx = Context(session=session, person=requester, channel="demo")
         wish = new_wish(ctx, content)
-        ctx.log(wish, "submit", None)
+        ctx.change(wish, "submit", new=True)
         reviewer = people["demo-liu"] if requester.community.name == "新城社区" else people["demo-zhou"]
         if goal == "pending_review":
             continue
@@ -123,25 +123,26 @@ def command_path() -> str:
         return str(installed)
 
 
-def run_demo(host: str, port: int) -> None:
+def demo_settings(host: str = "127.0.0.1", port: int = 5000) -> Settings:
+    """A fresh ./instance/demo.sqlite3 (the last demo's is removed) and the demo's WeChat keys."""
     instance = Path.cwd() / "instance"
     instance.mkdir(exist_ok=True)
-    database = instance / "demo.sqlite3"
     for stale in instance.glob("demo.sqlite3*"):
         stale.unlink()
-    settings = Settings(
-        database_url=f"sqlite:///{database}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
-        wechat_aes_key=DEMO_AES_KEY, secret_key=os.urandom(24).hex(),
+    return Settings(
+        database_url=f"sqlite:///{instance / 'demo.sqlite3'}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
+        wechat_aes_key=DEMO_AES_KEY, demo=True,
         # Group pushes link to the wishes' phone pages; the simulator plays WeChat's authorize page.
         public_url=f"http://{host}:{port}", wechat_oauth_base=f"http://{host}:{port}/sim",
     )
-    from app import create_app
 
-    from bot.schema import upgrade
 
+def run_demo(app, host: str, port: int) -> None:
+    """Seed the app's database (built by the entry point from demo_settings()), print how to
+    try it, and serve it."""
+    settings = app.extensions["wishbot"].settings
+    database = settings.database_url.removeprefix("sqlite:///")
     upgrade(settings.database_url)
-    app = create_app(settings)
-    app.config["WISHBOT_DEMO"] = True  # opens /sim to everyone: never set outside the demo
     password = secrets.token_urlsafe(9)
     with app.extensions["wishbot"].db.transaction() as session:
         seed(session, history=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 
-from .conversation import Conversation
 from bot.db import Database
+from bot.jobs import RELAY_NOTICES, checked
 from bot.delivery import Delivery, Outbound
 from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
@@ -13,15 +13,21 @@ from bot.outbound.robot import GroupRobot
 from bot.outbound.tokens import MemoryTokenStore, RedisTokenStore
 from bot.outbound.wecom_app import WeComAPI
 from bot.settings import Settings
+from handlers import ROUTER
+from handlers.natural import understand
+from handlers.notices import cannot_deliver
+from models import Notice, use_local_zone
+
+from .conversation import Conversation
 
 log = logging.getLogger(__name__)
-AFTER_COMMIT_JOBS = frozenset({"fetch_proof", "retag_person", "note_heard"})  # Runtime methods that worker.py exposes as jobs
 RETAG = "wishbot.retag"  # session.info key: people whose roles changed in this transaction
 
 
 class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
+        use_local_zone(settings.timezone)
 
     @cached_property
     def db(self) -> Database:
@@ -102,7 +108,8 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.db, self.after_commit, points_per_hour=self.settings.points_per_hour)
+        return Conversation(self.db, self.after_commit, ROUTER, understand,
+                            points_per_hour=self.settings.points_per_hour)
 
     @cached_property
     def pacer(self):
@@ -115,12 +122,12 @@ class Runtime:
     def delivery(self) -> Delivery:
         s = self.settings
         return Delivery(self.db, self.outbound, self.pacer, self.jobs, s.send_lease_seconds,
-                        template_ids=s.wechat_template_ids, links=self.links)
+                        outside_window=cannot_deliver, template_ids=s.wechat_template_ids, links=self.links)
 
-    # --- jobs: worker.<name> calls these in a worker, bot.jobs.InProcessJobs without Redis -------
+    # --- the jobs of bot.jobs.JOBS: worker.run calls these in a worker, InProcessJobs without Redis ---
 
     def perform(self, name: str, arg) -> None:
-        getattr(self, name)(arg)
+        getattr(self, checked(name))(arg)
 
     def send_notice(self, notice_id: int) -> None:
         self.delivery.send_notice(notice_id)
@@ -137,7 +144,7 @@ class Runtime:
             return  # `wishbot worker` does
         from bot.clock import Clock, memory_claims
 
-        self.jobs.call("relay_notices", 0)
+        self.jobs.call(RELAY_NOTICES, 0)
         Clock(self.settings, self.jobs, memory_claims()).start()
 
     def send_digests(self, _day=None) -> list[int]:
@@ -150,9 +157,9 @@ class Runtime:
 
         return self._deliver(send_reminders(self.db, self.settings))
 
-    def _deliver(self, notice_ids: list[int]) -> list[int]:
-        self.jobs.enqueue(notice_ids)
-        return notice_ids
+    def _deliver(self, notices: list[Notice]) -> list[int]:
+        self.jobs.hand_over(notices)
+        return [notice.id for notice in notices]
 
     def fetch_proof(self, proof_id: int) -> None:
         from handlers.media import fetch_proof
@@ -190,14 +197,11 @@ class Runtime:
             if person is not None:
                 retag(self.outbound.official, person)
 
-    def after_commit(self, notice_ids: list[int], jobs: list[tuple[str, int]]) -> None:
+    def after_commit(self, notices: list[Notice], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
         for) to the job runner: one path for chat and the dashboard alike."""
-        if notice_ids:
-            self.jobs.enqueue(notice_ids)
+        self.jobs.hand_over(notices)
         for name, row_id in jobs:
-            if name not in AFTER_COMMIT_JOBS:
-                raise ValueError(f"unknown job {name}")
             self.jobs.call(name, row_id)
 
     @cached_property

@@ -69,19 +69,16 @@ def set_category(ctx: Context, wish: Wish, category: str) -> None:
     category = category.strip()
     if category not in CATEGORIES:
         raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
-    before = wish.category
-    wish.category = category
-    ctx.log(wish, "category", wish.status, f"类别：{before or OTHER} → {category}")
+    note = f"类别：{wish.category or OTHER} → {category}"
+    ctx.change(wish, "category", lambda: wish.describe_as(category=category), note=note)
 
 
 def set_urgency(ctx: Context, wish: Wish, level: int) -> None:
     require_staff_of(ctx.person, wish)
     if level not in URGENCY_LABELS:
         raise BadInput("紧急程度写 1 到 4：1不急 2一般 3较急 4紧急")
-    before = wish.urgency
-    wish.urgency = level
-    ctx.log(wish, "urgency", wish.status,
-            f"紧急程度：{URGENCY_LABELS.get(before, before)} → {URGENCY_LABELS[level]}")
+    note = f"紧急程度：{URGENCY_LABELS.get(wish.urgency, wish.urgency)} → {URGENCY_LABELS[level]}"
+    ctx.change(wish, "urgency", lambda: wish.describe_as(urgency=level), note=note)
 
 
 def set_beneficiaries(ctx: Context, wish: Wish, count: int) -> None:
@@ -90,9 +87,8 @@ def set_beneficiaries(ctx: Context, wish: Wish, count: int) -> None:
     if not 1 <= count <= MAX_BENEFICIARIES:
         raise BadInput(f"受益人数要在1到{MAX_BENEFICIARIES}之间。")
     before = describe(wish)
-    wish.beneficiaries = count
-    wish.kind = "common" if count > 1 else "individual"
-    ctx.log(wish, "kind", wish.status, f"{before} → {describe(wish)}")
+    ctx.change(wish, "kind", lambda: wish.describe_as(beneficiaries=count),
+               note=lambda: f"{before} → {describe(wish)}")
 
 
 # --- chat commands -----------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
+from bot.jobs import AFTER_COMMIT, checked
+from bot.router import Router
 from bot.text import parse_number
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.wish import NOTE_LIMIT
@@ -15,9 +18,10 @@ from models.wish import NOTE_LIMIT
 @dataclass
 class Context:
     session: Session
-    person: Person
+    person: Person | None  # None: the system (Context.system)
     channel: str = "wechat"
     inbound: Inbound | None = None
+    router: Router | None = None  # the commands the message was routed by (chat only)
     notices: list[Notice] = field(default_factory=list)
     jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, id), run after commit
     points_per_hour: float = 1.0  # WISHBOT_POINTS_PER_HOUR
@@ -38,29 +42,44 @@ class Context:
             raise BadInput(f"请这样写：{usage}")
         return self.wish(number, for_update=for_update, load=load)
 
+    @classmethod
+    def system(cls, session: Session) -> "Context":
+        """The clock's and delivery's context: no person acts, the timeline says 系统."""
+        return cls(session=session, person=None, channel="system")
+
     def log(self, wish: Wish, action: str, before: str | None, note: str | None = None) -> None:
         """Add a line to the wish's timeline (who, when, which channel, before and after)."""
         self.session.add(
             WishEvent(
-                wish_id=wish.id, actor_id=self.person.id, channel=self.channel,
+                wish_id=wish.id, actor_id=self.person.id if self.person else None, channel=self.channel,
                 action=action, before=before, after=wish.status,
                 note=note[:NOTE_LIMIT] if note else None,  # the full text stays on the wish
             )
         )
 
     def run_after_commit(self, job: str, row_id: int) -> None:
-        """Ask for a job (a function of worker.py taking this id) once the transaction commits."""
-        self.jobs.append((job, row_id))
+        """Ask for a job (one of bot.jobs.AFTER_COMMIT, taking this id) once the transaction
+        commits; an unknown name fails here, inside the transaction."""
+        self.jobs.append((checked(job, AFTER_COMMIT), row_id))
 
-    def change_claim(self, wish: Wish, action: str, rule, announce, note: str | None = None):
-        """Apply a claim rule of the wish (claim_by, release, complete_by), put it on the
-        timeline and queue its notices; returns the claim."""
-        before = wish.status
-        claim = rule()
+    def change(self, wish: Wish, action: str, rule: Callable[[], Any] | None = None,
+               announce: Callable[..., list[Notice]] | None = None,
+               note: str | Callable[[], str] | None = None, *, new: bool = False):
+        """The one way a wish changes: run its rule (a public method of the model), put the
+        change on the timeline (`new`: the wish was just made, it had no state before), and
+        queue the notices `announce(session, wish)` writes — `announce(session, wish, claim)`
+        when the rule returns the claim it changed. A callable `note` is read after the rule.
+        Returns what the rule returned."""
+        before = None if new else wish.status
+        result = rule() if rule is not None else None
         self.session.flush()
-        self.log(wish, action, before, note)
-        self.notify(announce(self.session, wish, claim))
-        return claim
+        self.log(wish, action, before, note() if callable(note) else note)
+        if announce is not None:
+            extra = () if result is None else (result,)
+            self.notify(announce(self.session, wish, *extra))
+        return result
+
+    change_claim = change  # the claim rules (claim_by, release, complete_by) return the claim
 
     def notify(self, notices: list[Notice]) -> None:
         """Queue outbox rows in this transaction; they are handed to the jobs after commit."""

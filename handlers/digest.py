@@ -1,5 +1,6 @@
 """The daily digest to each grid's grid workers, reminders to claimers, and the release of
-claims left idle. Each function opens its own transaction and returns the new outbox rows."""
+claims left idle. Each function opens its own transaction and returns the new outbox rows,
+committed, for the runtime to hand to the jobs."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -7,17 +8,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import notices
-from models import Claim, Grid, Notice, Wish, WishEvent, utcnow
-from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED
-
 from bot.db import Database
 from bot.settings import Settings
+from models import Claim, Grid, Notice, Wish, utcnow
+from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED
+
+from . import notices
+from .context import Context
 
 BRIEF = 20  # characters of a wish's content in a digest line
 
 
-def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:
+def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[Notice]:
     """One digest per grid with something to report, to its grid workers' group."""
     now = now or utcnow()
     with db.transaction() as session:
@@ -25,7 +27,7 @@ def send_digests(db: Database, settings: Settings, now: datetime | None = None) 
                 if (row := grid_digest(session, grid, settings, now)) is not None]
         session.add_all(rows)
         session.flush()
-        return [row.id for row in rows]
+    return rows
 
 
 def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime) -> Notice | None:
@@ -49,9 +51,8 @@ def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime)
         return None
     text = "\n".join([f"【每日汇总】{grid.label}"] + [
         f"{title} {len(lines)} 个：" + "；".join(lines) for title, lines in sections if lines])
-    url = grid.robot_url
-    return Notice(event="digest", audience="gridworkers", channel="robot" if url else "log",
-                  target=url or f"gridworkers:{grid.label}", text=text)
+    return notices.to_robot(grid.robot_url, f"gridworkers:{grid.label}", event="digest", audience="gridworkers",
+                            text=text)
 
 
 def _line(wish: Wish) -> str:
@@ -59,34 +60,31 @@ def _line(wish: Wish) -> str:
     return f"{wish.ref} {content if len(content) <= BRIEF else content[:BRIEF - 1] + '…'}"
 
 
-def send_reminders(db: Database, settings: Settings, now: datetime | None = None) -> list[int]:
+def send_reminders(db: Database, settings: Settings, now: datetime | None = None) -> list[Notice]:
     """Release claims idle for `release_days` (the wish is open again), then remind, once,
     the claimers of claims open for `remind_days`."""
     now = now or utcnow()
-    rows: list[Notice] = []
     with db.transaction() as session:
+        ctx = Context.system(session)
         active = select(Claim).where(Claim.status == ACTIVE).order_by(Claim.id)
         idle = active.where(Claim.created_at <= now - timedelta(days=settings.release_days))
         for claim in session.scalars(idle).all():
-            rows += _release(session, claim, settings.release_days)
+            _release(ctx, claim, settings.release_days)
         due = active.where(Claim.reminded_at.is_(None),
                            Claim.created_at <= now - timedelta(days=settings.remind_days))
         for claim in session.scalars(due).all():
             claim.reminded_at = now
-            rows += notices.claim_reminder(session, claim, settings.remind_days)
-        session.add_all(rows)
+            ctx.notify(notices.claim_reminder(session, claim, settings.remind_days))
         session.flush()
-        return [row.id for row in rows]
+    return ctx.notices
 
 
-def _release(session: Session, claim: Claim, days: int) -> list[Notice]:
+def _release(ctx: Context, claim: Claim, days: int) -> None:
     # Lock the wish first, as claiming and releasing in chat do, then look at the claim again.
-    wish = session.scalar(select(Wish).where(Wish.id == claim.wish_id).with_for_update())
-    session.refresh(claim)
+    wish = ctx.session.scalar(select(Wish).where(Wish.id == claim.wish_id).with_for_update())
+    ctx.session.refresh(claim)
     if claim.status != ACTIVE:
-        return []
-    before = wish.status
-    wish.release(claim.member)
-    session.add(WishEvent(wish_id=wish.id, channel="system", action="release", before=before,
-                          after=wish.status, note=f"认领{days}天未完成，自动放弃"))
-    return notices.claim_expired(session, wish, claim, days)
+        return
+    ctx.change(wish, "release", lambda: wish.release(claim.member),
+               lambda session, wish, claim: notices.claim_expired(session, wish, claim, days),
+               f"认领{days}天未完成，自动放弃")

@@ -13,9 +13,7 @@ HINT = "没看懂您的意思。发「帮助」看看怎么用，许愿请发「
 
 
 def usages(ctx: Context) -> list[str]:
-    from . import ROUTER  # the composed router; imported late to avoid a cycle
-
-    return ROUTER.usages_for(ctx.person.role_set)
+    return ctx.router.usages_for(ctx.person.role_set)
 
 
 @group.command("帮助", "help", "?", usage="帮助 —— 查看用法", read_only=True)

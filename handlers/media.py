@@ -10,6 +10,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
+from bot.jobs import FETCH_PROOF
 from models import BadInput, Claim, Proof, utcnow
 from models.wish import COMPLETED
 
@@ -17,7 +18,6 @@ from .context import Context
 
 PHOTO_WINDOW = timedelta(hours=24)  # photos sent this long after `完成 N` belong to it
 MAX_PHOTOS = 9
-FETCH_PROOF = "fetch_proof"
 _IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"GIF8": "image/gif"}
 
 
@@ -39,7 +39,7 @@ def attach_photo(ctx: Context, media_id: str) -> str:
     proof = Proof(claim_id=claim.id, media_id=media_id, pic_url=pic_url or None)
     ctx.session.add(proof)
     ctx.session.flush()
-    ctx.log(wish, "proof", wish.status, f"第{count + 1}张完成照片")
+    ctx.change(wish, "proof", note=f"第{count + 1}张完成照片")
     ctx.run_after_commit(FETCH_PROOF, proof.id)
     return f"照片已作为心愿 {wish.ref} 的完成凭证保存，谢谢！"
 
@@ -56,7 +56,7 @@ def attach_uploaded_photo(ctx: Context, wish_id: int, data: bytes) -> None:
         raise BadInput("请先报告完成，再上传照片。")
     ctx.session.add(Proof(claim_id=claim.id, media_id="web-upload", image=data, content_type=kind,
                           fetched_at=utcnow()))
-    ctx.log(claim.wish, "proof", claim.wish.status, "网页上传的完成照片")
+    ctx.change(claim.wish, "proof", note="网页上传的完成照片")
 
 
 def image_type(data: bytes) -> str:

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from bot.links import links_of
-from models import Claim, Notice, Person, Registration, Wish, WishEvent
+from models import Claim, Notice, Person, Registration, Wish
 from models.wish import PUBLISHED
+
+from .context import Context
 
 
 def _brief(wish: Wish, limit: int = 40) -> str:
@@ -41,28 +43,29 @@ def scrub(text: str, *people: Person | None) -> str:
     return _MOBILE.sub(r"\1****\2", text)
 
 
+def to_robot(url: str | None, fallback: str, **fields) -> Notice:
+    """A group notice: to the group robot at `url`, or, with none configured, to the log under
+    the `fallback` name."""
+    return Notice(channel="robot" if url else "log", target=url or fallback, **fields)
+
+
 def to_group(wish: Wish, event: str, text: str) -> Notice:
     """A push to the community's volunteers. While the wish is open to claims it carries the
     link to the wish's phone page: ordinary WeChat groups have no bots, so a member claims there
     (or in the Official Account chat), never by typing in the group."""
-    url = wish.community.robot_url
     text = scrub(text, wish.requester)
     links = links_of(object_session(wish))
     if links is not None and wish.status == PUBLISHED:
         text += f"\n一键认领：{links.page_url(wish.id)}"
-    return Notice(
-        event=event, wish_id=wish.id, audience="group", channel="robot" if url else "log",
-        target=url or f"group:{wish.community.name}", text=text,
-    )
+    return to_robot(wish.community.robot_url, f"group:{wish.community.name}", event=event, wish_id=wish.id,
+                    audience="group", text=text)
 
 
 def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
     url = wish.grid.robot_url if wish.grid else None
     label = wish.grid.label if wish.grid else wish.community.name
-    return Notice(
-        event=event, wish_id=wish.id, audience="gridworkers", channel="robot" if url else "log",
-        target=url or f"gridworkers:{label}", text=scrub(text, wish.requester),
-    )
+    return to_robot(url, f"gridworkers:{label}", event=event, wish_id=wish.id, audience="gridworkers",
+                    text=scrub(text, wish.requester))
 
 
 # Notice channel per identity channel: the Official Account's customer-service (or template)
@@ -166,6 +169,10 @@ def wish_published(session: Session, wish: Wish) -> list[Notice]:
     notices.append(to_person(session, wish.requester, "published",
                              f"您的心愿 {wish.ref} 已发布，有人认领会告诉您。", wish))
     return notices
+
+
+def wish_withdrawn(session: Session, wish: Wish) -> list[Notice]:
+    return [to_group(wish, "withdrawn", f"心愿 {wish.ref} 已由许愿人撤回。")]
 
 
 def wish_rejected(session: Session, wish: Wish) -> list[Notice]:
@@ -281,6 +288,13 @@ def claim_expired(session: Session, wish: Wish, claim: Claim, days: int) -> list
             *claim_released(session, wish, claim)]
 
 
+def cannot_deliver(session: Session, refused: Notice) -> list[Notice]:
+    """Delivery's policy for a private notice that cannot go (no template, refused for good):
+    the same notice through the person's other channel, else the grid workers phone it through."""
+    other = on_other_channel(session, refused) if refused.fallback_for_id is None else None
+    return [other] if other is not None else pass_on_by_phone(session, refused)
+
+
 def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
     """A private notice WeChat refused (45015: the person has not written for 48 hours): ask the
     grid workers to phone it through. Group texts stay free of a requester's contact details;
@@ -295,12 +309,11 @@ def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
     if wish is not None:
         group = to_gridworkers(wish, "pass_on", text)
         staff = gridworkers_of(session, wish)
-        session.add(WishEvent(wish_id=wish.id, channel="system", action="pass_on", before=wish.status,
-                              after=wish.status, note=f"私信未送达（超过48小时），已请网格员电话转告{who}"))
+        Context.system(session).change(wish, "pass_on", note=f"私信未送达（超过48小时），已请网格员电话转告{who}")
     else:
         url = person.grid.robot_url if person.grid else None
-        group = Notice(event="pass_on", audience="gridworkers", channel="robot" if url else "log",
-                       target=url or f"gridworkers:{person.community_id}", text=text)
+        group = to_robot(url, f"gridworkers:{person.community_id}", event="pass_on", audience="gridworkers",
+                         text=text)
         staff = staff_of_community(session, person.community_id) if person.community_id else []
     if group.channel == "robot" or not staff:
         notices = [group]

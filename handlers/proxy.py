@@ -44,9 +44,8 @@ def record_wish_for(ctx: Context, name: str, phone: str, content: str) -> Wish:
     resident = resident_for(ctx, name, phone)
     wish = new_wish(ctx, content, requester=resident, recorded_by=ctx.person)
     require_staff_of(ctx.person, wish)  # a known resident may live in another grid
-    wish._publish_now(ctx.person, 1)
-    ctx.log(wish, "record", None, f"网格员代许愿（{resident.masked_name}）")
-    ctx.notify(notices.wish_published(ctx.session, wish))
+    ctx.change(wish, "record", lambda: wish.publish_directly(ctx.person), notices.wish_published,
+               f"网格员代许愿（{resident.masked_name}）", new=True)
     return wish
 
 

@@ -14,13 +14,8 @@ from models import (
     Registration,
     Unit,
     normalise_phone,
-    utcnow,
 )
-from models.workflow import (
-    REGISTRATION_APPROVED,
-    REGISTRATION_PENDING,
-    REGISTRATION_REJECTED,
-)
+from models.workflow import REGISTRATION_PENDING
 
 from . import notices
 from .context import Context
@@ -66,17 +61,8 @@ def choose_community(ctx: Context, registration: Registration, community: Commun
 
 def approve_registration(ctx: Context, registration: Registration) -> None:
     """The person becomes a member of the community (keeping any other role) with the unit."""
-    _decide(ctx, registration, REGISTRATION_APPROVED)
-    person = registration.person
-    person.add_role("member")
-    if person.name != registration.name:
-        person.name = registration.name
-    person.phone = registration.phone
-    if person.community_id != registration.community_id:
-        person.community = registration.community
-        person.grid = None  # a grid belongs to one community
-    registration.unit = registration.unit or _unit_named(ctx, registration.unit_name)
-    person.unit = registration.unit
+    _may_decide(ctx, registration)
+    registration.approve(ctx.person, registration.unit or _unit_named(ctx, registration.unit_name))
     ctx.notify(notices.registration_approved(ctx.session, registration))
 
 
@@ -84,8 +70,8 @@ def reject_registration(ctx: Context, registration: Registration, reason: str) -
     reason = (reason or "").strip()
     if not reason:
         raise BadInput(f"请写上驳回原因，比如：审核 {registration.ref} 驳回 信息不全")
-    _decide(ctx, registration, REGISTRATION_REJECTED)
-    registration.reason = reason[:200]
+    _may_decide(ctx, registration)
+    registration.reject(ctx.person, reason)
     ctx.notify(notices.registration_rejected(ctx.session, registration))
 
 
@@ -106,14 +92,9 @@ def registration_from(ctx: Context, token: str) -> Registration:
     return registration
 
 
-def _decide(ctx: Context, registration: Registration, status: str) -> None:
+def _may_decide(ctx: Context, registration: Registration) -> None:
     if registration.community_id is None or not is_staff_of_community(ctx.person, registration.community_id):
         raise NotAllowed(f"报到申请 {registration.ref} 不在您负责的社区。")
-    if registration.status != REGISTRATION_PENDING:
-        raise InvalidState(f"报到申请 {registration.ref} 已经处理过了。")
-    registration.status = status
-    registration.decided_by_id = ctx.person.id
-    registration.decided_at = utcnow()
 
 
 def _unit_named(ctx: Context, name: str) -> Unit:

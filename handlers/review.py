@@ -19,10 +19,8 @@ _SLOTS = re.compile(r"^(\d{1,3})\s*(?:人|个人|份)?$")
 
 def publish_wish(ctx: Context, wish: Wish, slots: int = 1) -> None:
     require_staff_of(ctx.person, wish)
-    before = wish.status
-    wish.publish(ctx.person, slots)
-    ctx.log(wish, "publish", before, f"{slots}人" if slots > 1 else None)
-    ctx.notify(notices.wish_published(ctx.session, wish))
+    ctx.change(wish, "publish", lambda: wish.publish(ctx.person, slots), notices.wish_published,
+               f"{slots}人" if slots > 1 else None)
 
 
 def reject_wish(ctx: Context, wish: Wish, reason: str) -> None:
@@ -30,10 +28,7 @@ def reject_wish(ctx: Context, wish: Wish, reason: str) -> None:
     reason = reason.strip()
     if not reason:
         raise BadInput(f"请写上驳回原因，比如：审核 {wish.id} 驳回 内容不清楚")
-    before = wish.status
-    wish.reject(ctx.person, reason)
-    ctx.log(wish, "reject", before, reason)
-    ctx.notify(notices.wish_rejected(ctx.session, wish))
+    ctx.change(wish, "reject", lambda: wish.reject(ctx.person, reason), notices.wish_rejected, reason)
 
 
 def parse_slots(detail: str, wish: Wish) -> int:

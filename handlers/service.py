@@ -54,8 +54,8 @@ def set_hours(ctx: Context, args: str) -> str:
     require_staff_of(ctx.person, wish)
     member = claimer_named(wish, who)
     claim = wish.hours_claim(member)
-    claim.record_hours(hours, ctx.person)
-    ctx.log(wish, "hours", wish.status, f"{member.name} {format_hours(claim.hours)}")
+    ctx.change(wish, "hours", lambda: claim.record_hours(hours, ctx.person),
+               note=lambda: f"{member.name} {format_hours(claim.hours)}")
     return f"已记录 {member.name} 在心愿 {wish.ref} 的工时：{format_hours(claim.hours)}（{hours_status(claim)}）。"
 
 
@@ -65,8 +65,8 @@ def report_own_hours(ctx: Context, wish: Wish, hours: float) -> str:
     if not any(c.member_id == ctx.person.id and c.status == COMPLETED for c in wish.claims):
         raise InvalidState(f"您没有认领心愿{wish.ref}。")
     claim = wish.hours_claim(ctx.person)
-    claim.record_hours(hours, ctx.person)
-    ctx.log(wish, "hours", wish.status, f"{ctx.person.name} {format_hours(claim.hours)}")
+    ctx.change(wish, "hours", lambda: claim.record_hours(hours, ctx.person),
+               note=lambda: f"{ctx.person.name} {format_hours(claim.hours)}")
     return f"已记下您在心愿 {wish.ref} 的工时：{format_hours(claim.hours)}，许愿人确认后核实。"
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, distinct, func, select, true
 from sqlalchemy.orm import Session
 
-from models import LOCAL_ZONE, Claim, Community, Person, Unit, Wish
+from models import Claim, Community, Person, Unit, Wish, local_zone
 
 from .service_records import NO_UNIT, Narrow, Span, points_for
 
@@ -37,8 +37,8 @@ def _in_scope(narrow: Narrow):
 def month_bucket(session: Session, column):
     """`YYYY-MM` of the local month a timestamp falls in."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone(str(LOCAL_ZONE), column), "YYYY-MM")
-    offset = int(datetime(2000, 1, 1, tzinfo=LOCAL_ZONE).utcoffset().total_seconds() // 3600)
+        return func.to_char(func.timezone(str(local_zone()), column), "YYYY-MM")
+    offset = int(datetime(2000, 1, 1, tzinfo=local_zone()).utcoffset().total_seconds() // 3600)
     return func.strftime("%Y-%m", column, f"{offset:+d} hours")  # SQLite keeps UTC text
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from models import LOCAL_ZONE, BadInput, Certificate, Claim, Community, Person, Unit, Wish, local_time
+from models import BadInput, Certificate, Claim, Community, Person, Unit, Wish, local_time, local_zone
 from models.wish import COMPLETED
 
 from .context import Context
@@ -53,11 +53,11 @@ class Span:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time(), LOCAL_ZONE).astimezone(timezone.utc)
+        return datetime.combine(self.first, time(), local_zone()).astimezone(timezone.utc)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time(), LOCAL_ZONE).astimezone(timezone.utc)
+        return datetime.combine(self.last + timedelta(days=1), time(), local_zone()).astimezone(timezone.utc)
 
     @classmethod
     def days(cls, first: date, last: date) -> "Span":
@@ -252,7 +252,7 @@ def issue_certificate(ctx: Context, member: Person, community: Community, span: 
     ctx.session.flush()
     certificate.assign_number(local_time(certificate.created_at).year)
     for wish in {claim.wish.id: claim.wish for claim in claims}.values():
-        ctx.log(wish, "certify", wish.status, f"志愿服务证明 {certificate.number}（{member.name}）")
+        ctx.change(wish, "certify", note=f"志愿服务证明 {certificate.number}（{member.name}）")
     return certificate
 
 

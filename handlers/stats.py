@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, distinct, func, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.router import CommandGroup
 from models import Claim, Person, Unit, Wish, local_time, utcnow
-from models.wish import RELEASED
+from models.wish import RELEASED, STAGES
 
 from .context import Context
 
@@ -49,17 +49,15 @@ def wish_stats(session: Session, scope: str, condition: ColumnElement[bool], sin
     def count(column) -> int:
         return session.scalar(select(func.count(Wish.id)).where(condition, column >= since)) or 0
 
+    stages = {key: count(getattr(Wish, timestamp)) for key, _heading, timestamp in STAGES}
     claims = (select(Claim).join(Wish, Claim.wish_id == Wish.id)
               .where(condition, Claim.created_at >= since, Claim.status != RELEASED).subquery())
-    claimed = session.scalar(select(func.count(distinct(claims.c.wish_id)))) or 0
     units = session.execute(
         select(Unit.name, func.count(claims.c.id).label("n"))
         .join(claims, claims.c.unit_id == Unit.id)
         .group_by(Unit.name).order_by(func.count(claims.c.id).desc(), Unit.name).limit(TOP_UNITS)
     ).all()
-    return Stats(scope=scope, since=since, collected=count(Wish.created_at), published=count(Wish.published_at),
-                 claimed=claimed, completed=count(Wish.completed_at), confirmed=count(Wish.confirmed_at),
-                 top_units=[(name, n) for name, n in units])
+    return Stats(scope=scope, since=since, **stages, top_units=[(name, n) for name, n in units])
 
 
 def monthly_stats(session: Session, person: Person, now: datetime | None = None) -> Stats:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Community, Wish
+from models import BadInput, Community, Wish, limited
 from models.wish import PENDING_REVIEW, WITHDRAWN
 
 from . import notices
@@ -37,8 +37,7 @@ def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) ->
     content = content.strip(_EDGE_PUNCTUATION)
     if not content:
         raise BadInput("请写上心愿内容，比如：许愿 需要一副老花镜")
-    if len(content) > MAX_WISH_LENGTH:
-        raise BadInput(f"心愿内容太长了，请控制在{MAX_WISH_LENGTH}字以内。")
+    limited(content, MAX_WISH_LENGTH, "心愿内容")
     requester = requester or ctx.person
     community = requester.community or resolve_community(ctx)
     wish = Wish(
@@ -55,12 +54,10 @@ def new_wish(ctx: Context, content: str, *, requester=None, recorded_by=None) ->
 def submit_wish(ctx: Context, args: str) -> str:
     wish = new_wish(ctx, args)
     if wish.community.review_required:
-        ctx.log(wish, "submit", None)
-        ctx.notify(notices.wish_submitted(ctx.session, wish))
+        ctx.change(wish, "submit", None, notices.wish_submitted, new=True)
         return f"收到您的心愿 {wish.ref}，网格员审核后会发布。"
-    wish._publish_now(None, 1)
-    ctx.log(wish, "submit", None, "社区免审核，直接发布")
-    ctx.notify(notices.wish_published(ctx.session, wish))
+    ctx.change(wish, "submit", lambda: wish.publish_directly(None), notices.wish_published,
+               "社区免审核，直接发布", new=True)
     return f"收到您的心愿 {wish.ref}，已发布，有人认领会告诉您。"
 
 
@@ -85,11 +82,8 @@ def list_my_wishes(ctx: Context, args: str) -> str:
 def withdraw_wish(ctx: Context, args: str) -> str:
     token, _ = split_first(args)
     wish = ctx.wish_from(token, "撤回 N", for_update=True)
-    before = wish.status
-    wish.withdraw(ctx.person)
-    ctx.log(wish, "withdraw", before)
-    if before != PENDING_REVIEW:
-        ctx.notify([notices.to_group(wish, "withdrawn", f"心愿 {wish.ref} 已由许愿人撤回。")])
+    announce = None if wish.status == PENDING_REVIEW else notices.wish_withdrawn  # the group never saw it
+    ctx.change(wish, "withdraw", lambda: wish.withdraw(ctx.person), announce)
     return f"心愿 {wish.ref} 已撤回。"
 
 
@@ -109,14 +103,11 @@ def confirm_for(ctx: Context, wish: Wish, feedback: str | None, rating: int | No
         require_staff_of(ctx.person, wish)  # the model refuses anyone else
     if rating is not None and not 1 <= rating <= 5:
         raise BadInput("评分请写 1 到 5。")
-    feedback = (feedback or "").strip()[:500] or None
-    before = wish.status
-    wish.confirm(ctx.person, feedback, rating)
+    feedback = (feedback or "").strip() or None  # the model refuses one too long
     note = feedback
     if proxy:
         note = f"网格员代确认（许愿人：{feedback}）" if feedback else "网格员代确认"
-    ctx.log(wish, "confirm", before, note)
-    ctx.notify(notices.wish_confirmed(ctx.session, wish))
+    ctx.change(wish, "confirm", lambda: wish.confirm(ctx.person, feedback, rating), notices.wish_confirmed, note)
 
 
 @group.command("确认", roles={"resident", "gridworker", "admin"},

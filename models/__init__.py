@@ -1,5 +1,5 @@
 """SQLAlchemy models and the rules that guard their states."""
-from .base import LOCAL_ZONE, Base, local_time, utcnow
+from .base import Base, local_time, local_zone, use_local_zone, utcnow
 from .directory import Community, Grid, Person, Street, Unit, mask_name, normalise_phone
 from .errors import (
     AlreadyTaken,
@@ -12,11 +12,13 @@ from .errors import (
 from .messaging import ApiToken, Notice, ProcessedMessage
 from .service import Certificate
 from .staff import StaffUser
-from .wish import Claim, Wish, WishEvent
+from .wish import Claim, Wish, WishEvent, limited
 from .workflow import Proof, Registration
 
 __all__ = [
-    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "Grid", "InvalidState", "LOCAL_ZONE", "local_time",
+    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "Grid", "InvalidState",
+    "local_time", "local_zone",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
-    "UserError", "Wish", "WishEvent", "mask_name", "normalise_phone", "utcnow",
+    "UserError", "Wish", "WishEvent", "mask_name", "limited", "normalise_phone", "use_local_zone",
+    "utcnow",
 ]

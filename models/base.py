@@ -16,7 +16,17 @@ NAMING = {
 }
 
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # what people read: months, days and times of day
+DEFAULT_ZONE = "Asia/Shanghai"
+_zone = [ZoneInfo(DEFAULT_ZONE)]  # what people read: months, days and times of day
+
+
+def use_local_zone(name: str) -> None:
+    """Set by the composition root from Settings.timezone."""
+    _zone[0] = ZoneInfo(name)
+
+
+def local_zone() -> ZoneInfo:
+    return _zone[0]
 
 
 def utcnow() -> datetime:
@@ -29,7 +39,7 @@ def local_time(moment: datetime | None) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(LOCAL_ZONE)
+    return moment.astimezone(local_zone())
 
 
 class Base(DeclarativeBase):

@@ -34,6 +34,16 @@ STATUS_LABELS = {
     WITHDRAWN: "已撤回",
 }
 
+# The five stages people count (统计 and the figures page alike): key, heading, and the wish's
+# timestamp that puts it in a month. A wish of several slots counts as claimed once every slot is.
+STAGES = (
+    ("collected", "征集", "created_at"),
+    ("published", "发布", "published_at"),
+    ("claimed", "认领", "claimed_at"),
+    ("completed", "完成", "completed_at"),
+    ("confirmed", "确认", "confirmed_at"),
+)
+
 ACTIVE = "active"
 RELEASED = "released"
 CLAIM_LABELS = {ACTIVE: "进行中", COMPLETED: "已完成", RELEASED: "已放弃"}
@@ -45,6 +55,7 @@ NOTE_LIMIT = 500
 
 
 def limited(text: str | None, limit: int, what: str) -> str | None:
+    """The one rule for text longer than it may be: refused with a clear reply, never cut."""
     if text is not None and len(text) > limit:
         raise BadInput(f"{what}太长了，请控制在{limit}字以内。")
     return text
@@ -115,9 +126,11 @@ class Wish(Timestamped, Base):
     def publish(self, reviewer: Person | None, slots: int = 1) -> None:
         if self.status != PENDING_REVIEW:
             raise InvalidState(f"心愿{self.ref}现在是「{self.status_label}」，不用再审核。")
-        self._publish_now(reviewer, slots)
+        self.publish_directly(reviewer, slots)
 
-    def _publish_now(self, reviewer: Person | None, slots: int) -> None:
+    def publish_directly(self, reviewer: Person | None, slots: int = 1) -> None:
+        """Published as it is made: a community without review (no reviewer), or a wish a grid
+        worker records for a resident (代许愿: they are its reviewer)."""
         if not 1 <= slots <= MAX_SLOTS:
             raise InvalidState(f"人数要在1到{MAX_SLOTS}之间。")
         self.slots = slots
@@ -138,6 +151,18 @@ class Wish(Timestamped, Base):
         if self.status not in (PENDING_REVIEW, PUBLISHED) or self.taken_slots:
             raise InvalidState(f"心愿{self.ref}已有人认领，不能撤回了，请联系网格员。")
         self.status = WITHDRAWN
+
+    def describe_as(self, *, category: str | None = None, urgency: int | None = None,
+                    beneficiaries: int | None = None) -> None:
+        """A grid worker's correction of what the wish is (the handler checks the values); more
+        than one beneficiary makes it a common (共性) wish, one makes it individual again."""
+        if category is not None:
+            self.category = category
+        if urgency is not None:
+            self.urgency = urgency
+        if beneficiaries is not None:
+            self.beneficiaries = beneficiaries
+            self.kind = "common" if beneficiaries > 1 else "individual"
 
     # --- claims ---------------------------------------------------------------------------
 
@@ -304,7 +329,8 @@ EVENT_LABELS = {
     "category": "修改类别", "urgency": "修改紧急程度", "kind": "修改受益人数",
     "pass_on": "请网格员转告", "hours": "记录工时", "certify": "出具服务证明",
 }
-CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "网页", "cli": "命令行", "system": "系统"}
+CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台", "cli": "命令行", "system": "系统",
+                  "demo": "演示"}
 
 
 class WishEvent(Timestamped, Base):

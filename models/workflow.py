@@ -7,8 +7,10 @@ from typing import Optional
 from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, utcnow
 from .directory import Community, Person, Unit
+from .errors import InvalidState
+from .wish import REASON_LIMIT, limited
 
 REGISTRATION_PENDING = "pending"
 REGISTRATION_APPROVED = "approved"
@@ -38,6 +40,30 @@ class Registration(Timestamped, Base):
     @property
     def ref(self) -> str:
         return f"R{self.id}"
+
+    def approve(self, by: Person, unit: Unit) -> None:
+        """The person becomes a member of the community (keeping any other role) with the unit."""
+        self._decide(by, REGISTRATION_APPROVED)
+        person = self.person
+        person.add_role("member")
+        if person.name != self.name:
+            person.name = self.name
+        person.phone = self.phone
+        if person.community_id != self.community_id:
+            person.community = self.community
+            person.grid = None  # a grid belongs to one community
+        self.unit = person.unit = unit
+
+    def reject(self, by: Person, reason: str) -> None:
+        self._decide(by, REGISTRATION_REJECTED)
+        self.reason = limited(reason, REASON_LIMIT, "驳回原因")
+
+    def _decide(self, by: Person, status: str) -> None:
+        if self.status != REGISTRATION_PENDING:
+            raise InvalidState(f"报到申请 {self.ref} 已经处理过了。")
+        self.status = status
+        self.decided_by_id = by.id
+        self.decided_at = utcnow()
 
 
 class Proof(Timestamped, Base):

@@ -37,6 +37,14 @@ class Chat:
         xml = simulate.build_text_message(openid, text, msg_id=msg_id or next(_message_ids))
         return self.post(xml, mode=mode)
 
+    def dialog(self, turns: list[tuple[str, str, str | None]]) -> None:
+        """A transcript: each (who, said, reply) is said in turn and must get exactly that reply.
+        The whole transcript is compared at once, so a failure shows every turn that differed."""
+        heard = [(who, said, self.say(who, said)) for who, said, _reply in turns]
+        assert heard == list(turns), "\n".join(
+            f"{who} said {said!r}\n  expected {want!r}\n  heard    {got!r}"
+            for (who, said, want), (_, _, got) in zip(turns, heard) if want != got)
+
     def voice(self, openid: str, recognition: str) -> str:
         return self.post(simulate.build_voice_message(openid, recognition, msg_id=next(_message_ids)))
 

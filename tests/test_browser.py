@@ -146,7 +146,7 @@ def test_open_a_wish_and_approve_it(page, live):
     page.click("text=通过并发布")
     expect(page.locator(".flash.ok")).to_contain_text(f"心愿 #{number} 已发布")
     expect(page.locator("h1 .status")).to_have_text("待认领")
-    expect(page.locator(".timeline")).to_contain_text("审核通过")
+    expect(page.locator(".timeline")).to_contain_text("审核发布")
     expect(page.locator(".timeline")).to_contain_text("管理台")
     assert db_scalar(app, select(Wish.slots).where(Wish.id == number)) == 2
     shoot(page, "04-wish-published")

@@ -38,79 +38,95 @@ def test_duplicate_keywords_fail_at_start_up():
         Router([a, b])
 
 
+CLAIMED = "认领成功！心愿 #1：需要一副老花镜\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。"
+
+
+def refusal(keyword: str) -> str:
+    return f"「{keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
+
+
 def published_wish(chat) -> None:
-    chat.say("o-wang", "许愿 需要一副老花镜")
-    chat.say("o-liu", "审核 1 通过")
+    chat.dialog([
+        ("o-wang", "许愿 需要一副老花镜", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
+    ])
 
 
 @pytest.mark.parametrize("said", ["认领 1", "认领1", "认领 #１", "认领　＃1"])
 def test_claim_with_any_number_form(chat, app, said):
     published_wish(chat)
-    assert "#1" in chat.say("o-li", said)
+    chat.dialog([("o-li", said, CLAIMED)])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "claimed"
 
 
 def test_a_resident_may_not_claim_and_nothing_changes(chat, app):
     published_wish(chat)
-    reply = chat.say("o-zhao", "认领 1")
-    assert "不是您能用的命令" in reply and "\n" not in reply
+    chat.dialog([("o-zhao", "认领 1", refusal("认领"))])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "published"
         assert s.scalar(select(Claim)) is None
 
 
 def test_a_member_may_not_review(chat, app):
-    chat.say("o-wang", "许愿 需要一副老花镜")
-    assert "不是您能用的命令" in chat.say("o-li", "审核 1 通过")
+    chat.dialog([
+        ("o-wang", "许愿 需要一副老花镜", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-li", "审核 1 通过", refusal("审核")),
+    ])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "pending_review"
 
 
 def test_a_grid_worker_reviews_only_their_grid(chat, app):
-    chat.say("o-sun", "许愿 孩子想要书包")  # 东山社区
-    assert "不在您负责的网格" in chat.say("o-liu", "审核 1 通过")
+    chat.dialog([
+        ("o-sun", "许愿 孩子想要书包", "收到您的心愿 #1，网格员审核后会发布。"),  # 东山社区
+        ("o-liu", "审核 1 通过", "心愿 #1 不在您负责的网格。"),
+    ])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "pending_review"
-    assert "#1" in chat.say("o-zhou", "审核 1 通过")
+    chat.dialog([("o-zhou", "审核 1 通过", "心愿 #1 已发布到志愿者群。")])
 
 
 def test_someone_else_cannot_withdraw_or_confirm(chat, app):
     published_wish(chat)
-    assert "不是您提交的" in chat.say("o-zhao", "撤回 1")
+    chat.dialog([("o-zhao", "撤回 1", "心愿#1不是您提交的。")])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "published"
 
 
 def test_claiming_twice_and_claiming_a_taken_wish(chat):
     published_wish(chat)
-    chat.say("o-li", "认领 1")
-    assert "已认领" in chat.say("o-li", "认领 1")
-    assert "已被认领" in chat.say("o-chen", "认领 1")
+    chat.dialog([
+        ("o-li", "认领 1", CLAIMED),
+        ("o-li", "认领 1", "您已认领心愿#1。"),
+        ("o-chen", "认领 1", "心愿#1已被认领，请看看其他心愿。"),
+    ])
 
 
 @pytest.mark.parametrize("said, expected", [
-    ("认领", "认领 N"),
-    ("认领 abc", "认领 N"),
-    ("认领 999", "#999"),
-    ("完成 1", "没有认领"),
-    ("放弃 1", "没有认领"),
+    ("认领", "请这样写：认领 N"),
+    ("认领 abc", "请这样写：认领 N"),
+    ("认领 999", "没有找到心愿 #999。"),
+    ("完成 1", "您没有认领心愿#1。"),
+    ("放弃 1", "您没有认领心愿#1。"),
 ])
 def test_bad_input_gets_a_short_clear_answer(chat, said, expected):
     published_wish(chat)
-    assert expected in chat.say("o-li", said)
+    chat.dialog([("o-li", said, expected)])
 
 
 def test_empty_and_overlong_wishes_are_refused(chat, app):
-    assert "请写上心愿内容" in chat.say("o-wang", "许愿")
-    assert "太长" in chat.say("o-wang", "许愿 " + "很" * 600)
+    chat.dialog([
+        ("o-wang", "许愿", "请写上心愿内容，比如：许愿 需要一副老花镜"),
+        ("o-wang", "许愿 " + "很" * 600, "心愿内容太长了，请控制在500字以内。"),
+    ])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.scalar(select(Wish)) is None
 
 
 def test_text_that_is_no_command_gets_a_hint(chat):
-    assert "帮助" in chat.say("o-wang", "你好")
-    assert "帮助" in chat.say("o-li", "今天天气不错")
+    hint = "没看懂您的意思。发「帮助」看看怎么用，许愿请发「许愿 内容」。"
+    chat.dialog([("o-wang", "你好", hint), ("o-li", "今天天气不错", hint)])
 
 
 def test_help_lists_the_commands_of_your_role(chat):
@@ -150,7 +166,7 @@ def test_a_member_cannot_claim_their_own_wish(chat, app):
     with app.extensions["wishbot"].db.transaction() as s:
         directory.add_person(s, "o-wang", "member", "王秀兰", community="新城社区", unit="市税务局")
     published_wish(chat)
-    assert "自己的心愿" in chat.say("o-wang", "认领 1")
+    chat.dialog([("o-wang", "认领 1", "心愿#1是您自己的心愿，不能认领。")])
     with app.extensions["wishbot"].db.sessions() as s:
         assert s.get(Wish, 1).status == "published" and s.scalar(select(Claim)) is None
 
@@ -163,8 +179,8 @@ def test_overlong_notes_are_refused_and_change_nothing(chat, app, said, limit):
         chat.say("o-li", "认领 1")
     before = wish_status(app)
     who = "o-liu" if said.startswith("审核") else "o-li"
-    reply = chat.say(who, said)
-    assert "太长" in reply and limit in reply
+    what = "驳回原因" if said.startswith("审核") else "说明"
+    chat.dialog([(who, said, f"{what}太长了，请控制在{limit}字以内。")])
     assert wish_status(app) == before
 
 

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from models import LOCAL_ZONE, Community, StaffUser, Unit, Wish, WishEvent
+from models import Community, StaffUser, Unit, Wish, WishEvent, local_zone
 from web.auth import LoginThrottle
 from web.exports import LEDGER_HEADINGS
 
@@ -174,7 +174,7 @@ def test_the_ledger_filters(client, chat, wishes):
     assert shown(start="2000-01-01", end="2000-01-31") == set()
     assert shown(start="2000-01-01") == {"老花镜", "水龙头", "书包"}
     # Days are Beijing days, whatever the server's clock and the database keep.
-    today = datetime.now(LOCAL_ZONE).date()
+    today = datetime.now(local_zone()).date()
     assert shown(start=today.isoformat(), end=today.isoformat()) == {"老花镜", "水龙头", "书包"}
     assert shown(end=(today - timedelta(days=1)).isoformat()) == set()
     assert shown(start=(today + timedelta(days=1)).isoformat()) == set()
@@ -289,27 +289,28 @@ def test_the_monthly_report_has_its_sheets(client, wishes):
 # --- the command line ---------------------------------------------------------------------
 
 
-def test_staff_add_from_the_command_line(app, world, monkeypatch):
+def test_staff_add_from_the_command_line(app, world):
     from click.testing import CliRunner
 
     from cli import main
 
-    monkeypatch.setenv("WISHBOT_DATABASE_URL", app.extensions["wishbot"].settings.database_url)
+    runtime = app.extensions["wishbot"]
     runner = CliRunner()
     result = runner.invoke(main, ["staff", "add", "dongshan", "--role", "community", "--community", "东山社区"],
-                           input="long-enough-1\nlong-enough-1\n")
+                           input="long-enough-1\nlong-enough-1\n", obj=runtime)
     assert result.exit_code == 0, result.output
     with app.extensions["wishbot"].db.sessions() as session:
         login = session.scalar(select(StaffUser).where(StaffUser.username == "dongshan"))
         assert login.community.name == "东山社区" and login.person is not None
         assert login.person.has_role("gridworker")
-    again = runner.invoke(main, ["staff", "add", "dongshan", "--role", "admin", "--password", "long-enough-1"])
+    again = runner.invoke(main, ["staff", "add", "dongshan", "--role", "admin", "--password", "long-enough-1"],
+                          obj=runtime)
     assert again.exit_code != 0 and "已存在" in again.output
     unknown = runner.invoke(main, ["staff", "add", "x", "--role", "community", "--community", "没有社区",
-                                   "--password", "long-enough-1"])
+                                   "--password", "long-enough-1"], obj=runtime)
     assert unknown.exit_code != 0 and "没有这个社区" in unknown.output
     linked = runner.invoke(main, ["staff", "add", "liu", "--role", "gridworker", "--grid", "新城社区/第一网格",
-                                  "--openid", "o-liu", "--password", "long-enough-1"])
+                                  "--openid", "o-liu", "--password", "long-enough-1"], obj=runtime)
     assert linked.exit_code == 0, linked.output
     with app.extensions["wishbot"].db.sessions() as session:
         login = session.scalar(select(StaffUser).where(StaffUser.username == "liu"))

@@ -25,6 +25,7 @@ from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, split_message
 from bot.outbound.tokens import MemoryTokenStore
 from bot.pacing import WINDOW, Budget, MemoryPacer, RedisPacer
+from handlers.notices import pass_on_by_phone
 from models import Notice, WishEvent, utcnow
 
 from .chat import Chat
@@ -78,7 +79,8 @@ def delivery(db, httpserver, clock):
     base = httpserver.url_for("/")
     outbound = Outbound(robot=GroupRobot(base, 2),
                         official=OfficialAccountAPI(base, "wxappid", "secret", MemoryTokenStore(), 2))
-    return Delivery(db, outbound, MemoryPacer(Budget.per_minute(20), clock=clock), FollowUps())
+    return Delivery(db, outbound, MemoryPacer(Budget.per_minute(20), clock=clock), FollowUps(),
+                    outside_window=pass_on_by_phone)
 
 
 def add_robot_notices(db, count: int, text: str = "心愿 #{n} 已由 李建国（市税务局） 认领。",

@@ -65,9 +65,9 @@ def test_digest_thresholds_are_settings(chat, app):
     backdate(runtime, Wish, "published_at", Wish.id == 1, 2)
     backdate(runtime, Wish, "created_at", Wish.id == 1, 2)
     assert send_digests(runtime.db, runtime.settings) == []  # two days unclaimed is not yet news
-    ids = send_digests(runtime.db, runtime.settings.with_(unclaimed_days=1))
+    [digest] = send_digests(runtime.db, runtime.settings.with_(unclaimed_days=1))
     with runtime.db.sessions() as session:
-        assert "超过1天没人认领 1 个：#1" in session.get(Notice, ids[0]).text
+        assert "超过1天没人认领 1 个：#1" in session.get(Notice, digest.id).text
 
 
 def test_a_claimer_is_reminded_once_after_three_days(chat, app):

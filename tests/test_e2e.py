@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench.processes import free_port
 from bot.db import Database
 
-from .conftest import AES_KEY, APPID, TOKEN, _truncate_postgres, wait_for
+from .conftest import AES_KEY, APPID, TOKEN, truncate_postgres, wait_for
+from .processes import free_port
 from .world import VOLUNTEERS_KEY, build_world
 
 BIN = Path(sys.executable).parent
@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 def deployment(postgres_url, redis_url, wechat_api, tmp_path):
-    _truncate_postgres(postgres_url)
+    truncate_postgres(postgres_url)
     db = Database(postgres_url)
     build_world(db)
     db.dispose()

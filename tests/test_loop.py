@@ -16,18 +16,17 @@ def wish_row(app, number: int) -> Wish:
 
 
 def test_wish_to_confirmation(chat, app):
-    reply = chat.say("o-wang", "许愿 需要一副老花镜")
-    assert "#1" in reply and "审核" in reply
+    chat.dialog([("o-wang", "许愿 需要一副老花镜", "收到您的心愿 #1，网格员审核后会发布。")])
     assert wish_row(app, 1).status == "pending_review"
     assert any("#1" in text for text in chat.group_pushes(GRIDWORKERS_KEY))
 
-    assert "#1" in chat.say("o-liu", "审核 1 通过")
+    chat.dialog([("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。")])
     assert wish_row(app, 1).status == "published"
     published = [t for t in chat.group_pushes(VOLUNTEERS_KEY) if "新心愿 #1" in t]
     assert published and "王**" in published[0]
 
-    reply = chat.say("o-li", "认领 #1")
-    assert "认领成功" in reply and "#1" in reply
+    chat.dialog([("o-li", "认领 #1",
+                  "认领成功！心愿 #1：需要一副老花镜\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。")])
     wish = wish_row(app, 1)
     assert wish.status == "claimed" and [c.status for c in wish.claims] == ["active"]
     assert any("#1" in t and "李建国" in t for t in chat.group_pushes(VOLUNTEERS_KEY))
@@ -36,11 +35,11 @@ def test_wish_to_confirmation(chat, app):
     to_claimer = chat.private_notices("o-li")
     assert any("13800000001" in t and "新城小区3号楼401" in t for t in to_claimer)
 
-    assert "#1" in chat.say("o-li", "完成 1 已送到家")
+    chat.dialog([("o-li", "完成 1 已送到家", "谢谢您！心愿 #1 已报告完成，可以再发一张照片留作记录。")])
     assert wish_row(app, 1).status == "completed"
     assert any("确认 1" in t for t in chat.private_notices("o-wang"))
 
-    assert "圆梦" in chat.say("o-wang", "确认 1 很好 5分")
+    chat.dialog([("o-wang", "确认 1 很好 5分", "心愿 #1 已确认圆梦，谢谢您！")])
     wish = wish_row(app, 1)
     assert wish.status == "confirmed" and wish.rating == 5 and wish.feedback == "很好"
 
@@ -68,13 +67,13 @@ def test_group_pushes_never_carry_contact_details(chat):
 def test_withdraw_while_unclaimed_only(chat, app):
     chat.say("o-wang", "许愿 想要一个助听器")
     chat.say("o-liu", "审核 1 通过")
-    assert "已撤回" in chat.say("o-wang", "撤回 1")
+    chat.dialog([("o-wang", "撤回 1", "心愿 #1 已撤回。")])
     assert wish_row(app, 1).status == "withdrawn"
 
     chat.say("o-wang", "许愿 想要一根拐杖")
     chat.say("o-liu", "审核 2 通过")
     chat.say("o-li", "认领 2")
-    assert "不能撤回" in chat.say("o-wang", "撤回 2")
+    chat.dialog([("o-wang", "撤回 2", "心愿#2已有人认领，不能撤回了，请联系网格员。")])
     assert wish_row(app, 2).status == "claimed"
 
 

@@ -371,8 +371,10 @@ def test_invalidate_drops_only_the_current_token(rdb, make_store):
 
 
 def test_memory_store_expires():
-    store = MemoryTokenStore()
+    now = [100.0]
+    store = MemoryTokenStore(clock=lambda: now[0])
     store.set("t", "abc", 1)
+    now[0] = 100.99
     assert store.get("t") == "abc"
-    time.sleep(1.05)
+    now[0] = 101.0
     assert store.get("t") is None

@@ -169,9 +169,8 @@ def demo(sqlite_template, tmp_path):
     settings = Settings(database_url=f"sqlite:///{path}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
                         wechat_aes_key=DEMO_AES_KEY, wechat_api_base="http://127.0.0.1:9",
                         wecom_api_base="http://127.0.0.1:9", public_url=base, wechat_oauth_base=f"{base}/sim",
-                        secret_key="demo-test-secret")
+                        secret_key="demo-test-secret", demo=True)
     app = holder["app"] = create_app(settings)
-    app.config["WISHBOT_DEMO"] = True
     with app.extensions["wishbot"].db.transaction() as session:
         seed(session)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -119,7 +119,7 @@ def test_the_fetch_job_goes_to_rq_and_retries_on_failure(chat, app, redis_url, s
     queued = Runtime(replace(settings, redis_url=redis_url))
     queued.after_commit([], [("fetch_proof", proof_id)])
     job = Queue(QUEUE_NAME, connection=queued.redis).jobs[0]
-    assert (job.func_name, job.args) == ("worker.fetch_proof", (proof_id,))
+    assert (job.func_name, job.args) == ("worker.run", ("fetch_proof", proof_id))
 
     def unavailable(media_id):
         raise DeliveryError("HTTP 502", retryable=True)

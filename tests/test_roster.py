@@ -57,8 +57,7 @@ def count_people(app) -> int:
 
 
 @pytest.fixture
-def cli(app, monkeypatch):
-    monkeypatch.setenv("WISHBOT_DATABASE_URL", app.extensions["wishbot"].settings.database_url)
+def cli(app):
     return CliRunner()
 
 
@@ -66,7 +65,7 @@ def test_import_from_csv_on_the_command_line(app, world, cli, tmp_path):
     path = tmp_path / "people.csv"
     path.write_bytes(csv_bytes(GOOD))
     before = count_people(app)
-    result = cli.invoke(main, ["import", str(path)])
+    result = cli.invoke(main, ["import", str(path)], obj=app.extensions["wishbot"])
     assert result.exit_code == 0, result.output
     assert count_people(app) == before + 3
     with app.extensions["wishbot"].db.sessions() as session:
@@ -80,7 +79,7 @@ def test_a_bad_row_imports_nothing_and_every_bad_row_is_reported(app, world, cli
     path = tmp_path / "people.xlsx"
     path.write_bytes(xlsx_bytes(GOOD + BAD))
     before = count_people(app)
-    result = cli.invoke(main, ["import", str(path)])
+    result = cli.invoke(main, ["import", str(path)], obj=app.extensions["wishbot"])
     assert result.exit_code != 0
     for line in (5, 6, 7, 8):  # headings are line 1; the bad rows follow the three good ones
         assert f"第{line}行" in result.output
@@ -100,7 +99,7 @@ def test_chinese_headings_and_gbk_csv_are_read():
 def test_an_unreadable_file_is_refused(app, world, cli, tmp_path):
     path = tmp_path / "people.xlsx"
     path.write_bytes(b"not a spreadsheet")
-    result = cli.invoke(main, ["import", str(path)])
+    result = cli.invoke(main, ["import", str(path)], obj=app.extensions["wishbot"])
     assert result.exit_code != 0 and "无法读取" in result.output
 
 

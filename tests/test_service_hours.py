@@ -12,12 +12,6 @@ from models import Claim, Person, Wish, WishEvent, local_time
 from .world import add_people, session_of
 
 
-def transcript(chat, lines: list[tuple[str, str, str]]) -> None:
-    """Each (openid, said, exact reply), in order."""
-    for openid, said, expected in lines:
-        assert chat.say(openid, said) == expected, f"{openid}: {said}"
-
-
 def today() -> str:
     return local_time(datetime.now(timezone.utc)).strftime("%m-%d")
 
@@ -49,7 +43,7 @@ def more_members(app) -> None:
 
 
 def test_reported_hours_wait_for_the_confirmation(chat, app, client):
-    transcript(chat, [
+    chat.dialog([
         ("o-wang", "许愿 需要一副老花镜", "收到您的心愿 #1，网格员审核后会发布。"),
         ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
         ("o-li", "我的服务", "您还没有完成的服务。发「心愿列表」看看可以认领的心愿。"),
@@ -68,7 +62,7 @@ def test_reported_hours_wait_for_the_confirmation(chat, app, client):
         assert s.scalar(select(Claim.note)) == "已送到"
         assert s.scalar(select(WishEvent.note).where(WishEvent.action == "complete")) == "已送到；工时 2.5小时"
 
-    transcript(chat, [
+    chat.dialog([
         ("o-wang", "确认 1 很好 5分", "心愿 #1 已确认圆梦，谢谢您！"),
         ("o-li", "我的服务",
          f"李建国，您{local_time(datetime.now(timezone.utc)).year}年的服务记录：\n"
@@ -86,13 +80,13 @@ def test_reported_hours_wait_for_the_confirmation(chat, app, client):
 
 def test_several_claimers_each_have_their_own_hours(chat, app, client):
     more_members(app)
-    transcript(chat, [
+    chat.dialog([
         ("o-wang", "许愿 小区孩子们需要10个书包", "收到您的心愿 #1，网格员审核后会发布。"),
         ("o-liu", "审核 1 通过 3人", "心愿 #1 已发布到志愿者群。"),
     ])
     for member in ("o-li", "o-chen", "o-ma"):
         assert chat.say(member, "认领 1").startswith("认领成功")
-    transcript(chat, [
+    chat.dialog([
         ("o-li", "完成 1 书包送到了 2小时",
          "谢谢您！心愿 #1 已报告完成，工时 2小时，许愿人确认后核实。可以再发一张照片留作记录。"),
         # The grid worker records hours for a claimer still at work; the completion keeps them.
@@ -121,13 +115,13 @@ def test_several_claimers_each_have_their_own_hours(chat, app, client):
 
 
 def test_a_reopened_wish_counts_only_the_claims_that_stand(chat, app):
-    transcript(chat, [
+    chat.dialog([
         ("o-wang", "许愿 陪老人聊聊天", "收到您的心愿 #1，网格员审核后会发布。"),
         ("o-liu", "审核 1 通过 2人", "心愿 #1 已发布到志愿者群。"),
     ])
     chat.say("o-li", "认领 1")
     chat.say("o-chen", "认领 1")
-    transcript(chat, [
+    chat.dialog([
         ("o-li", "完成 1 2小时", "谢谢您！心愿 #1 已报告完成，工时 2小时，许愿人确认后核实。可以再发一张照片留作记录。"),
         ("o-liu", "工时 1 陈晓梅 4", "已记录 陈晓梅 在心愿 #1 的工时：4小时（待许愿人确认后核实）。"),
         ("o-chen", "放弃 1", "已放弃心愿 #1，它会重新开放给大家认领。"),
@@ -136,7 +130,7 @@ def test_a_reopened_wish_counts_only_the_claims_that_stand(chat, app):
         assert s.get(Wish, 1).status == "published"  # reopened: one slot free again
     # The same member comes back: a new claim, with nothing carried over from the released one.
     chat.say("o-chen", "认领 1")
-    transcript(chat, [
+    chat.dialog([
         ("o-chen", "完成 1 已陪聊 1小时", "谢谢您！心愿 #1 已报告完成，工时 1小时，许愿人确认后核实。可以再发一张照片留作记录。"),
         ("o-liu", "确认 1 老人很开心", "已代 王秀兰 确认心愿 #1。"),
         # Staff may correct verified hours; they vouch for the new figure.
@@ -151,7 +145,7 @@ def test_bad_hours_change_nothing(chat, app):
     chat.say("o-wang", "许愿 需要一副老花镜")
     chat.say("o-liu", "审核 1 通过")
     chat.say("o-li", "认领 1")
-    transcript(chat, [
+    chat.dialog([
         ("o-li", "完成 1 三十小时", "工时要在0到24小时之间。"),
         ("o-li", "工时 1 李建国 2", "「工时」不是您能用的命令。发「帮助」看看您能做什么。"),
         ("o-liu", "工时 1 李建国", "请这样写：工时 N 姓名 X，比如：工时 12 李明 2（小时）"),

@@ -24,7 +24,8 @@ def say(client, person: int, text: str, token: str):
 
 @pytest.fixture
 def demo(app, world):
-    app.config["WISHBOT_DEMO"] = True
+    runtime = app.extensions["wishbot"]
+    runtime.settings = runtime.settings.with_(demo=True)
     return app
 
 
@@ -89,16 +90,18 @@ def test_staff_may_chat_only_as_people_of_their_scope(app, client, staff):
     assert say(client, person_id(app, "o-wang"), "帮助", token).get_json()["reply"].startswith("您可以发")
 
 
-def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch, capsys):
+def test_the_demo_banner_leads_with_the_simulator_and_a_login_that_works(tmp_path, monkeypatch):
+    from click.testing import CliRunner
     from flask import Flask
 
-    from composition.demo import run_demo
+    from cli import main
 
     served = {}
     monkeypatch.setattr(Flask, "run", lambda app, **kwargs: served.setdefault("app", app))
     monkeypatch.chdir(tmp_path)
-    run_demo("127.0.0.1", 5099)
-    banner = capsys.readouterr().out
+    result = CliRunner().invoke(main, ["demo", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    banner = result.output
     addresses = re.findall(r"http://127\.0\.0\.1:5099(/\S*)", banner)
     assert addresses[:2] == ["/sim", "/admin"]
     password = re.search(r"password (\S+?)\)", banner).group(1)
@@ -134,3 +137,11 @@ def test_the_demo_history_is_the_same_every_run_and_the_readme_uses_its_numbers(
     db.dispose()
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert f'"审核 {next_wish} 通过"' in readme and f'"认领 {next_wish}"' in readme
+
+
+def test_over_long_text_is_refused_not_cut(demo, client):
+    token = csrf(client, "/sim/")
+    response = say(client, person_id(demo, "o-wang"), "许愿 " + "很" * 600, token)
+    assert (response.status_code, response.get_json()) == (400, {"error": "内容太长了，请控制在500字以内。"})
+    with demo.extensions["wishbot"].db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 0

@@ -54,3 +54,26 @@ def test_help_lists_each_roles_commands(chat):
     assert "认领 N" in member and "派单" not in member and "统计" not in member
     resident = chat.say("o-wang", "帮助")
     assert "报到 姓名 单位 手机号 [社区]" in resident and "许愿 内容" in resident and "代许愿" not in resident
+
+
+def test_stats_and_the_figures_count_a_wish_of_several_slots_alike(chat, app):
+    from sqlalchemy import select
+
+    from models import local_time, utcnow
+    from web.figures import compute
+
+    def counted() -> tuple[str, int]:
+        reply = chat.say("o-liu", "统计")
+        with session_of(app) as s:
+            now = local_time(utcnow())
+            figures = compute(list(s.scalars(select(Wish))), now.strftime("%Y-%m"), now)
+            return reply.split("\n")[1], figures.totals["claimed"]
+
+    chat.dialog([
+        ("o-wang", "许愿 需要两个人帮忙搬家", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "审核 1 通过 2人", "心愿 #1 已发布到志愿者群。"),
+    ])
+    chat.say("o-li", "认领 1")
+    assert counted() == ("征集 1 个，发布 1 个，认领 0 个，", 0)  # one of two slots taken
+    chat.say("o-chen", "认领 1")
+    assert counted() == ("征集 1 个，发布 1 个，认领 1 个，", 1)

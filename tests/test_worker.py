@@ -26,7 +26,6 @@ from sqlalchemy import select, update
 from werkzeug import Response
 
 from app import create_app
-from bench.processes import RedisServer, kill_9
 from bot.db import Database
 from bot.jobs import QUEUE_NAME
 from bot.pacing import robot_key
@@ -37,11 +36,12 @@ from .conftest import (
     AES_KEY,
     APPID,
     TOKEN,
-    _truncate_postgres,
     make_settings,
     service_missing,
+    truncate_postgres,
     wait_for,
 )
+from .processes import RedisServer, kill_9
 from .world import GRIDWORKERS_KEY, VOLUNTEERS_KEY, build_world
 
 WISHBOT = str(Path(sys.executable).with_name("wishbot"))
@@ -129,7 +129,7 @@ def database(request, tmp_path, sqlite_template):
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
-    _truncate_postgres(url)
+    truncate_postgres(url)
     return url
 
 

@@ -1,20 +1,20 @@
 """The staff dashboard, the chat simulator, and the JSON API (web/api.py)."""
 from __future__ import annotations
 
+from .auth import SESSION_LIFETIME
+from .common import IdConverter, close_db
+from .dashboard import admin
+from .exports import exports
+from .figures import figures
+from .ledger import ledger
+from .people import people
+from .phone import phone
+from .service import service
+from .sim import sim
+
 
 def register_dashboard(app) -> None:
     """Every dashboard and simulator blueprint, in one visible list."""
-    from .auth import SESSION_LIFETIME
-    from .common import IdConverter, close_db
-    from .dashboard import admin
-    from .exports import exports
-    from .figures import figures
-    from .ledger import ledger
-    from .people import people
-    from .phone import phone
-    from .service import service
-    from .sim import sim
-
     app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
     for blueprint in (admin, ledger, figures, exports, people, service, sim, phone):
         app.register_blueprint(blueprint)

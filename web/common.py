@@ -82,7 +82,7 @@ def act(action, *args, success: str) -> bool:
         session.rollback()
         flash(refusal.reply, "error")
         return False
-    runtime().after_commit([n.id for n in ctx.notices], ctx.jobs)
+    runtime().after_commit(ctx.notices, ctx.jobs)
     flash(success, "ok")
     return True
 

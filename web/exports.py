@@ -15,11 +15,11 @@ from openpyxl.utils import get_column_letter
 from bot.cells import csv_cell
 from handlers.service_figures import service_figures
 from models import Wish, local_time
-from models.wish import RELEASED
+from models.wish import RELEASED, STAGES
 
 from .auth import login_required
 from .common import db, format_time, runtime
-from .figures import STAGES, compute, duration, parse_month, scoped_wishes
+from .figures import compute, duration, parse_month, scoped_wishes
 from .ledger import LedgerFilter, wishes_query
 
 exports = Blueprint("exports", __name__, url_prefix="/admin/export")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from handlers.service_figures import service_figures
 from handlers.service_records import number_text
 from models import Claim, Grid, Person, Wish, local_time
-from models.wish import COMPLETED, RELEASED
+from models.wish import COMPLETED, RELEASED, STAGES
 
 from .auth import login_required
 from .charts import grouped_bars, horizontal_bars
@@ -23,13 +23,6 @@ from .common import db, runtime
 
 figures = Blueprint("figures", __name__, url_prefix="/admin/figures")
 
-STAGES = (  # key, heading, the wish's timestamp for that stage
-    ("collected", "征集", "created_at"),
-    ("published", "发布", "published_at"),
-    ("claimed", "认领", "claimed_at"),
-    ("completed", "完成", "completed_at"),
-    ("confirmed", "确认", "confirmed_at"),
-)
 MONTHS_SHOWN = 12
 HONOUR_ROLL = 20
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

@@ -12,7 +12,7 @@ from handlers.categories import CATEGORIES
 from handlers.dispatch import assign_wish
 from handlers.review import publish_wish, reject_wish
 from handlers.wishes import confirm_for, parse_feedback
-from models import LOCAL_ZONE, Claim, Person, Proof, Unit, Wish, WishEvent
+from models import Claim, Person, Proof, Unit, Wish, WishEvent, local_zone
 from models.wish import RELEASED, STATUS_LABELS
 
 from .auth import check_csrf, login_required
@@ -20,12 +20,6 @@ from .common import act, clean_text, db, paginate, parse_id
 
 ledger = Blueprint("ledger", __name__, url_prefix="/admin/wishes")
 PAGE_SIZE = 20
-ACTION_LABELS = {
-    "submit": "提交心愿", "publish": "审核通过", "reject": "驳回", "withdraw": "撤回", "claim": "认领",
-    "assign": "派单", "release": "放弃认领", "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
-}
-CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台", "cli": "命令行", "system": "系统",
-                  "demo": "演示"}
 
 
 def _day(value: str | None) -> date | None:
@@ -40,7 +34,7 @@ def _day(value: str | None) -> date | None:
 
 def _midnight(day: date) -> datetime:
     """Midnight in Beijing, in UTC: SQLite compares the stored UTC text and ignores offsets."""
-    return datetime.combine(day, time(), LOCAL_ZONE).astimezone(timezone.utc)
+    return datetime.combine(day, time(), local_zone()).astimezone(timezone.utc)
 
 
 @dataclass
@@ -143,8 +137,8 @@ def wish_page(number: int):
     proofs = db().scalars(select(Proof).where(Proof.claim_id.in_([c.id for c in wish.claims]))
                           .order_by(Proof.id)).all()
     return render_template(
-        "admin/wish.html", wish=wish, events=events, proofs=proofs, actions=ACTION_LABELS,
-        channels=CHANNEL_LABELS, members=assignable_members(wish),
+        "admin/wish.html", wish=wish, events=events, proofs=proofs,
+        members=assignable_members(wish),
     )
 
 

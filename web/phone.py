@@ -116,7 +116,7 @@ def _exchange():
     rt = runtime()
     if rt.settings.wechat_secret and rt.settings.wechat_appid:
         return rt.outbound.official.openid_for_code
-    if current_app.config.get("WISHBOT_DEMO"):
+    if runtime().settings.demo:
         from .sim import demo_openid_for_code
 
         return demo_openid_for_code
@@ -199,7 +199,7 @@ def _act(token: str, command: str, after=None):
         db().rollback()
         flash(refusal.reply, "error")
     else:
-        runtime().after_commit([n.id for n in ctx.notices], ctx.jobs)
+        runtime().after_commit(ctx.notices, ctx.jobs)
         flash(reply, "ok")
     return redirect(url_for("phone.show", token=token))
 

@@ -1,17 +1,17 @@
-"""The chat simulator (/sim): chat as any person through the real webhook — signed and
-encrypted as WeChat would send it — and watch the pushes the outbox sends.
+"""The chat simulator (/sim): chat as any person through the same conversation a WeChat
+message reaches, and watch the pushes the outbox sends.
 
-Open to everyone only when the app runs the demo (config WISHBOT_DEMO); otherwise staff
+Open to everyone only when the app runs the demo (Settings.demo); otherwise staff
 logins only, and only as people within the login's scope.
 """
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -23,8 +23,8 @@ from flask import (
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import or_, select
 
-from bot.channels.simulate import build_text_message, read_reply, sign_request
-from models import Claim, Notice, Person, Wish
+from bot.inbound import Inbound
+from models import BadInput, Claim, Notice, Person, Wish, limited
 
 from .auth import check_csrf, current_staff
 from .common import clean_text, close_db, db, format_time, parse_id, runtime
@@ -49,7 +49,7 @@ def _scope() -> Scope | None:
     staff = current_staff(db())
     if staff is not None:
         g.staff = staff
-    if current_app.config.get("WISHBOT_DEMO"):
+    if runtime().settings.demo:
         return Scope("admin")
     return Scope.of(staff) if staff else None
 
@@ -82,19 +82,14 @@ def page():
     examples = {p.id: [c for role in sorted(p.role_set) for c in EXAMPLES.get(role, [])] for p in people}
     examples = {pid: list(dict.fromkeys(commands)) for pid, commands in examples.items()}
     return render_template("sim.html", people=people, examples=examples,
-                           demo=bool(current_app.config.get("WISHBOT_DEMO")))
+                           demo=runtime().settings.demo)
 
 
 def say_as(openid: str, text: str) -> str | None:
-    """One message through this app's own /wechat handler, exactly as WeChat would send it."""
-    s = runtime().settings
-    xml = build_text_message(openid, text)
-    params, body = sign_request(xml, token=s.wechat_token, appid=s.wechat_appid, aes_key=s.wechat_aes_key)
-    response = current_app.test_client().post("/wechat", query_string=params, data=body,
-                                              content_type="text/xml")
-    if response.status_code != 200:
-        raise RuntimeError(f"/wechat answered {response.status_code}")
-    return read_reply(response.data, token=s.wechat_token, appid=s.wechat_appid, aes_key=s.wechat_aes_key)
+    """One text message, as the Official Account channel hands it to the conversation."""
+    inbound = Inbound(channel="wechat", sender=openid, kind="text", text=text,
+                      message_key=f"wechat:{secrets.randbits(63)}")
+    return runtime().conversation.handle(inbound)
 
 
 @sim.post("/say")
@@ -105,9 +100,13 @@ def say():
         return jsonify(error="请先登录"), 401
     payload = request.get_json(silent=True) or {}
     person = _person(scope, payload.get("person"))
-    text = clean_text(str(payload.get("text", "")))[:MAX_TEXT]
+    text = clean_text(str(payload.get("text", "")))
     if person is None or not text:
         return jsonify(error="请选择一个人并输入内容"), 400
+    try:
+        limited(text, MAX_TEXT, "内容")
+    except BadInput as refusal:
+        return jsonify(error=refusal.reply), 400
     if _tied_outside(scope, person):
         return jsonify(error="此人提交或认领过您负责范围以外的心愿，不能以其身份发言"), 403
     openid = person.openid
@@ -172,7 +171,7 @@ def demo_openid_for_code(code: str) -> str:
 
 @sim.get("/connect/oauth2/authorize")
 def demo_authorize():
-    if not current_app.config.get("WISHBOT_DEMO"):
+    if not runtime().settings.demo:
         abort(404)
     links = runtime().links
     redirect_uri, state = request.args.get("redirect_uri", ""), request.args.get("state", "")

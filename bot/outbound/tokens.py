@@ -5,7 +5,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from redis import Redis
 from redis.exceptions import LockError
@@ -28,7 +28,8 @@ class TokenStore(Protocol):
 class MemoryTokenStore:
     """Tokens for the single-process mode."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._tokens: dict[str, tuple[str, float]] = {}
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._mutex = threading.Lock()
@@ -36,11 +37,11 @@ class MemoryTokenStore:
     def get(self, name: str) -> str | None:
         with self._mutex:
             token, deadline = self._tokens.get(name, (None, 0.0))
-            return token if time.monotonic() < deadline else None
+            return token if self.clock() < deadline else None
 
     def set(self, name: str, token: str, ttl: int) -> None:
         with self._mutex:
-            self._tokens[name] = (token, time.monotonic() + ttl)
+            self._tokens[name] = (token, self.clock() + ttl)
 
     def delete_if(self, name: str, token: str) -> None:
         with self._mutex:

@@ -1,5 +1,5 @@
-"""Real processes for the benchmark and the tests: a private redis-server, free ports, and the
-children of a process (to kill a worker's job mid-send)."""
+"""Real processes for the benchmark and the tests (which own it: tests never import bench/): a private
+redis-server, free ports, and the children of a process (to kill a worker's job mid-send)."""
 from __future__ import annotations
 
 import os
