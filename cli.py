@@ -134,14 +134,14 @@ def menu() -> None:
 
 
 @menu.command("push")
-def menu_push() -> None:
+@click.pass_obj
+def menu_push(rt: Runtime) -> None:
     """Create the default menu and one personalised menu per role tag (居民, 志愿者, 网格员),
     and tag everyone by role. Clients show a new menu within about five minutes."""
     from composition.menus import push_menus
     from bot.outbound.errors import DeliveryError
     from bot.outbound.official import OfficialAccountAPI
 
-    rt = _runtime()
     api = rt.outbound.official
     if not isinstance(api, OfficialAccountAPI):
         raise click.ClickException("WECHAT_APPID and WECHAT_SECRET are not set: there is no Official Account to push to")

@@ -76,19 +76,19 @@ def test_the_directory_round_trip(run):
 
 
 def test_a_person_may_have_a_wecom_userid_beside_or_instead_of_an_openid(run):
-    assert run("community", "add", "新城社区").returncode == 0
+    assert run("community", "add", "新城社区").exit_code == 0
     result = run("person", "add", "--wecom-userid", "zhangwei", "--role", "gridworker", "--name", "张伟",
                  "--community", "新城社区")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "person 张伟 (gridworker) added: wecom zhangwei"
-    assert run("person", "add", "o-li", "--role", "member", "--name", "李建国").returncode == 0
+    assert result.exit_code == 0, result.stderr
+    assert result.output.strip() == "person 张伟 (gridworker) added: wecom zhangwei"
+    assert run("person", "add", "o-li", "--role", "member", "--name", "李建国").exit_code == 0
     result = run("person", "identity", "o-li", "--wecom-userid", "lijianguo")
-    assert result.stdout.strip() == "person 李建国: openid o-li, wecom lijianguo"
+    assert result.output.strip() == "person 李建国: openid o-li, wecom lijianguo"
     result = run("person", "identity", "zhangwei", "--openid", "o-zw")
-    assert result.stdout.strip() == "person 张伟: openid o-zw, wecom zhangwei"
+    assert result.output.strip() == "person 张伟: openid o-zw, wecom zhangwei"
     taken = run("person", "identity", "o-li", "--wecom-userid", "zhangwei")
-    assert taken.returncode != 0 and "已经属于张伟" in taken.stderr
-    assert run("person", "identity", "nobody", "--openid", "x").returncode != 0
+    assert taken.exit_code != 0 and "已经属于张伟" in taken.output
+    assert run("person", "identity", "nobody", "--openid", "x").exit_code != 0
 
 
 @pytest.mark.parametrize("args, reason", [
