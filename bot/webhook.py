@@ -66,3 +66,30 @@ def wecom_verify():
 @webhook.post("/wecom")
 def wecom_receive():
     return _receive(_wecom())
+
+
+def _aibot():
+    runtime = _runtime()
+    s = runtime.settings
+    if not (s.wecom_aibot_token and s.wecom_aibot_aes_key):
+        abort(404)
+    return runtime.aibot_channel
+
+
+@webhook.get("/wecom/aibot")
+def aibot_verify():
+    return _verify(_aibot())
+
+
+@webhook.post("/wecom/aibot")
+def aibot_receive():
+    """An @-mention of the AI bot in a grid workers' WeCom group: act and answer in the group."""
+    channel = _aibot()
+    try:
+        inbound = channel.open(request.args, request.get_data(cache=False))
+    except SignatureError:
+        abort(403)
+    except MalformedMessage:
+        abort(400)
+    reply = _runtime().conversation.handle(inbound) if inbound is not None else None
+    return Response(channel.render(reply), mimetype="application/json")

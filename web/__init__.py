@@ -9,6 +9,7 @@ from .figures import figures
 from .ledger import ledger
 from .notices import notices
 from .people import people
+from .phone import phone
 from .service import service
 from .sim import sim
 
@@ -16,7 +17,7 @@ from .sim import sim
 def register_dashboard(app) -> None:
     """Every dashboard and simulator blueprint, in one visible list."""
     app.url_map.converters["id"] = IdConverter  # before the routes that use it are added
-    for blueprint in (admin, ledger, figures, exports, people, service, notices, sim):
+    for blueprint in (admin, ledger, figures, exports, people, service, notices, sim, phone):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
     init_auth(app, app.extensions["wishbot"].settings)
