@@ -20,9 +20,9 @@ from .world import build_world
 TOKEN, KEY = "aibotToken", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 
 
-def seal(payload: dict) -> tuple[dict, bytes]:
+def seal(payload: dict, nonce: str = "nonce1") -> tuple[dict, bytes]:
     """As WeCom sends it: the JSON sealed with an empty receive id, msg_signature in the URL."""
-    timestamp, nonce = str(int(time.time())), "nonce1"
+    timestamp = str(int(time.time()))
     sealed = parse_xml(WeChatCrypto(TOKEN, KEY, "").encrypt_message(
         json.dumps(payload, ensure_ascii=False), nonce, timestamp))
     params = {"msg_signature": sealed["MsgSignature"], "timestamp": timestamp, "nonce": nonce}
@@ -72,8 +72,28 @@ def test_an_at_mention_reviews_a_wish_and_answers_in_the_group(group):
     assert answer["stream"]["content"].startswith("心愿 #1 已发布")
     with app.extensions["wishbot"].db.sessions() as session:
         assert session.get(Wish, 1).status == "published"
-    again = client.post("/wecom/aibot", query_string=params, data=body)  # WeCom retries: acts once
+    # The same signed request again is a replay (issue 9's window, as on /wechat and /wecom).
+    assert client.post("/wecom/aibot", query_string=params, data=body).status_code == 403
+    # WeCom's retry of the message (same msgid, signed anew) acts once and gets the same answer.
+    params, body = seal(mention("liufang", "审核 1 通过", "m1"), nonce="nonce2")
+    again = client.post("/wecom/aibot", query_string=params, data=body)
     assert opened(again.data)["stream"]["content"] == answer["stream"]["content"]
+    with app.extensions["wishbot"].db.sessions() as session:
+        assert [e.action for e in session.get(Wish, 1).events].count("publish") == 1
+
+
+def test_a_stale_at_mention_is_refused(group):
+    app, chat = group
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    timestamp = str(int(time.time()) - 3600)  # an hour old: outside WISHBOT_TIMESTAMP_WINDOW
+    sealed = parse_xml(WeChatCrypto(TOKEN, KEY, "").encrypt_message(
+        json.dumps(mention("liufang", "审核 1 通过", "m9"), ensure_ascii=False), "n9", timestamp))
+    response = app.test_client().post("/wecom/aibot", data=json.dumps({"encrypt": sealed["Encrypt"]}),
+                                      query_string={"msg_signature": sealed["MsgSignature"],
+                                                    "timestamp": timestamp, "nonce": "n9"})
+    assert response.status_code == 403
+    with app.extensions["wishbot"].db.sessions() as session:
+        assert session.get(Wish, 1).status == "pending_review"
 
 
 def test_the_group_bot_knows_people_only_by_their_wecom_identity(group):

@@ -22,16 +22,28 @@ from handlers import ROUTER
 from models import Claim, Person, Proof, Registration, Wish, local_time, utcnow
 from web.auth import add_staff
 
-from .conftest import STAFF_PASSWORD
+from .conftest import APPID, STAFF_PASSWORD, make_settings
+from .phone_oauth import WeChatOAuth
 from .test_dashboard import csrf, log_in
+from .test_phone_flow import open_as
 from .test_roster import csv_bytes
 from .world import add_people
+
+PUBLIC = "https://wish.example.org"  # the same as tests/test_phone_flow.py's
 
 
 @pytest.fixture
 def database_url(sqlite_url):
     """Authorization is decided in Python, the same on both databases: SQLite keeps it quick."""
     return sqlite_url
+
+
+@pytest.fixture
+def settings(database_url, wechat_api):
+    """With WISHBOT_PUBLIC_URL, so the wishes' phone pages are on; WeChat's web authorisation is
+    a local stand-in (tests/phone_oauth.py)."""
+    base = wechat_api.url_for("").rstrip("/")
+    return make_settings(database_url, base, public_url=PUBLIC, wechat_oauth_base=base)
 
 
 CONTENT = "需要一副老花镜，儿子电话139-1111-2222"
@@ -164,6 +176,7 @@ OUT_OF_SCOPE = ("community_other", "gw_other_grid", "gw_other_community")
 IN_COMMUNITY = ("admin", "community_this", "gw_this_grid", "gw_other_grid")
 
 LOGIN, HOME, DONE, SHOWN, HIDDEN, LISTED, UNLISTED = "login", "home", "done", "shown", "hidden", "listed", "unlisted"
+WECHAT = "to WeChat's authorize page"  # a dashboard session is no WeChat identity
 REFUSED, UNAUTHORISED, FORBIDDEN, GONE, BAD = "refused", "unauthorised", "forbidden", "gone", "bad"
 
 
@@ -240,6 +253,22 @@ ROUTE_MATRIX = {
     ("sim.say", "POST"): ("pending", "/sim/say", "say", scoped(SHOWN, BAD, anonymous=UNAUTHORISED)),
     ("sim.feed", "GET"): ("pending", "/sim/feed?person=resident", None,
                           scoped(SHOWN, GONE, anonymous=UNAUTHORISED)),
+    # Outside the demo there is no stand-in authorize page.
+    ("sim.demo_authorize", "GET"): (None, "/sim/connect/oauth2/authorize?redirect_uri=x&state=s", None,
+                                    logins(GONE)),
+    # Both identities of a person (王秀兰), set by those who may place her (models.scope).
+    ("people.identities", "POST"): (None, "/admin/people/{wang}/identities", {"wecom_userid": "wang-{n}"},
+                                    scoped(DONE, HIDDEN)),
+    # The AI bot in WeCom groups: not configured here.
+    ("webhook.aibot_verify", "GET"): (None, "/wecom/aibot", None, logins(GONE)),
+    ("webhook.aibot_receive", "POST"): (None, "/wecom/aibot", "<xml/>", logins(GONE)),
+    # The wish's phone page knows people only through WeChat's web authorisation (PHONE_MATRIX
+    # below): a dashboard login is sent to WeChat, its forms are refused, a forged state is refused.
+    ("phone.show", "GET"): ("published", "/w/{token}", None, logins(WECHAT)),
+    ("phone.come_back", "GET"): ("published", "/w/oauth?code=CODE1&state=forged", None, logins(BAD)),
+    ("phone.claim", "POST"): ("published", "/w/{token}/claim", {}, logins(FORBIDDEN)),
+    ("phone.release", "POST"): ("claimed", "/w/{token}/release", {}, logins(FORBIDDEN)),
+    ("phone.complete", "POST"): ("claimed", "/w/{token}/complete", {"note": "送到了"}, logins(FORBIDDEN)),
 }
 
 
@@ -291,6 +320,8 @@ def listed(response, what: str) -> bool:
 
 def request_as(app, client, key, path: str, data, n: int):
     endpoint, method = key
+    path = path.replace("{token}", app.extensions["wishbot"].links.token(1))
+    path = path.replace("{wang}", str(person_id(app, "o-wang")))
     if method == "GET":
         return client.get(path.replace("person=resident", f"person={person_id(app, 'o-wang')}"))
     token = csrf(client, "/admin/login")
@@ -318,6 +349,8 @@ def route_outcome(key, response, what: str) -> str:
     status, location = response.status_code, response.headers.get("Location", "")
     if status == 302 and "/admin/login" in location:
         return LOGIN
+    if status == 302 and "/connect/oauth2/authorize?" in location:
+        return WECHAT
     if key == ("admin.home", "GET") and status == 302:
         return HOME
     if key == ("service.issue", "POST") and status == 302 and "/certificates/" not in location:
@@ -358,6 +391,12 @@ def test_each_route_for_each_login(app, chat, more_staff, key):
             assert wish.status == "confirmed"
         if key[0] in ("people.approve", "people.reject"):
             assert registration.status == ("approved" if key[0] == "people.approve" else "rejected")
+        if key == ("people.identities", "POST"):
+            wang = session.scalar(select(Person).where(Person.openid == "o-wang"))
+            last_in_scope = max(n for n, kind in enumerate(order) if kind in IN_SCOPE)
+            assert wang.wecom_userid == f"wang-{last_in_scope}"  # out of scope, nothing was set
+        if key[0] in ("phone.claim", "phone.release", "phone.complete"):
+            assert wish.status == {"phone.claim": "published"}.get(key[0], "claimed")  # nothing changed
         if key == ("people.upload", "POST"):
             imported = session.scalars(select(Person.openid).where(Person.openid.like("o-new-%"))).all()
             assert len(imported) == len(IN_SCOPE)

@@ -25,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from bot.links import PAGE_PATH
@@ -68,6 +69,11 @@ def _gone(message: str, status: int = 404):
 @phone.errorhandler(_Page)
 def _plain_page(page: _Page):
     return render_template("phone/notice.html", message=page.message), page.status
+
+
+@phone.errorhandler(CSRFError)
+def _stale_form(_error):
+    return render_template("phone/notice.html", message="页面已过期，请刷新后重试。"), 400
 
 
 @phone.errorhandler(400)
