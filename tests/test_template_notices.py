@@ -209,3 +209,17 @@ def test_a_retried_template_send_carries_the_same_client_msg_id(reach):
     settled(chat)
     first, second = stand_in.bodies(TEMPLATE, "o-wang")
     assert first["client_msg_id"] == second["client_msg_id"]
+
+
+def test_a_template_quotes_the_wish_scrubbed(reach):
+    """A template message shows on a locked phone and passes through WeChat's template library:
+    the wish's text in it is scrubbed like every text outside the chat (models.privacy)."""
+    chat, stand_in = reach
+    chat.say("o-wang", "许愿 需要老花镜，电话13912345678")
+    chat.say("o-liu", "审核 1 通过")
+    settled(chat)
+    age_window(chat, "o-wang", hours=50)
+    chat.say("o-li", "认领 1")
+    settled(chat)
+    [sent] = stand_in.bodies(TEMPLATE, "o-wang")
+    assert sent["data"]["thing1"] == {"value": "需要老花镜，电话139****5678"}
