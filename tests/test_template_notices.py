@@ -156,15 +156,20 @@ def test_when_wechat_refuses_the_customer_service_message_a_template_goes(reach,
     assert not person(chat, "o-wang").window_open(utcnow())  # the next notice goes as a template at once
 
 
-def test_fields_stay_within_twenty_characters_without_newlines(reach):
-    chat, stand_in = reach
-    chat.say("o-wang", "许愿 家里的老式洗衣机坏了好几天了\n想请懂电器的志愿者上门看看能不能修好")
+def claimed_template(chat, stand_in, wish: str) -> dict:
+    """The template message 王秀兰 gets when her wish is claimed three days after she last wrote."""
+    chat.say("o-wang", f"许愿 {wish}")
     chat.say("o-liu", "审核 1 通过")
     settled(chat)
     age_window(chat, "o-wang", hours=72)
     chat.say("o-li", "认领 1")
     settled(chat)
     [sent] = stand_in.bodies(TEMPLATE, "o-wang")
+    return sent
+
+
+def test_fields_stay_within_twenty_characters_without_newlines(reach):
+    sent = claimed_template(*reach, "家里的老式洗衣机坏了好几天了\n想请懂电器的志愿者上门看看能不能修好")
     for key, field in sent["data"].items():
         assert "\n" not in field["value"] and len(field["value"]) <= (5 if key.startswith("phrase") else 20)
     assert sent["data"]["thing1"]["value"] == "家里的老式洗衣机坏了好几天了 想请懂电…"
@@ -214,12 +219,5 @@ def test_a_retried_template_send_carries_the_same_client_msg_id(reach):
 def test_a_template_quotes_the_wish_scrubbed(reach):
     """A template message shows on a locked phone and passes through WeChat's template library:
     the wish's text in it is scrubbed like every text outside the chat (models.privacy)."""
-    chat, stand_in = reach
-    chat.say("o-wang", "许愿 需要老花镜，电话13912345678")
-    chat.say("o-liu", "审核 1 通过")
-    settled(chat)
-    age_window(chat, "o-wang", hours=50)
-    chat.say("o-li", "认领 1")
-    settled(chat)
-    [sent] = stand_in.bodies(TEMPLATE, "o-wang")
+    sent = claimed_template(*reach, "需要老花镜，电话13912345678")
     assert sent["data"]["thing1"] == {"value": "需要老花镜，电话139****5678"}
