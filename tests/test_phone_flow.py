@@ -3,6 +3,7 @@ against a local stand-in for WeChat (state, one-time codes), CSRF, and the same 
 notices as the chat commands."""
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -122,7 +123,7 @@ def test_completion_with_a_photo(chat, app, client, oauth):
     client.post(f"{path}/claim", data={"csrf_token": csrf(page)})
     page = client.get(path)
     response = client.post(f"{path}/complete", data={
-        "csrf_token": csrf(page), "note": "送到了", "photo": (__import__("io").BytesIO(PNG), "a.png")},
+        "csrf_token": csrf(page), "note": "送到了", "photo": (io.BytesIO(PNG), "a.png")},
         content_type="multipart/form-data")
     assert response.status_code == 302
     assert "已报告完成" in client.get(path).get_data(as_text=True)
@@ -140,3 +141,24 @@ def test_no_link_without_a_public_url_and_none_once_taken(chat, app):
         claimed = s.scalar(select(Notice.text).where(Notice.wish_id == number, Notice.event == "claimed",
                                                      Notice.audience == "group"))
     assert "一键认领" not in claimed  # every slot taken: nothing to claim
+
+
+def test_a_phone_photo_of_a_few_megabytes_is_kept_and_a_huge_one_refused(chat, app, client, oauth):
+    """A camera photo is megabytes, far over the body limit sized for webhook messages: the
+    completion form takes up to 10 MB (checked before Flask-WTF reads the form), no more."""
+    number, link = publish(chat, app)
+    path = urlsplit(link).path
+    page = open_as(client, oauth, "o-li", link)
+    client.post(f"{path}/claim", data={"csrf_token": csrf(page)})
+    token = csrf(client.get(path))
+    photo = PNG + b"\x00" * (3 * 1024 * 1024)
+    huge = client.post(f"{path}/complete", data={"csrf_token": token, "photo": (io.BytesIO(PNG + b"\x00" * (11 * 1024 * 1024)), "a.png")},
+                       content_type="multipart/form-data")
+    assert huge.status_code == 413 and "照片太大" in huge.get_data(as_text=True)
+    response = client.post(f"{path}/complete", data={"csrf_token": token, "photo": (io.BytesIO(photo), "a.png")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.extensions["wishbot"].db.sessions() as s:
+        claim = s.scalar(select(Claim).where(Claim.wish_id == number))
+        assert claim.status == "completed"
+        assert s.scalar(select(Proof.image).where(Proof.claim_id == claim.id)) == photo

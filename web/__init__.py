@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .auth import init_auth
-from .common import IdConverter, close_db
+from .common import IdConverter, allow_upload, close_db
 from .dashboard import admin
 from .exports import exports
 from .figures import figures
@@ -20,5 +20,6 @@ def register_dashboard(app) -> None:
     for blueprint in (admin, ledger, figures, exports, people, service, notices, sim, phone):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_db)
+    app.before_request(allow_upload)  # before init_auth's CSRF check reads the form
     init_auth(app, app.extensions["wishbot"].settings)
 

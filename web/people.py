@@ -22,7 +22,7 @@ from models.directory import ROLE_LABELS
 from models.workflow import REGISTRATION_PENDING
 
 from .auth import login_required
-from .common import act, clean_text, db, paginate
+from .common import act, clean_text, db, paginate, takes_upload
 from .exports import XLSX, add_sheet, csv_download, download, today_stamp, xlsx_bytes
 
 people = Blueprint("people", __name__, url_prefix="/admin/people")
@@ -59,8 +59,8 @@ def _check_scope(person: Person) -> None:
 
 @people.post("/import")
 @login_required
+@takes_upload(MAX_UPLOAD)
 def upload():
-    request.max_content_length = MAX_UPLOAD  # the app-wide limit is sized for webhook bodies
     file = request.files.get("file")
     if file is None or not file.filename:
         flash("请选择要导入的文件。", "error")

@@ -37,7 +37,7 @@ from models import Person, UserError, Wish
 from models.scope import Scope
 from models.wish import PUBLISHED
 
-from .common import clean_text, db, runtime
+from .common import clean_text, db, runtime, takes_upload
 from .sim import demo_openid_for_code
 
 phone = Blueprint("phone", __name__, url_prefix=PAGE_PATH.rstrip("/"))
@@ -231,8 +231,8 @@ def release(token: str):
 
 
 @phone.post("/<token>/complete")
+@takes_upload(MAX_PHOTO_BYTES)
 def complete(token: str):
-    request.max_content_length = MAX_PHOTO_BYTES
     note = " ".join(clean_text(request.form.get("note")).split())[:NOTE_CHARS]
     upload = request.files.get("photo")
     data = upload.read() if upload is not None and upload.filename else b""
