@@ -44,7 +44,7 @@ def attach_photo(ctx: Context, media_id: str) -> str:
     return f"照片已作为心愿 {wish.ref} 的完成凭证保存，谢谢！"
 
 
-def attach_uploaded_photo(ctx: Context, wish_id: int, data: bytes) -> None:
+def attach_uploaded_photo(ctx: Context, wish_id: int, data: bytes) -> str:
     """A photo uploaded on the wish's phone page with 完成: kept at once, nothing to fetch."""
     kind = image_type(data)
     if kind == "application/octet-stream":
@@ -57,6 +57,7 @@ def attach_uploaded_photo(ctx: Context, wish_id: int, data: bytes) -> None:
     ctx.session.add(Proof(claim_id=claim.id, media_id="web-upload", image=data, content_type=kind,
                           fetched_at=utcnow()))
     ctx.change(claim.wish, "proof", note="网页上传的完成照片")
+    return f"照片已作为心愿 {claim.wish.ref} 的完成凭证保存。"
 
 
 def image_type(data: bytes) -> str:

@@ -126,7 +126,8 @@ def test_completion_with_a_photo(chat, app, client, oauth):
         "csrf_token": csrf(page), "note": "送到了", "photo": (io.BytesIO(PNG), "a.png")},
         content_type="multipart/form-data")
     assert response.status_code == 302
-    assert "已报告完成" in client.get(path).get_data(as_text=True)
+    page = client.get(path).get_data(as_text=True)
+    assert "已报告完成" in page and f"照片已作为心愿 #{number} 的完成凭证保存。" in page
     with app.extensions["wishbot"].db.sessions() as s:
         claim = s.scalar(select(Claim).where(Claim.wish_id == number))
         assert claim.status == "completed" and claim.note == "送到了"

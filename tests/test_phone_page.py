@@ -129,7 +129,8 @@ def test_a_member_claims_from_the_group_push_and_completes_with_a_photo(served, 
     phone.fill("textarea[name=note]", "已送到家")
     phone.set_input_files("input[name=photo]", files=[{"name": "done.png", "mimeType": "image/png", "buffer": PNG}])
     phone.click("button:has-text('完成')")
-    expect(phone.locator(".flash.ok")).to_contain_text(f"心愿 #{number} 已报告完成")
+    expect(phone.locator(".flash.ok").first).to_contain_text(f"心愿 #{number} 已报告完成")
+    expect(phone.locator(".flash.ok").nth(1)).to_have_text(f"照片已作为心愿 #{number} 的完成凭证保存。")
     expect(phone.locator("h1 .status")).to_have_text("已完成，待确认")
     assert scalar(app, select(Claim.note).where(Claim.wish_id == number)) == "已送到家"
     assert scalar(app, select(Proof.image).join(Claim).where(Claim.wish_id == number)) == PNG

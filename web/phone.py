@@ -207,16 +207,17 @@ def _act(token: str, command: str, after=None):
         _gone("请从群里的消息重新打开。", 403)
     ctx = _context(person)
     try:
-        reply = run_command(ctx, command.format(id=wish_id))
+        replies = [run_command(ctx, command.format(id=wish_id))]
         if after is not None:
-            after(ctx)
+            replies.append(after(ctx))
         db().commit()
     except UserError as refusal:
         db().rollback()
         flash(refusal.reply, "error")
     else:
         runtime().after_commit(ctx.notices, ctx.jobs)
-        flash(reply, "ok")
+        for reply in replies:
+            flash(reply, "ok")
     return redirect(url_for("phone.show", token=token))
 
 
