@@ -34,7 +34,9 @@ RETAG_PERSON = "retag_person"  # a person's menu tags after their roles changed,
 NOTE_HEARD = "note_heard"  # when a person wrote, for a read-only message ("id:channel:message:event:time")
 JOBS = frozenset({SEND_NOTICE, FLUSH_ROBOT, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS, FETCH_PROOF,
                   PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD})
-AFTER_COMMIT = frozenset({FETCH_PROOF, RETAG_PERSON, NOTE_HEARD})  # the jobs a change may ask for
+# The jobs a handler may ask for (Context.run_after_commit); the composition root queues
+# RETAG_PERSON and NOTE_HEARD itself, after a commit that changed roles or for a read-only message.
+AFTER_COMMIT = frozenset({FETCH_PROOF})
 
 
 class UnknownJob(ValueError):

@@ -5,7 +5,7 @@ import logging
 from functools import cached_property
 
 from bot.db import Database
-from bot.jobs import RELAY_NOTICES, checked
+from bot.jobs import RELAY_NOTICES, RETAG_PERSON, checked
 from bot.delivery import Delivery, Outbound
 from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
@@ -62,7 +62,7 @@ class Runtime:
             ids = session.info.pop(RETAG, set())
             if ids:
                 try:
-                    self.after_commit([], [("retag_person", person_id) for person_id in sorted(ids)])
+                    self.after_commit([], [(RETAG_PERSON, person_id) for person_id in sorted(ids)])
                 except Exception:  # the next `wishbot menu push` tags everyone again
                     log.warning("could not queue re-tagging of %s", sorted(ids), exc_info=True)
 
