@@ -1,7 +1,7 @@
 """export jobs: large exports made in the background, with progress and a file per login
 
 Revision ID: d5e6f7a8b9c0
-Revises: c4d5e6f7a8b9
+Revises: a7e13c5d9f01
 Create Date: 2026-11-30 20:10:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'd5e6f7a8b9c0'
-down_revision: Union[str, Sequence[str], None] = 'c4d5e6f7a8b9'
+down_revision: Union[str, Sequence[str], None] = 'a7e13c5d9f01'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,8 +1,8 @@
 """indexes for a city's history: the stage timestamps, claims by date and unit, people by
 community, notices by fallback, and trigram text search on PostgreSQL
 
-Revision ID: c4d5e6f7a8b9
-Revises: c9a1d5e7f3b2
+Revision ID: a7e13c5d9f01
+Revises: c4d5e6f7a8b9
 Create Date: 2026-11-30 20:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = 'c4d5e6f7a8b9'
-down_revision: Union[str, Sequence[str], None] = 'c9a1d5e7f3b2'
+revision: str = 'a7e13c5d9f01'
+down_revision: Union[str, Sequence[str], None] = 'c4d5e6f7a8b9'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
