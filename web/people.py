@@ -11,9 +11,9 @@ from flask import (
     request,
     url_for,
 )
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from handlers.directory import set_identities
 from handlers.registration import approve_registration, reject_registration
 from handlers.roster import COLUMNS, HEADINGS, ImportFailed, export_rows, import_people, read_rows
 from models import NotAllowed, Person, Registration, UserError
@@ -21,8 +21,9 @@ from models.directory import ROLE_LABELS
 from models.workflow import REGISTRATION_PENDING
 
 from .auth import login_required
-from .common import act, clean_text, db, paginate
-from .exports import XLSX, add_sheet, csv_download, download, today_stamp, xlsx_bytes
+from .common import act, clean_text, db, paginate, takes_upload
+from .exports import today_stamp
+from .sheets import Sheet, csv_response, xlsx_response
 
 people = Blueprint("people", __name__, url_prefix="/admin/people")
 PAGE_SIZE = 50
@@ -58,8 +59,8 @@ def _check_scope(person: Person) -> None:
 
 @people.post("/import")
 @login_required
+@takes_upload(MAX_UPLOAD)
 def upload():
-    request.max_content_length = MAX_UPLOAD  # the app-wide limit is sized for webhook bodies
     file = request.files.get("file")
     if file is None or not file.filename:
         flash("请选择要导入的文件。", "error")
@@ -83,16 +84,35 @@ def upload():
 @people.get("/export.xlsx")
 @login_required
 def export_xlsx():
-    book = Workbook()
-    add_sheet(book, "花名册", COLUMNS, export_rows(db(), g.scope.people(select(Person))),
-           [30, 12, 10, 14, 12, 22, 20, 30])
-    return download(xlsx_bytes(book), f"花名册-{today_stamp()}.xlsx", XLSX)
+    rows = export_rows(db(), g.scope.people(select(Person)))
+    return xlsx_response([Sheet("花名册", COLUMNS, rows, [30, 12, 10, 14, 12, 22, 20, 30, 24])],
+                         f"花名册-{today_stamp()}.xlsx")
 
 
 @people.get("/export.csv")
 @login_required
 def export_csv():
-    return csv_download(COLUMNS, export_rows(db(), g.scope.people(select(Person))), f"花名册-{today_stamp()}.csv")
+    return csv_response(COLUMNS, export_rows(db(), g.scope.people(select(Person))), f"花名册-{today_stamp()}.csv")
+
+
+@people.post("/<id:number>/identities")
+@login_required
+def identities(number: int):
+    """Set a person's Official Account OpenID and WeCom UserID (a blank field keeps its value).
+    Only for people the login may place (models.scope): an identity is who acts as the person."""
+    person = db().get(Person, number)
+    if person is None or not g.scope.may_place(person):
+        abort(404)
+    try:
+        set_identities(db(), person, clean_text(request.form.get("openid")) or None,
+                       clean_text(request.form.get("wecom_userid")) or None)
+        db().commit()
+    except UserError as refusal:
+        db().rollback()
+        flash(refusal.reply, "error")
+    else:
+        flash(f"已保存{person.name}的微信身份。", "ok")
+    return redirect(url_for("people.index", q=person.name))
 
 
 def _registration(number: int) -> Registration:
