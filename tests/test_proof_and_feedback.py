@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from models import Proof, Wish, WishEvent
 
 from .conftest import wait_for
+from .replies import HINT
 from .world import session_of, stamps
 
-HINT = "没看懂您的意思。有困难直接告诉我您需要什么，比如：需要一副老花镜；发「帮助」看看怎么用。"
 NOT_YET = "收到照片。如果是完成心愿的照片，请先发「完成 编号」，再发照片。"
 JPEG = b"\xff\xd8\xff\xe0 a small photo of a wheelchair at the door"
 
