@@ -32,8 +32,11 @@ FETCH_PROOF = "fetch_proof"  # a completion photo, by Proof id
 PURGE_PROCESSED = "purge_processed"  # the clock, hourly: processed messages past retention
 RETAG_PERSON = "retag_person"  # a person's menu tags after their roles changed, by Person id
 NOTE_HEARD = "note_heard"  # when a person wrote, for a read-only message ("id:channel:message:event:time")
+RUN_EXPORT = "run_export"  # a large export's file, by ExportJob id (web/export_jobs.py)
 JOBS = frozenset({SEND_NOTICE, FLUSH_ROBOT, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS, FETCH_PROOF,
-                  PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD})
+                  PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD, RUN_EXPORT})
+# Seconds a worker may spend on one job where RQ's default (180) is too short.
+TIMEOUTS = {RUN_EXPORT: 3600}
 # The jobs a handler may ask for (Context.run_after_commit); the composition root queues
 # RETAG_PERSON and NOTE_HEARD itself, after a commit that changed roles or for a read-only message.
 AFTER_COMMIT = frozenset({FETCH_PROOF})
@@ -185,6 +188,8 @@ class RQJobs(Jobs):
         checked(name)
         options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
+        if name in TIMEOUTS:
+            options["job_timeout"] = TIMEOUTS[name]
         try:
             if self._will_run([options["job_id"]]):
                 return True
