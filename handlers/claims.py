@@ -1,7 +1,7 @@
 """A member's claims: browse, claim, release, complete."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from bot.hours import find_hours
@@ -15,7 +15,7 @@ from models.workflow import REGISTRATION_APPROVED
 from . import notices
 from .categories import CATEGORIES, OTHER
 from .context import Context
-from .paging import PAGE_SIZE, take_page
+from .paging import page_of, take_page
 from .service import report_own_hours
 
 group = CommandGroup()
@@ -42,9 +42,8 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     if category and category not in CATEGORIES:
         raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
     condition = _open_condition(ctx, category)
-    total = ctx.session.scalar(select(func.count(Wish.id)).where(*condition)) or 0
-    wishes = ctx.session.scalars(select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
-                                 .offset(page.offset).limit(PAGE_SIZE).options(joinedload(Wish.requester))).all()
+    wishes, total = page_of(ctx.session, select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
+                            .options(joinedload(Wish.requester)), page)
     command = f"心愿列表 {category}".strip()
     if not total:
         return "现在没有待认领的心愿，谢谢关心！"
@@ -94,10 +93,8 @@ def complete_claim(ctx: Context, args: str) -> str:
 def list_my_claims(ctx: Context, args: str) -> str:
     _, page = take_page(args)
     mine = Claim.member_id == ctx.person.id
-    total = ctx.session.scalar(select(func.count(Claim.id)).where(mine)) or 0
-    claims = ctx.session.scalars(
-        select(Claim).where(mine).order_by(Claim.id.desc()).offset(page.offset).limit(PAGE_SIZE)
-        .options(joinedload(Claim.wish).joinedload(Wish.requester))).all()
+    claims, total = page_of(ctx.session, select(Claim).where(mine).order_by(Claim.id.desc())
+                            .options(joinedload(Claim.wish).joinedload(Wish.requester)), page)
     if not total:
         return "您还没有认领心愿。发送「心愿列表」看看。"
     if not claims:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
 from bot.numbers import chinese_or_arabic
 
 PAGE_SIZE = 10
@@ -36,3 +39,15 @@ def take_page(args: str) -> tuple[str, Page]:
     if number is not None and number >= 1:
         return head.strip(), Page(number)
     return args.strip(), Page(1)
+
+
+def page_of(session: Session, query: Select, page: Page) -> tuple[list, int]:
+    """This page of `query`'s rows (one entity each) and how many rows there are in all, in one
+    statement: the total is a window count over every row before LIMIT. A page past the end has
+    no row to carry it, so only then is it counted on its own."""
+    rows = session.execute(query.add_columns(func.count().over()).offset(page.offset).limit(PAGE_SIZE)).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1]
+    if page.number == 1:
+        return [], 0
+    return [], session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

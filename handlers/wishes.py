@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.numbers import chinese_or_arabic
 from bot.router import CommandGroup
@@ -13,7 +13,7 @@ from models.wish import PENDING_REVIEW, WITHDRAWN
 
 from . import intake, notices, submission
 from .context import Context
-from .paging import PAGE_SIZE, take_page
+from .paging import page_of, take_page
 
 group = CommandGroup()
 
@@ -38,9 +38,7 @@ def submit_wish_in_own_words(ctx: Context, args: str) -> str:
 def list_my_wishes(ctx: Context, args: str) -> str:
     _, page = take_page(args)
     mine = Wish.requester_id == ctx.person.id
-    total = ctx.session.scalar(select(func.count(Wish.id)).where(mine)) or 0
-    wishes = ctx.session.scalars(
-        select(Wish).where(mine).order_by(Wish.id.desc()).offset(page.offset).limit(PAGE_SIZE)).all()
+    wishes, total = page_of(ctx.session, select(Wish).where(mine).order_by(Wish.id.desc()), page)
     if not total:
         return "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
     if not wishes:
