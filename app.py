@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.register_blueprint(webhook)  # in url_map, for url_for and the authorization matrix
     app.register_blueprint(api)
     register_dashboard(app)
-    app.wsgi_app = WebhookFirst(_webhook_app(runtime), app.wsgi_app)
+    app.wsgi_app = WebhookFirst(_webhook_app(app), app.wsgi_app)
     from handlers.needs import warm_up
 
     warm_up()
@@ -33,13 +33,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return app
 
 
-def _webhook_app(runtime: Runtime) -> Flask:
-    """The same webhook blueprint in an app of its own. WeChat signs its requests and sends no
-    cookies, so the dashboard's session, login, CSRF and login-throttle machinery (which costs a
-    message as much as its own database work) has nothing to do for them and never runs."""
+def _webhook_app(app: Flask) -> Flask:
+    """The same webhook blueprint in an app of its own, with the same configuration and runtime.
+    WeChat signs its requests and sends no cookies, so the dashboard's session, login, CSRF and
+    login-throttle machinery (which cost a message as much as its own database work) has nothing
+    to do for them and never runs."""
     hook = Flask(__name__)
-    hook.config.update(MAX_CONTENT_LENGTH=runtime.settings.max_body_bytes)
-    hook.extensions["wishbot"] = runtime
+    hook.config = app.config  # one configuration: the body limit, TESTING
+    hook.extensions["wishbot"] = app.extensions["wishbot"]
     hook.register_blueprint(webhook)
     return hook
 
