@@ -17,7 +17,7 @@ from typing import Callable
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.db import Database
 from bot.inbound import Inbound
@@ -44,6 +44,9 @@ CUT_NOTE = "……内容较多，完整记录请到管理台查看。"
 # Built once: building and keying a statement costs more than running it.
 _DELIVERY = select(ProcessedMessage).where(ProcessedMessage.key == bindparam("key"))
 _SENDER = select(Person).where(Person.openid == bindparam("openid"))
+# What changes data reads of the sender's place (a new wish's community and grid, a claim's unit,
+# the community's robot): loaded with them rather than one query each.
+_SENDER_AND_PLACE = _SENDER.options(joinedload(Person.community), joinedload(Person.grid), joinedload(Person.unit))
 
 
 def fit_reply(reply: str | None) -> str | None:
@@ -87,9 +90,10 @@ class Conversation:
                 reply, notices, jobs = self._handle_once(inbound, guard)
                 break
             except IntegrityError:
-                # Either a concurrent retry of this very delivery committed first (answer as it
-                # did), or another message raced this one to a unique row (two first messages
-                # from a new sender both creating them): then it runs again and finds the row.
+                # Either this delivery was answered already, or a concurrent retry of it committed
+                # first (answer as it did), or another message raced this one to a unique row (two
+                # first messages from a new sender both creating them): then it runs again and
+                # finds the row.
                 stored = self._stored(inbound.message_key)
                 if stored is not None:
                     return stored.reply
@@ -133,12 +137,11 @@ class Conversation:
     def _handle_once(self, inbound: Inbound, guard: Guard | None = None
                      ) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         with self.db.transaction() as session:
-            seen = session.scalar(_DELIVERY, {"key": inbound.message_key})
-            if seen is not None:
-                return seen.reply, [], []
-            # Recorded first: a concurrent retry of this delivery waits here on the unique key
-            # until this one commits, then fails, rolls back having done nothing, and answers as
-            # this one did (recorded last, both would run the command and use up wish numbers).
+            # Recorded first, with no look beforehand: a retry of a delivery already answered
+            # fails on the unique key at once, and a concurrent retry waits on it until this one
+            # commits, then fails; either rolls back having done nothing and answers with the
+            # stored reply (handle). Recorded last, both would run the command and use up wish
+            # numbers.
             record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
             session.add(record)
             session.flush()
@@ -164,7 +167,7 @@ class Conversation:
             raise NotAllowed(refusal)
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
-        person = session.scalar(_SENDER, {"openid": inbound.sender})
+        person = session.scalar(_SENDER_AND_PLACE, {"openid": inbound.sender})
         if person is None:
             person = Person(openid=inbound.sender, name=NEW_PERSON_NAME, roles="resident")
             session.add(person)
