@@ -1,12 +1,12 @@
 """Hours of service as people write or say them: `2小时`, `1.5小时`, `两个半小时`, `半小时`,
-`一个半钟头`, `1小时20分钟`, `90分钟`; Chinese numerals go through cn2an."""
+`一个半钟头`, `1小时20分钟`, `90分钟`; Chinese numerals are read by bot.numbers."""
 from __future__ import annotations
 
 import re
 
-import cn2an
+from bot.numbers import CHINESE_NUMERALS, amount
 
-_NUMBER = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
+_NUMBER = rf"(?:\d+(?:\.\d+)?|[{CHINESE_NUMERALS}点]+)"
 _HOURS = re.compile(
     rf"(?:(?P<whole>{_NUMBER})\s*个?\s*(?P<half>半)?|(?P<only_half>半)\s*个?)\s*(?:小时|钟头|个钟)"
     rf"(?:\s*(?P<minutes>{_NUMBER})\s*分钟?)?"
@@ -15,25 +15,17 @@ _HOURS = re.compile(
 _BARE = re.compile(rf"^\s*(?P<value>{_NUMBER})\s*(?:h|H)?\s*$")
 
 
-def number(text: str) -> float | None:
-    """`2`, `1.5`, `两`, `一点五`, `十二` -> a number; anything else -> None."""
-    try:
-        return float(text) if text[0].isdigit() else float(cn2an.cn2an(text, "smart"))
-    except (ValueError, KeyError, IndexError):
-        return None
-
-
 def _value(match: re.Match) -> float | None:
     if match.group("only_minutes"):
-        minutes = number(match.group("only_minutes"))
+        minutes = amount(match.group("only_minutes"))
         return None if minutes is None else minutes / 60
-    hours = 0.5 if match.group("only_half") else number(match.group("whole"))
+    hours = 0.5 if match.group("only_half") else amount(match.group("whole"))
     if hours is None:
         return None
     if match.group("half"):
         hours += 0.5
     if match.group("minutes"):
-        minutes = number(match.group("minutes"))
+        minutes = amount(match.group("minutes"))
         if minutes is None:
             return None
         hours += minutes / 60
@@ -59,6 +51,6 @@ def parse_hours(text: str) -> float | None:
     text = text.strip()
     bare = _BARE.match(text)
     if bare:
-        return number(bare.group("value"))
+        return amount(bare.group("value"))
     hours, rest = find_hours(text)
     return hours if hours is not None and not rest else None

@@ -5,8 +5,9 @@ A number is a whole token. `12`, `#12`, `# 12`, `１２` (folded earlier by bot.
 them is taken for one. Chinese numerals (spoken, then written down by speech recognition) are
 read by cn2an, so `两百`, `二一六` work as a listener would hear them.
 
-Other commands reuse these: `chinese_or_arabic` reads an amount (`3`, `三`, `两`) without the
-wish-number trimmings (`#`, `号`).
+Other commands reuse these: `chinese_or_arabic` reads a count (`3`, `三`, `两`) without the
+wish-number trimmings (`#`, `号`); `amount` reads a quantity that may have a fraction (`1.5`,
+`一点五`), as hours of service are written.
 """
 from __future__ import annotations
 
@@ -41,6 +42,14 @@ def chinese_or_arabic(word: str) -> int | None:
         value = int(value)
         return value if value < 10 ** MAX_DIGITS else None
     return None
+
+
+def amount(text: str) -> float | None:
+    """`2`, `1.5`, `两`, `一点五`, `十二` -> a number; anything else -> None."""
+    try:
+        return float(text) if text[0].isdigit() else float(cn2an.cn2an(text, "smart"))
+    except (ValueError, KeyError, IndexError):
+        return None
 
 
 def parse_number(token: str) -> int | None:

@@ -143,6 +143,10 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
         f"电话：{requester.phone}" if requester.phone else None,
         f"地址：{requester.address}" if requester.address else None,
     ]))
+    if not requester.phone:  # someone who wrote in first, never leaving a number: the grid worker knows them
+        helper = next((p for p in gridworkers_of(session, wish) if p.phone), None)
+        if helper is not None:
+            contact += f"\n许愿人没有留电话，请联系网格员{helper.name}（{helper.phone}）。"
     if claim.assigned_by is not None:
         taken = f"心愿 {wish.ref} 已派给 {_claimer_label(claim)}{remaining}。"
         to_claimer = (f"网格员{claim.assigned_by.name}给您派了心愿 {wish.ref}：{shorten(wish.content, 80)}\n{contact}\n"

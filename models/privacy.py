@@ -7,7 +7,8 @@ half a number behind for the pattern to miss.
 
 Caught: mobile numbers (also `+86`, written with spaces or dashes, full-width digits), landlines
 with an area code (`0755-12345678`, `(010)12345678`), bare 7–8 digit local numbers, 15- and
-18-digit ID numbers (身份证) — and the given people's phone, address and full name.
+18-digit ID numbers (身份证), door numbers of an address (`东山路5号`, `3栋2单元501室`) — and the
+given people's phone, address and full name.
 """
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ _MOBILE = re.compile(
 _LANDLINE = re.compile(
     f"{_EDGE_BEFORE}(?:[(（]0{_D}{{2,3}}[)）]|[0０]{_D}{{2,3}}){_S}{_D}{{3,4}}{_S}{_D}{{4}}{_EDGE_AFTER}")
 _LOCAL = re.compile(f"{_EDGE_BEFORE}{_D}{{3,4}}{_S}{_D}{{4}}{_EDGE_AFTER}")
+# The numbers that find a door: after a road (`东山路5号`) or before a building part (`3栋`, `501室`).
+# A date's `5号` (`12月5号`) follows no road and stays.
+_DOOR = re.compile(f"(?<=[路街巷弄道村里同区园苑院])\\s*{_D}+(?=\\s*号)|{_D}+(?=\\s*(?:号楼|号院|栋|幢|单元|室|楼|层))")
+# A cut inside a number (or its mask) drops the whole number: half a number is noise, never a clue.
+_NUMBER_OR_MASK = re.compile(f"(?:{_D}|[*＊])(?:[ \\-－]?(?:{_D}|[*＊]))*")
 
 
 def _plain_digits(text: str) -> str:
@@ -58,6 +64,10 @@ def _mask_local(match: re.Match) -> str:
     return "****" + _plain_digits(match.group())[-4:]
 
 
+def _mask_door(match: re.Match) -> str:
+    return "*"
+
+
 def scrub(text: str | None, *people: Person | None) -> str:
     """The text with these people's phone, address and full name masked, and every phone or ID
     number in it masked (`139****2222`)."""
@@ -68,7 +78,7 @@ def scrub(text: str | None, *people: Person | None) -> str:
             if secret and len(secret) > 1:
                 text = text.replace(secret, shown)
     for pattern, mask in ((_ID_NUMBER, _mask_id), (_MOBILE, _mask_mobile),
-                          (_LANDLINE, _mask_landline), (_LOCAL, _mask_local)):
+                          (_LANDLINE, _mask_landline), (_LOCAL, _mask_local), (_DOOR, _mask_door)):
         text = pattern.sub(mask, text)
     return text
 
@@ -76,7 +86,14 @@ def scrub(text: str | None, *people: Person | None) -> str:
 def shorten(text: str, limit: int) -> str:
     """At most `limit` characters, on one line, with `…` where it was cut."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    for number in _NUMBER_OR_MASK.finditer(text):
+        if number.start() < cut < number.end():
+            cut = number.start()
+            break
+    return text[:cut].rstrip() + "…"
 
 
 def brief(text: str | None, limit: int, *people: Person | None) -> str:

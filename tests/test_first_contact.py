@@ -52,6 +52,11 @@ def test_a_newcomer_wishes_in_three_messages_and_the_grid_worker_is_told(chat, a
     # From now on a registered resident: the next wish goes straight in.
     assert chat.say("o-new", "许愿 还需要一个拐杖") == "收到您的心愿 #2，网格员审核后会发布。"
     assert chat.say("o-liu", "审核 1 通过") == "心愿 #1 已发布到志愿者群。"
+    # The claimer cannot reach someone who left no number: the grid worker who knows them can.
+    chat.say("o-li", "认领 1")
+    assert chat.private_notices("o-li")[-1] == (
+        "您认领了心愿 #1：需要一个轮椅\n许愿人：微信用户\n许愿人没有留电话，请联系网格员刘芳（13700000001）。\n"
+        "完成后回复「完成 1」。")
 
 
 def test_everyday_words_from_a_newcomer_answered_by_name_keep_every_word(chat, app):
