@@ -9,6 +9,7 @@ from bot.settings import Settings
 from bot.webhook import webhook
 from composition.runtime import Runtime
 from web import register_dashboard
+from web.common import largest_body
 from web.api import api
 
 
@@ -59,10 +60,11 @@ class WebhookFirst:
 def serve(app: Flask, host: str, port: int, *, threads: int = 8, timeout: int = 30) -> None:
     """The production WSGI server for a single process (`wishbot serve`, the demo): waitress
     reads each request whole before a thread runs it, closes a connection silent for `timeout`
-    seconds, and refuses bodies over the app's limit before reading them."""
+    seconds, and refuses bodies over the largest the app takes (an upload's) before reading them;
+    Flask refuses a body over its own view's limit from its Content-Length, before reading it."""
     from waitress import serve as waitress_serve
 
     logging.getLogger("waitress").setLevel(logging.INFO)
     waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=timeout,
                    cleanup_interval=max(1, min(timeout, 30)),  # how often silent connections are closed
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"], ident="wishbot")
+                   max_request_body_size=largest_body(app), ident="wishbot")

@@ -71,7 +71,7 @@ def demo(host: str, port: int) -> None:
     from app import create_app, serve
     from composition.demo import demo_settings, run_demo
 
-    run_demo(create_app(demo_settings()), host, port, serve)
+    run_demo(create_app(demo_settings(host, port)), host, port, serve)
 
 
 @main.command()
@@ -205,6 +205,31 @@ def say(rt: Runtime, openid: str, text: str, url: str) -> None:
     click.echo(reply if reply is not None else "（没有回复）")
 
 
+@main.group()
+def menu() -> None:
+    """The Official Account's menus."""
+
+
+@menu.command("push")
+@click.pass_obj
+def menu_push(rt: Runtime) -> None:
+    """Create the default menu and one personalised menu per role tag (居民, 志愿者, 网格员),
+    and tag everyone by role. Clients show a new menu within about five minutes."""
+    from composition.menus import push_menus
+    from bot.outbound.errors import DeliveryError
+    from bot.outbound.official import OfficialAccountAPI
+
+    api = rt.outbound.official
+    if not isinstance(api, OfficialAccountAPI):
+        raise click.ClickException("WECHAT_APPID and WECHAT_SECRET are not set: there is no Official Account to push to")
+    try:
+        with rt.db.sessions() as session:
+            counts = push_menus(api, session)
+    except DeliveryError as error:
+        raise click.ClickException(f"WeChat refused: {error}")
+    click.echo("menus pushed; tagged " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+
+
 # --- the directory --------------------------------------------------------------------
 
 
@@ -263,7 +288,8 @@ def person() -> None:
 
 
 @person.command("add")
-@click.argument("openid")
+@click.argument("openid", required=False)
+@click.option("--wecom-userid", help="their WeCom (企业微信) UserID, a second identity")
 @click.option("--role", required=True, type=click.Choice(["resident", "member", "gridworker", "admin"]))
 @click.option("--name", required=True)
 @click.option("--phone")
@@ -272,12 +298,35 @@ def person() -> None:
 @click.option("--grid", help="COMMUNITY/GRID")
 @click.option("--unit")
 @directory_command
-def person_add(session, openid, role, name, phone, address, community, grid, unit):
+def person_add(session, openid, wecom_userid, role, name, phone, address, community, grid, unit):
+    """A person known by their Official Account OPENID, their --wecom-userid, or both."""
     from handlers.directory import add_person
 
     row = add_person(session, openid, role, name, phone=phone, community=community, grid=grid,
-                     unit=unit, address=address)
-    return f"person {row.name} ({row.roles}) added"
+                     unit=unit, address=address, wecom_userid=wecom_userid)
+    return f"person {row.name} ({row.roles}) added{_identities(row)}"
+
+
+@person.command("identity")
+@click.argument("who")
+@click.option("--openid", help="their Official Account OpenID")
+@click.option("--wecom-userid", help="their WeCom (企业微信) UserID")
+@directory_command
+def person_identity(session, who, openid, wecom_userid):
+    """Set the identities of the person known by WHO (an OpenID or a WeCom UserID)."""
+    from handlers.directory import known_person, set_identities
+    from models import BadInput
+
+    row = known_person(session, who, None) or known_person(session, None, who)
+    if row is None:
+        raise BadInput(f"没有这个人：{who}")
+    set_identities(session, row, openid, wecom_userid)
+    return f"person {row.name}{_identities(row)}"
+
+
+def _identities(row) -> str:
+    shown = [f"openid {row.openid}" if row.openid else "", f"wecom {row.wecom_userid}" if row.wecom_userid else ""]
+    return ": " + ", ".join(filter(None, shown)) if any(shown) else ""
 
 
 @main.group()

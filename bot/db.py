@@ -72,13 +72,15 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, info: dict | None = None):
+        """`info` is handed to every session (session.info), e.g. the wish links of bot/links.py."""
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=dict(info or {}))
         # PostgreSQL: autocommit, so a read costs one round trip a query and no BEGIN/ROLLBACK.
         options = {READS: True} if self.is_sqlite else {READS: True, "isolation_level": "AUTOCOMMIT"}
-        self._read_sessions = sessionmaker(self.engine.execution_options(**options), autoflush=False)
+        self._read_sessions = sessionmaker(self.engine.execution_options(**options), autoflush=False,
+                                           info=dict(info or {}))
         event.listen(self._read_sessions, "before_flush", _refuse_writes)
 
     @property

@@ -10,6 +10,7 @@ marked failed and stays visible.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,14 +19,16 @@ from typing import Callable, Protocol
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from models import Notice, utcnow
+from models import Notice, Person, utcnow
 from models.messaging import NOTICE_FAILED, NOTICE_PENDING, NOTICE_SENDING, NOTICE_SENT
 
 from .db import Database
+from .links import WishLinks
 from .outbound.errors import DeliveryError, OutsideWindow, Throttled
 from .outbound.log import LoggingSender
 from .outbound.official import OfficialAccountAPI
 from .outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, markdown_literal, split_message
+from .outbound.wecom_app import WeComAPI
 from .pacing import WINDOW
 
 log = logging.getLogger("wishbot.push")
@@ -41,6 +44,7 @@ BATCH_ROWS = 200  # robot rows one flush takes on
 class Outbound:
     robot: GroupRobot
     official: OfficialAccountAPI | LoggingSender  # the log when no Official Account is configured
+    wecom: WeComAPI | LoggingSender = field(default_factory=lambda: LoggingSender("WeCom message"))
 
 
 class Pacer(Protocol):
@@ -74,8 +78,11 @@ class Message:
 
 class Delivery:
     def __init__(self, db: Database, outbound: Outbound, pacer: Pacer, jobs: FollowUps, lease: float = 60,
-                 *, outside_window: OutsideWindowPolicy):
+                 *, outside_window: OutsideWindowPolicy, template_ids: dict[str, str] | None = None,
+                 links: WishLinks | None = None):
         self.db = db
+        self.template_ids = template_ids or {}
+        self.links = links
         self.outbound = outbound
         self.pacer = pacer
         self.jobs = jobs
@@ -86,33 +93,59 @@ class Delivery:
 
     def send_notice(self, notice_id: int) -> None:
         """Send a private notice. For a robot row, have its robot flushed: only that job sends
-        robot messages, so each retry of it is one attempt for every row it carries."""
+        robot messages, so each retry of it is one attempt for every row it carries.
+
+        An Official Account notice goes as a customer-service message while the person's window
+        is open (or not known), else — or when WeChat answers 45015/45047 — as a template message
+        when its kind has one. A notice that cannot go (no template, a template refused for
+        good, a WeCom message refused) goes through the person's other channel, else to the
+        grid workers to phone through."""
+        now = utcnow()
         with self.db.transaction() as session:
-            notice = session.scalar(_claimable(utcnow()).where(Notice.id == notice_id))
+            notice = session.scalar(_claimable(now).where(Notice.id == notice_id))
             if notice is None:
                 return  # sent, failed for good, or being sent by another worker right now
             lease = None if notice.channel == "robot" else self._lease([notice])
+            recipient = _recipient(session, notice)
+            window = recipient.window_open(now) if recipient is not None else None
         if lease is None:
             self.jobs.schedule_flush(notice.target)
             return
-        error = _attempt(lambda: self._push(notice))
+        # Straight to a template when the window is known closed and the kind has one; without a
+        # template the customer-service message is tried all the same (WeChat decides).
+        by_template = notice.channel == "official" and window is False and self._template_id(notice) is not None
+        error = None if by_template else _attempt(lambda: self._push(notice))
+        window_closed = _window_refused(error)
+        if notice.channel == "official" and (by_template or window_closed):
+            by_template, refused = True, error
+            error = _attempt(lambda: self._send_template(notice))
+            if isinstance(error, NoTemplate) and refused is not None:
+                error = NoTemplate(f"{refused}; {error}", getattr(refused, "code", None))
+        # What cannot go this way for good goes another way: the template refused (or none), or
+        # WeCom refusing the member.
+        fall_back = error is not None and not _retryable(error) and (by_template or notice.channel == "wecom")
         new_ids: list[int] = []
         with self.db.transaction() as session:
             for row in _still_leased(session, [notice], lease):
-                if isinstance(error, OutsideWindow):
+                person = _recipient(session, row)
+                if person is not None and window_closed:
+                    person.window_closed(utcnow())  # WeChat said so: the next notice goes as a template at once
+                elif person is not None and error is None and not by_template:
+                    person.used_a_send()
+                if fall_back:
                     _failed(row, error, final=True)
                     new_ids = self._pass_on(session, row)
                 else:
                     _settle(row, error)
         if new_ids:
             self.jobs.enqueue(new_ids)
-        if error is not None and not isinstance(error, OutsideWindow):
+        if error is not None and not fall_back:
             raise error
 
     def _pass_on(self, session: Session, notice: Notice) -> list[int]:
         """The resident has not written for 48 hours: queue what the policy sends instead
         (once: a row that is itself a pass-on is not passed on again)."""
-        rows = [] if notice.fallback_for_id else self.outside_window(session, notice)
+        rows = [] if notice.event == "pass_on" else self.outside_window(session, notice)
         session.add_all(rows)
         session.flush()
         return [row.id for row in rows]
@@ -120,10 +153,28 @@ class Delivery:
     def _push(self, notice: Notice) -> None:
         if notice.channel == "official":
             self.outbound.official.send_text(notice.target, notice.text)
+        elif notice.channel == "wecom":
+            if isinstance(self.outbound.wecom, LoggingSender):  # so the other channel is tried
+                raise DeliveryError("no WeCom application configured (WECOM_AGENT_ID, WECOM_SECRET)", retryable=False)
+            self.outbound.wecom.send_text([notice.target], notice.text)
         elif notice.channel == "log":
             log.info("push to %s (no destination configured):\n%s", notice.target, notice.text)
         else:
             raise DeliveryError(f"unknown channel {notice.channel}", retryable=False)
+
+    def _template_id(self, notice: Notice) -> str | None:
+        kind = json.loads(notice.template)["kind"] if notice.template else None
+        return self.template_ids.get(kind) if kind else None
+
+    def _send_template(self, notice: Notice) -> None:
+        """The notice as a template message; NoTemplate when its kind has none configured."""
+        template = json.loads(notice.template) if notice.template else None
+        template_id = self._template_id(notice)
+        if template_id is None:
+            raise NoTemplate(f"outside the 48-hour window and no template for {notice.event}")
+        url = self.links.page_url(notice.wish_id) if self.links is not None and notice.wish_id else None
+        self.outbound.official.send_template(notice.target, template_id, template["data"], url=url,
+                                             client_msg_id=f"wishbot-notice-{notice.id}")
 
     # --- a group robot ---------------------------------------------------------------------------
 
@@ -300,3 +351,24 @@ def _failed(notice: Notice, error: Exception, final: bool = False) -> None:
         log.error("notice %s failed for good: %s", notice.id, notice.last_error)
     else:
         notice.status = NOTICE_PENDING
+
+
+class NoTemplate(DeliveryError):
+    """Outside the customer-service window, and the notice's kind has no template configured."""
+
+
+QUOTA_USED = 45047
+
+
+def _window_refused(error: Exception | None) -> bool:
+    """WeChat's answer that the customer-service window is closed (45015) or used up (45047)."""
+    return isinstance(error, OutsideWindow) or getattr(error, "code", None) == QUOTA_USED
+
+
+def _recipient(session: Session, notice: Notice) -> Person | None:
+    """Whom a private notice reaches (its target may be a grid worker passing it on)."""
+    if notice.channel == "official":
+        return session.scalar(select(Person).where(Person.openid == notice.target))
+    if notice.channel == "wecom":
+        return session.scalar(select(Person).where(Person.wecom_userid == notice.target))
+    return None

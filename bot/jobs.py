@@ -30,9 +30,13 @@ SEND_DIGESTS = "send_digests"  # the clock, daily
 SEND_REMINDERS = "send_reminders"  # the clock, hourly
 FETCH_PROOF = "fetch_proof"  # a completion photo, by Proof id
 PURGE_PROCESSED = "purge_processed"  # the clock, hourly: processed messages past retention
+RETAG_PERSON = "retag_person"  # a person's menu tags after their roles changed, by Person id
+NOTE_HEARD = "note_heard"  # when a person wrote, for a read-only message ("id:channel:message:event:time")
 JOBS = frozenset({SEND_NOTICE, FLUSH_ROBOT, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS, FETCH_PROOF,
-                  PURGE_PROCESSED})
-AFTER_COMMIT = frozenset({FETCH_PROOF})  # the jobs a handler may ask for (Context.run_after_commit)
+                  PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD})
+# The jobs a handler may ask for (Context.run_after_commit); the composition root queues
+# RETAG_PERSON and NOTE_HEARD itself, after a commit that changed roles or for a read-only message.
+AFTER_COMMIT = frozenset({FETCH_PROOF})
 
 
 class UnknownJob(ValueError):

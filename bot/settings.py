@@ -40,8 +40,24 @@ def env(name: str, default=None, *, factory=None, url: bool = False):
     return field(default=default, metadata=metadata)
 
 
+TEMPLATE_KINDS = ("claimed", "completed", "released", "registration")
+
+
+def parse_template_ids(value: str) -> dict[str, str]:
+    """`claimed=ID,completed=ID,…` -> {"claimed": "ID", …}; an unknown kind is a start-up error."""
+    ids: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        kind, _, template_id = item.partition("=")
+        kind, template_id = kind.strip(), template_id.strip()
+        if kind not in TEMPLATE_KINDS or not template_id:
+            raise ValueError(f"WECHAT_TEMPLATE_IDS: {item!r} is not one of {', '.join(TEMPLATE_KINDS)}=ID")
+        ids[kind] = template_id
+    return ids
+
+
 _PARSE = {"int": int, "float": float,  # by the field's annotation; anything else is text
-          "bool": lambda raw: raw.strip().lower() in ("1", "true", "yes")}
+          "bool": lambda raw: raw.strip().lower() in ("1", "true", "yes"),
+          "dict[str, str]": parse_template_ids}
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,9 @@ class Settings:
     wechat_aes_key: str | None = env("WECHAT_ENCODING_AES_KEY")
     wechat_previous_aes_key: str | None = env("WECHAT_PREVIOUS_ENCODING_AES_KEY")
     wechat_api_base: str = env("WISHBOT_WECHAT_API_BASE", "https://api.weixin.qq.com", url=True)
+    wechat_oauth_base: str = env("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com", url=True)
+    wechat_template_ids: dict[str, str] = env("WECHAT_TEMPLATE_IDS", factory=dict)  # notice kind -> template id
+    public_url: str | None = env("WISHBOT_PUBLIC_URL", url=True)  # links in pushes, the web authorisation
 
     wecom_corp_id: str = env("WECOM_CORP_ID", "")
     wecom_agent_id: str = env("WECOM_AGENT_ID", "")
@@ -62,6 +81,8 @@ class Settings:
     wecom_token: str = env("WECOM_TOKEN", "")
     wecom_aes_key: str | None = env("WECOM_ENCODING_AES_KEY")
     wecom_api_base: str = env("WISHBOT_WECOM_API_BASE", "https://qyapi.weixin.qq.com", url=True)
+    wecom_aibot_token: str = env("WECOM_AIBOT_TOKEN", "")  # the AI bot (智能机器人) in internal groups …
+    wecom_aibot_aes_key: str | None = env("WECOM_AIBOT_ENCODING_AES_KEY")  # … its callback's key
 
     # A bare Settings() signs sessions with a key of its own; from_env keeps one in ./instance.
     secret_key: str = env("WISHBOT_SECRET_KEY", factory=lambda: secrets.token_hex(32))

@@ -37,13 +37,19 @@ def _verify(channel) -> Response:
     return Response(echo, mimetype="text/plain")
 
 
-def _receive(channel) -> Response:
+def _open(channel):
+    """What the channel reads from this request: 403 for a bad, stale or replayed signature, 400
+    for a body it cannot read."""
     try:
-        envelope = channel.open(request.args, request.get_data(cache=False))
+        return channel.open(request.args, request.get_data(cache=False))
     except SignatureError:
         abort(403)
     except MalformedMessage:
         abort(400)
+
+
+def _receive(channel) -> Response:
+    envelope = _open(channel)
     reply = _runtime().conversation.handle(envelope.inbound)
     return Response(channel.render(envelope, reply), mimetype="application/xml")
 
@@ -66,3 +72,25 @@ def wecom_verify():
 @webhook.post("/wecom")
 def wecom_receive():
     return _receive(_wecom())
+
+
+def _aibot():
+    runtime = _runtime()
+    s = runtime.settings
+    if not (s.wecom_aibot_token and s.wecom_aibot_aes_key):
+        abort(404)
+    return runtime.aibot_channel
+
+
+@webhook.get("/wecom/aibot")
+def aibot_verify():
+    return _verify(_aibot())
+
+
+@webhook.post("/wecom/aibot")
+def aibot_receive():
+    """An @-mention of the AI bot in a grid workers' WeCom group: act and answer in the group."""
+    channel = _aibot()
+    inbound = _open(channel)
+    reply = _runtime().conversation.handle(inbound) if inbound is not None else None
+    return Response(channel.render(reply), mimetype="application/json")

@@ -21,14 +21,16 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot.db import Database
 from bot.inbound import Inbound
+from bot.jobs import NOTE_HEARD
 from bot.router import Match, Router
 from bot.settings import Settings
 from bot.text import normalise, without_trailing_punctuation
+from handlers import run_match
 from handlers.arrival import arrive
 from handlers.context import Context
 from handlers.help import HINT
 from handlers.media import attach_photo
-from models import NotAllowed, Notice, Person, ProcessedMessage, UserError
+from models import NotAllowed, Notice, Person, ProcessedMessage, UserError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,13 @@ ATTEMPTS = 3
 CUT_NOTE = "……内容较多，完整记录请到管理台查看。"
 # Built once: building and keying a statement costs more than running it.
 _DELIVERY = select(ProcessedMessage).where(ProcessedMessage.key == bindparam("key"))
-_SENDER = select(Person).where(Person.openid == bindparam("openid"))
+# The sender by the identity of the channel they wrote on (Official Account openid, WeCom UserID).
+_SENDER = {column.key: select(Person).where(column == bindparam("identity"))
+           for column in (Person.openid, Person.wecom_userid)}
 # What changes data reads of the sender's place (a new wish's community and grid, a claim's unit,
 # the community's robot): loaded with them rather than one query each.
-_SENDER_AND_PLACE = _SENDER.options(joinedload(Person.community), joinedload(Person.grid), joinedload(Person.unit))
+_SENDER_AND_PLACE = {key: query.options(joinedload(Person.community), joinedload(Person.grid),
+                                        joinedload(Person.unit)) for key, query in _SENDER.items()}
 
 
 def fit_reply(reply: str | None) -> str | None:
@@ -116,8 +121,9 @@ class Conversation:
 
     def _answer_reading(self, inbound: Inbound, match: Match, guard: Guard | None = None) -> str | None:
         """The answer to a read-only command; None when the sender is new (the write path adds them)."""
+        now = utcnow()
         with self.db.reads() as session:
-            person = session.scalar(_SENDER, {"openid": inbound.sender})
+            person = session.scalar(_sender_query(inbound), {"identity": inbound.sender})
             if person is None:
                 return None
             try:
@@ -128,7 +134,12 @@ class Conversation:
                 self._check(guard, session, person)  # what it read may have been claimed meanwhile
             except UserError as refusal:
                 reply = refusal.reply
-            return fit_reply(reply)
+            stale = person.needs_hearing(inbound.channel, now, **_hearing(inbound))
+        if stale:  # rarely (the window is kept to the hour), and by a job: this path takes no write lock
+            hearing = _hearing(inbound)
+            self.after_commit([], [(NOTE_HEARD, f"{person.id}:{inbound.channel}:{int(hearing['message'])}:"
+                                                f"{hearing['event']}:{int(now.timestamp())}")])
+        return fit_reply(reply)
 
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
@@ -167,11 +178,15 @@ class Conversation:
             raise NotAllowed(refusal)
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
-        person = session.scalar(_SENDER_AND_PLACE, {"openid": inbound.sender})
+        """The person behind this channel's identity (with their place): a WeCom UserID never
+        finds an Official Account user, nor the other way round."""
+        person = session.scalar(_SENDER_AND_PLACE[_identity(inbound).key], {"identity": inbound.sender})
         if person is None:
-            person = Person(openid=inbound.sender, name=NEW_PERSON_NAME, roles="resident")
+            person = Person(name=NEW_PERSON_NAME, roles="resident")
+            setattr(person, _identity(inbound).key, inbound.sender)
             session.add(person)
             session.flush()
+        person.heard_from(inbound.channel, utcnow(), **_hearing(inbound))
         return person
 
     def _route(self, ctx: Context, inbound: Inbound) -> str | None:
@@ -199,6 +214,17 @@ class Conversation:
 
     @staticmethod
     def _run(ctx: Context, match: Match) -> str:
-        if not match.command.allows(ctx.person.role_set):
-            return f"「{match.keyword}」不是您能用的命令。发「帮助」看看您能做什么。"
-        return match.command.handler(ctx, match.args)
+        return run_match(ctx, match)  # the role check every channel shares (chat, phone page)
+
+
+def _identity(inbound: Inbound):
+    """The column that holds the sender's identity on this channel."""
+    return Person.wecom_userid if inbound.channel == "wecom" else Person.openid
+
+
+def _sender_query(inbound: Inbound):
+    return _SENDER[_identity(inbound).key]
+
+
+def _hearing(inbound: Inbound) -> dict:
+    return {"message": inbound.kind != "event", "event": inbound.event.lower()}

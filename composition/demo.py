@@ -139,7 +139,7 @@ def command_path() -> str:
         return str(installed)
 
 
-def demo_settings() -> Settings:
+def demo_settings(host: str = "127.0.0.1", port: int = 5000) -> Settings:
     """A fresh ./instance/demo.sqlite3 (the last demo's is removed) and the demo's WeChat keys."""
     instance = Path.cwd() / "instance"
     instance.mkdir(exist_ok=True)
@@ -148,6 +148,8 @@ def demo_settings() -> Settings:
     return Settings(
         database_url=f"sqlite:///{instance / 'demo.sqlite3'}", wechat_token=DEMO_TOKEN, wechat_appid=DEMO_APPID,
         wechat_aes_key=DEMO_AES_KEY, demo=True,
+        # Group pushes link to the wishes' phone pages; the simulator plays WeChat's authorize page.
+        public_url=f"http://{host}:{port}", wechat_oauth_base=f"http://{host}:{port}/sim",
     )
 
 

@@ -5,21 +5,23 @@ import logging
 from functools import cached_property
 
 from bot.db import Database
-from bot.jobs import RELAY_NOTICES, checked
+from bot.jobs import RELAY_NOTICES, RETAG_PERSON, checked
 from bot.delivery import Delivery, Outbound
 from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.robot import GroupRobot
 from bot.outbound.tokens import MemoryTokenStore, RedisTokenStore
+from bot.outbound.wecom_app import WeComAPI
 from bot.settings import Settings, prompt_redis_options
 from handlers import ROUTER
 from handlers.natural import understand
-from handlers.notices import pass_on_by_phone
+from handlers.notices import cannot_deliver
 from models import Notice, use_local_zone
 
 from .conversation import Conversation
 
 log = logging.getLogger(__name__)
+RETAG = "wishbot.retag"  # session.info key: people whose roles changed in this transaction
 
 
 class Runtime:
@@ -29,7 +31,52 @@ class Runtime:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.database_url)
+        db = Database(self.settings.database_url, info={"links": self.links})
+        if self.settings.wechat_secret:
+            self._retag_when_roles_change(db)
+        return db
+
+    def _retag_when_roles_change(self, db: Database) -> None:
+        """Whoever's roles (or openid) a committed transaction changed — through chat, the
+        dashboard, an import or the CLI — gets their menu tags redone by a job."""
+        from sqlalchemy import event, inspect
+
+        from models import Person
+
+        def changed(row, name: str) -> bool:
+            """Changed from an earlier value (not a row just added and filled in)."""
+            history = inspect(row).attrs[name].history
+            return history.has_changes() and any(history.deleted)
+
+        @event.listens_for(db.sessions, "after_flush")
+        def collect(session, _context):
+            # People added with their roles (imports, the CLI) are tagged by the next `menu push`;
+            # a new chat sender is a plain resident, whose menu is the default one.
+            for row in session.dirty:
+                if isinstance(row, Person) and row.openid and (
+                        changed(row, "roles") or changed(row, "openid") and row.role_set - {"resident"}):
+                    session.info.setdefault(RETAG, set()).add(row.id)
+
+        @event.listens_for(db.sessions, "after_commit")
+        def hand_over(session):
+            ids = session.info.pop(RETAG, set())
+            if ids:
+                try:
+                    self.after_commit([], [(RETAG_PERSON, person_id) for person_id in sorted(ids)])
+                except Exception:  # the next `wishbot menu push` tags everyone again
+                    log.warning("could not queue re-tagging of %s", sorted(ids), exc_info=True)
+
+        @event.listens_for(db.sessions, "after_rollback")
+        def forget(session):
+            session.info.pop(RETAG, None)
+
+    @cached_property
+    def links(self):
+        """Signed links to the wishes' phone pages; None without WISHBOT_PUBLIC_URL."""
+        from bot.links import WishLinks
+
+        s = self.settings
+        return WishLinks(s.public_url, s.secret_key) if s.public_url else None
 
     @cached_property
     def redis(self):
@@ -62,7 +109,9 @@ class Runtime:
         store = RedisTokenStore(self.redis) if self.redis is not None else MemoryTokenStore()
         official = (OfficialAccountAPI(s.wechat_api_base, s.wechat_appid, s.wechat_secret, store, s.http_timeout)
                     if s.wechat_secret else LoggingSender("private notice"))
-        return Outbound(robot=GroupRobot(s.wecom_api_base, s.http_timeout), official=official)
+        wecom = (WeComAPI(s.wecom_api_base, s.wecom_corp_id, s.wecom_agent_id, s.wecom_secret, store, s.http_timeout)
+                 if s.wecom_secret and s.wecom_corp_id and s.wecom_agent_id else LoggingSender("WeCom message"))
+        return Outbound(robot=GroupRobot(s.wecom_api_base, s.http_timeout), official=official, wecom=wecom)
 
     @cached_property
     def jobs(self):
@@ -88,8 +137,9 @@ class Runtime:
 
     @cached_property
     def delivery(self) -> Delivery:
-        return Delivery(self.db, self.outbound, self.pacer, self.jobs, self.settings.send_lease_seconds,
-                        outside_window=pass_on_by_phone)
+        s = self.settings
+        return Delivery(self.db, self.outbound, self.pacer, self.jobs, s.send_lease_seconds,
+                        outside_window=cannot_deliver, template_ids=s.wechat_template_ids, links=self.links)
 
     # --- the jobs of bot.jobs.JOBS: worker.run calls these in a worker, InProcessJobs without Redis ---
 
@@ -156,6 +206,33 @@ class Runtime:
 
         return RQJobs(self.prompt_redis)
 
+    def note_heard(self, hearing: str) -> None:
+        """Record that a person wrote (`id:channel:message:event:unix time`), for a read-only
+        message that was answered without a write."""
+        from datetime import datetime, timezone
+
+        from models import Person
+
+        person_id, channel, message, event, stamp = hearing.split(":")
+        with self.db.transaction() as session:
+            person = session.get(Person, int(person_id))
+            if person is not None:
+                person.heard_from(channel, datetime.fromtimestamp(int(stamp), timezone.utc),
+                                  message=message == "1", event=event)
+
+    def retag_person(self, person_id: int) -> None:
+        """Give the person the menu tags of their roles (raises on failure, so it is retried)."""
+        from models import Person
+
+        from .menus import retag
+
+        if not isinstance(self.outbound.official, OfficialAccountAPI):
+            return
+        with self.db.sessions() as session:
+            person = session.get(Person, person_id)
+            if person is not None:
+                retag(self.outbound.official, person)
+
     def after_commit(self, notices: list[Notice], jobs: list[tuple[str, int]]) -> None:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
         for) to the job runner: one path for chat and the dashboard alike. Whatever Redis does
@@ -169,6 +246,12 @@ class Runtime:
         s = self.settings
         return OfficialAccount(s.wechat_token, s.wechat_appid, s.wechat_aes_key, s.wechat_previous_aes_key,
                                self.freshness)
+
+    @cached_property
+    def aibot_channel(self):
+        from bot.channels.aibot import WeComAIBot
+
+        return WeComAIBot(self.settings.wecom_aibot_token, self.settings.wecom_aibot_aes_key, self.freshness)
 
     @cached_property
     def wecom_channel(self):

@@ -102,13 +102,15 @@ def add_unit(session: Session, name: str) -> Unit:
 
 def add_person(session: Session, openid: str | None, role: str, name: str, *, phone: str | None = None,
                community: str | None = None, grid: str | None = None, unit: str | None = None,
-               address: str | None = None) -> Person:
-    """A new person, or a new role for a person already known by that OpenID."""
+               address: str | None = None, wecom_userid: str | None = None) -> Person:
+    """A new person, or a new role for a person already known by that OpenID or WeCom UserID.
+    Either identity is enough; given both, they must not belong to two different people."""
     role = role_named(role)
     if role not in ROLES:
         raise BadInput(f"角色只能是 {'、'.join(ROLE_LABELS.values())}（或 {'|'.join(ROLES)}）：{role}")
     name = _required(name, "姓名")
     openid = _text(openid, "OpenID", NAME_LIMIT, required=False)
+    wecom_userid = _text(wecom_userid, "企业微信UserID", NAME_LIMIT, required=False)
     address = _text(address, "地址", ADDRESS_LIMIT, required=False)
     phone = normalise_phone(phone)
     grid_row = find_grid(session, grid) if grid else None
@@ -116,12 +118,13 @@ def add_person(session: Session, openid: str | None, role: str, name: str, *, ph
     if grid_row and community_row and grid_row.community_id != community_row.id:
         raise BadInput(f"网格 {grid} 不属于社区 {community}")
     unit_row = find_unit(session, unit) if unit else None
-    person = session.scalar(select(Person).where(Person.openid == openid)) if openid else None
+    person = known_person(session, openid, wecom_userid)
     if person is not None and person.has_role(role):
-        raise BadInput(f"此人已登记为 {role}：{openid}")
+        raise BadInput(f"此人已登记为 {role}：{openid or wecom_userid}")
     if person is None:
-        person = Person(openid=openid or None, name=name, roles="")
+        person = Person(name=name, roles="")
         session.add(person)
+    set_identities(session, person, openid, wecom_userid)
     person.add_role(role)
     person.name = name
     person.phone = phone or person.phone
@@ -131,3 +134,25 @@ def add_person(session: Session, openid: str | None, role: str, name: str, *, ph
     person.unit = unit_row or person.unit
     session.flush()
     return person
+
+
+def known_person(session: Session, openid: str | None, wecom_userid: str | None) -> Person | None:
+    """The one person holding either identity; BadInput when they are two different people."""
+    by_openid = session.scalar(select(Person).where(Person.openid == openid)) if openid else None
+    by_wecom = session.scalar(select(Person).where(Person.wecom_userid == wecom_userid)) if wecom_userid else None
+    if by_openid is not None and by_wecom is not None and by_openid.id != by_wecom.id:
+        raise BadInput(f"OpenID {openid} 和企业微信 {wecom_userid} 属于两个不同的人")
+    return by_openid or by_wecom
+
+
+def set_identities(session: Session, person: Person, openid: str | None, wecom_userid: str | None) -> None:
+    """Give the person these identities (a blank one keeps what they have); each identity
+    belongs to one person only."""
+    for column, value, label in ((Person.openid, openid, "OpenID"), (Person.wecom_userid, wecom_userid, "企业微信UserID")):
+        value = _text(value, label, NAME_LIMIT, required=False)
+        if not value or getattr(person, column.key) == value:
+            continue
+        holder = session.scalar(select(Person).where(column == value))
+        if holder is not None and holder is not person:
+            raise BadInput(f"{label} {value} 已经属于{holder.name}")
+        setattr(person, column.key, value)

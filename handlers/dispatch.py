@@ -62,5 +62,5 @@ def dispatch_wish(ctx: Context, args: str) -> str:
     member = find_member(ctx, wish, who)
     assign_wish(ctx, wish, member)
     remaining = f"，还差{wish.open_slots}人" if wish.open_slots else ""
-    told = "已私信通知本人" if member.openid else "TA没有绑定微信，请电话通知"
+    told = "已私信通知本人" if member.reachable else "TA没有绑定微信，请电话通知"
     return f"心愿 {wish.ref} 已派给 {member.name}，{told}{remaining}。"

@@ -11,7 +11,7 @@ from typing import Callable
 from sqlalchemy import func, select
 
 from bot.jobs import FETCH_PROOF
-from models import Claim, Proof, utcnow
+from models import BadInput, Claim, Proof, utcnow
 from models.wish import COMPLETED
 
 from .context import Context
@@ -42,6 +42,22 @@ def attach_photo(ctx: Context, media_id: str) -> str:
     ctx.change(wish, "proof", note=f"第{count + 1}张完成照片")
     ctx.run_after_commit(FETCH_PROOF, proof.id)
     return f"照片已作为心愿 {wish.ref} 的完成凭证保存，谢谢！"
+
+
+def attach_uploaded_photo(ctx: Context, wish_id: int, data: bytes) -> str:
+    """A photo uploaded on the wish's phone page with 完成: kept at once, nothing to fetch."""
+    kind = image_type(data)
+    if kind == "application/octet-stream":
+        raise BadInput("只能上传照片（JPG、PNG 或 GIF）。")
+    claim = ctx.session.scalar(
+        select(Claim).where(Claim.wish_id == wish_id, Claim.member_id == ctx.person.id, Claim.status == COMPLETED)
+        .order_by(Claim.ended_at.desc(), Claim.id.desc()).limit(1))
+    if claim is None:
+        raise BadInput("请先报告完成，再上传照片。")
+    ctx.session.add(Proof(claim_id=claim.id, media_id="web-upload", image=data, content_type=kind,
+                          fetched_at=utcnow()))
+    ctx.change(claim.wish, "proof", note="网页上传的完成照片")
+    return f"照片已作为心愿 {claim.wish.ref} 的完成凭证保存。"
 
 
 def image_type(data: bytes) -> str:

@@ -3,11 +3,15 @@ phone number, address or full name: every text that quotes a wish quotes it scru
 (models.privacy), except the private one to its claimer, who is given the contact details."""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+import json
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from bot.links import links_of
 from models import Claim, Notice, Person, Registration, Wish
 from models.privacy import brief, scrub, shorten
+from models.wish import PUBLISHED
 
 from .context import Context
 
@@ -33,8 +37,15 @@ def to_robot(url: str | None, fallback: str, **fields) -> Notice:
 
 
 def to_group(wish: Wish, event: str, text: str) -> Notice:
+    """A push to the community's volunteers. While the wish is open to claims it carries the
+    link to the wish's phone page: ordinary WeChat groups have no bots, so a member claims there
+    (or in the Official Account chat), never by typing in the group."""
+    text = scrub(text, wish.requester)
+    links = links_of(object_session(wish))
+    if links is not None and wish.status == PUBLISHED:
+        text += f"\n一键认领：{links.page_url(wish.id)}"
     return to_robot(wish.community.robot_url, f"group:{wish.community.name}", event=event, wish_id=wish.id,
-                    audience="group", text=scrub(text, wish.requester))
+                    audience="group", text=text)
 
 
 def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
@@ -49,38 +60,84 @@ def to_grid_staff(session: Session, wish: Wish, event: str, text: str) -> list[N
     community's staff when the grid has no grid worker); the log when nobody is reachable."""
     if wish.grid is not None and wish.grid.robot_url:
         return [to_gridworkers(wish, event, text)]
-    staff = [p for p in gridworkers_of(session, wish) if p.openid]
+    staff = [p for p in gridworkers_of(session, wish) if p.reachable]
     if not staff:
-        staff = [p for p in staff_of_community(session, wish.community_id) if p.openid]
+        staff = [p for p in staff_of_community(session, wish.community_id) if p.reachable]
     if not staff:
         return [to_gridworkers(wish, event, text)]
     return [to_person(session, person, event, text, wish) for person in staff]
 
 
+# Notice channel per identity channel: the Official Account's customer-service (or template)
+# messages, the WeCom application's messages.
+NOTICE_CHANNEL = {"wechat": "official", "wecom": "wecom"}
+
+
 def to_person(session: Session, person: Person, event: str, text: str,
-              wish: Wish | None = None) -> Notice:
-    """A private notice. Someone without WeChat is told through a grid worker, who passes it
-    on: the one who recorded the wish for them (代许愿), else one of their grid's or community's."""
+              wish: Wish | None = None, template: dict | None = None) -> Notice:
+    """A private notice, through the channel the person last wrote on (delivery falls back to
+    the other). Someone with neither is told through a grid worker, who passes it on: the one
+    who recorded the wish for them (代许愿), else one of their grid's or community's.
+    `template` is the notice as a template message (template_fields), for when the
+    customer-service window is closed."""
     recipient, body = person, text
-    if not person.openid:
+    if not person.reachable:
         relay = _relay_for(session, person, wish)
         if relay is not None:
             contact = f"，电话 {person.phone}" if person.phone else ""
-            recipient, body = relay, f"【请转告 {person.name}{contact}】{text}"
-    if recipient.openid:
-        return Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
-                      audience="private", channel="official", target=recipient.openid, text=body)
-    return Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
-                  audience="private", channel="log", target=f"person:{person.id}", text=body)
+            recipient, body, template = relay, f"【请转告 {person.name}{contact}】{text}", None
+    notice = Notice(event=event, wish_id=wish.id if wish else None, person_id=person.id,
+                    audience="private", channel="log", target=f"person:{person.id}", text=body,
+                    template=json.dumps(template, ensure_ascii=False) if template else None)
+    channels = recipient.channels_to_try()
+    if channels:
+        notice.channel, notice.target = NOTICE_CHANNEL[channels[0]], recipient.identity(channels[0])
+    return notice
+
+
+def on_other_channel(session: Session, failed: Notice) -> Notice | None:
+    """The same notice through the recipient's other channel, when they have one."""
+    column = Person.openid if failed.channel == "official" else Person.wecom_userid
+    recipient = session.scalar(select(Person).where(column == failed.target))
+    if recipient is None:
+        return None
+    used = next(c for c, n in NOTICE_CHANNEL.items() if n == failed.channel)
+    other = next((c for c in recipient.channels_to_try() if c != used), None)
+    if other is None:
+        return None
+    return Notice(event=failed.event, wish_id=failed.wish_id, person_id=failed.person_id, audience="private",
+                  channel=NOTICE_CHANNEL[other], target=recipient.identity(other), text=failed.text,
+                  template=failed.template, fallback_for_id=failed.id)
 
 
 def _relay_for(session: Session, person: Person, wish: Wish | None) -> Person | None:
-    if wish is not None and wish.recorded_by and wish.recorded_by.openid:
+    if wish is not None and wish.recorded_by and wish.recorded_by.reachable:
         return wish.recorded_by
-    staff = [p for p in (gridworkers_of(session, wish) if wish is not None else []) if p.openid]
+    staff = [p for p in (gridworkers_of(session, wish) if wish is not None else []) if p.reachable]
     if not staff and person.community_id:
-        staff = [p for p in staff_of_community(session, person.community_id) if p.openid]
+        staff = [p for p in staff_of_community(session, person.community_id) if p.reachable]
     return staff[0] if staff else None
+
+
+# --- template messages: each field at most 20 characters, no newlines (WeChat's rules) -------
+
+TEMPLATE_FIELD = 20
+TEMPLATE_PHRASE = 5
+TEMPLATE_NUMBER = 32  # character_string: ASCII
+
+
+def template_fields(kind: str, subject: str, number: str, state: str, detail: str) -> dict:
+    """A template notice of `kind` (claimed, completed, released, registration). Every kind
+    fills the same four fields, so one library template shape serves them all:
+    thing1 (what), character_string2 (its number), phrase3 (what happened), thing4 (more)."""
+    return {"kind": kind, "data": {
+        "thing1": shorten(subject, TEMPLATE_FIELD), "character_string2": shorten(number, TEMPLATE_NUMBER),
+        "phrase3": shorten(state, TEMPLATE_PHRASE), "thing4": shorten(detail, TEMPLATE_FIELD)}}
+
+
+def _wish_template(kind: str, wish: Wish, state: str, detail: str) -> dict:
+    """A template notice about a wish: its text scrubbed, as anywhere outside the chat."""
+    return template_fields(kind, brief(wish.content, TEMPLATE_FIELD, wish.requester), wish.ref, state, detail)
 
 
 def gridworkers_of(session: Session, wish: Wish) -> list[Person]:
@@ -120,7 +177,7 @@ def wish_published(session: Session, wish: Wish) -> list[Notice]:
         f"新心愿 {wish.ref}（{_where(wish)}，{wish.requester.masked_name}{slots}）：{_brief(wish, 80)}\n"
         f"回复「认领 {wish.id}」认领。",
     )]
-    if wish.requester.openid or wish.recorded_by is None:  # else it would tell the recorder what they did
+    if wish.requester.reachable or wish.recorded_by is None:  # else it would tell the recorder what they did
         notices.append(to_person(session, wish.requester, "published",
                                  f"您的心愿 {wish.ref} 已发布，有人认领会告诉您。", wish))
     return notices
@@ -158,7 +215,8 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
     return [
         to_group(wish, "claimed", taken),
         to_person(session, requester, "claimed",
-                  f"您的心愿 {wish.ref} 已有人认领：{_claimer_label(claim)}，会尽快联系您。", wish),
+                  f"您的心愿 {wish.ref} 已有人认领：{_claimer_label(claim)}，会尽快联系您。", wish,
+                  _wish_template("claimed", wish, "已认领", _claimer_label(claim))),
         to_person(session, claim.member, "contact", to_claimer, wish),
     ]
 
@@ -174,13 +232,15 @@ def _reopened(session: Session, wish: Wish, claims: list[Claim], how: str) -> li
     notices = [
         to_group(wish, "released", f"心愿 {wish.ref} 重新开放认领：{_brief(wish)}\n回复「认领 {wish.id}」认领。"),
         to_person(session, wish.requester, "released",
-                  f"您的心愿 {wish.ref}，{who}{how}。心愿已重新开放，会有其他志愿者来认领。", wish),
+                  f"您的心愿 {wish.ref}，{who}{how}。心愿已重新开放，会有其他志愿者来认领。", wish,
+                  _wish_template("released", wish, "重新开放", f"{who}{how}")),
     ]
     for claim in claims:
         if claim.assigned_by is not None and claim.assigned_by.id != claim.member_id:
             notices.append(to_person(session, claim.assigned_by, "released",
                                      f"您派的心愿 {wish.ref}，{claim.member.name}{how}。"
-                                     f"可以改派给别人：派单 {wish.id} 加志愿者姓名", wish))
+                                     f"可以改派给别人：派单 {wish.id} 加志愿者姓名", wish,
+                                     _wish_template("released", wish, "可改派", f"{claim.member.name}{how}")))
     return notices
 
 
@@ -190,6 +250,7 @@ def claim_completed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
         notices.append(to_person(
             session, wish.requester, "completed",
             f"您的心愿 {wish.ref} 已完成。收到了请回复「确认 {wish.id}」，也可以加上您的评价。", wish,
+            _wish_template("completed", wish, "已完成", f"收到了请回复：确认 {wish.id}"),
         ))
     return notices
 
@@ -221,19 +282,23 @@ def registration_submitted(session: Session, registration: Registration) -> list
     staff = staff_of_community(session, registration.community_id)
     # Staff without WeChat (a dashboard-only login) would be relayed through a grid worker, who
     # already gets it: tell each reachable one once.
-    reachable = [person for person in staff if person.openid] or staff[:1]
+    reachable = [person for person in staff if person.reachable] or staff[:1]
     return [to_person(session, person, "registration", text) for person in reachable]
 
 
 def registration_approved(session: Session, registration: Registration) -> list[Notice]:
     return [to_person(session, registration.person, "registration_approved",
                       f"您的报到申请 {registration.ref} 已通过，欢迎成为{registration.community.name}的志愿者！"
-                      f"发「心愿列表」看看可以认领的心愿。")]
+                      f"发「心愿列表」看看可以认领的心愿。",
+                      template=template_fields("registration", f"{registration.community.name}志愿者报到",
+                                               registration.ref, "已通过", "欢迎！发「心愿列表」看看"))]
 
 
 def registration_rejected(session: Session, registration: Registration) -> list[Notice]:
     return [to_person(session, registration.person, "registration_rejected",
-                      f"您的报到申请 {registration.ref} 未通过：{registration.reason}。有疑问请联系社区。")]
+                      f"您的报到申请 {registration.ref} 未通过：{registration.reason}。有疑问请联系社区。",
+                      template=template_fields("registration", f"{registration.community.name}志愿者报到",
+                                               registration.ref, "未通过", registration.reason or "请联系社区"))]
 
 
 # --- delivery follow-ups and reminders (bot/delivery.py, handlers/digest.py) ------------------------
@@ -250,9 +315,17 @@ def claims_expired(session: Session, wish: Wish, claims: list[Claim], days: int)
     """Claims idle too long, released by the system together: tell each claimer, then reopen
     the wish once (a 3-slot wish is one group push, not three)."""
     told = [to_person(session, claim.member, "expired",
-                      f"您认领的心愿 {wish.ref} {days}天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！", wish)
+                      f"您认领的心愿 {wish.ref} {days}天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！", wish,
+                      _wish_template("released", wish, "已放弃", f"{days}天没有完成，已自动放弃"))
             for claim in claims]
     return told + _reopened(session, wish, claims, f"认领{days}天没有完成，已自动取消")
+
+
+def cannot_deliver(session: Session, refused: Notice) -> list[Notice]:
+    """Delivery's policy for a private notice that cannot go (no template, refused for good):
+    the same notice through the person's other channel, else the grid workers phone it through."""
+    other = on_other_channel(session, refused) if refused.fallback_for_id is None else None
+    return [other] if other is not None else pass_on_by_phone(session, refused)
 
 
 def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:

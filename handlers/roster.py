@@ -1,6 +1,7 @@
 """The roster (花名册): people in bulk from .csv or .xlsx, all or nothing, and back out.
 
-Columns: openid, role, name, phone, community, grid, unit, address. Headings may also be the
+Columns: openid, role, name, phone, community, grid, unit, address, wecom_userid (a person has
+an Official Account OpenID, a WeCom UserID, or both). Headings may also be the
 Chinese ones of the exported file. `grid` is `社区/网格`, or just the grid's name when the row
 names its community.
 """
@@ -17,12 +18,13 @@ from sqlalchemy.orm import Session, selectinload
 from bot.cells import plain_cell
 from models import BadInput, Person, UserError
 
-from .directory import add_person
+from .directory import add_person, known_person
 
-COLUMNS = ("openid", "role", "name", "phone", "community", "grid", "unit", "address")
-HEADINGS = ("OpenID", "角色", "姓名", "手机号", "社区", "网格", "共建单位", "住址")
+COLUMNS = ("openid", "role", "name", "phone", "community", "grid", "unit", "address", "wecom_userid")
+HEADINGS = ("OpenID", "角色", "姓名", "手机号", "社区", "网格", "共建单位", "住址", "企业微信UserID")
 _ALIASES = {heading: column for heading, column in zip(HEADINGS, COLUMNS)}
-_ALIASES.update({"openid": "openid", "微信openid": "openid", "电话": "phone", "单位": "unit", "地址": "address"})
+_ALIASES.update({"openid": "openid", "微信openid": "openid", "电话": "phone", "单位": "unit", "地址": "address",
+                 "userid": "wecom_userid", "企业微信": "wecom_userid", "企业微信userid": "wecom_userid"})
 MAX_ROWS = 5000
 
 
@@ -105,8 +107,8 @@ def _blank(row: dict[str, str]) -> bool:
     return not any(row.values())
 
 
-def _known(session: Session, openid: str | None) -> Person | None:
-    return session.scalar(select(Person).where(Person.openid == openid)) if openid else None
+def _known(session: Session, row: dict[str, str]) -> Person | None:
+    return known_person(session, row.get("openid") or None, row.get("wecom_userid") or None)
 
 
 def import_people(session: Session, rows: Iterable[dict[str, str]],
@@ -125,12 +127,13 @@ def import_people(session: Session, rows: Iterable[dict[str, str]],
             # Each row in its own savepoint, so a bad row leaves nothing behind while the
             # rest are still checked and reported.
             with session.begin_nested():
-                if check is not None and (known := _known(session, row.get("openid"))) is not None:
+                if check is not None and (known := _known(session, row)) is not None:
                     check(known)
                 person = add_person(
                     session, row.get("openid") or None, row.get("role", ""), row.get("name", ""),
                     phone=row.get("phone") or None, community=row.get("community") or None, grid=grid,
-                    unit=row.get("unit") or None, address=row.get("address") or None)
+                    unit=row.get("unit") or None, address=row.get("address") or None,
+                    wecom_userid=row.get("wecom_userid") or None)
                 if check is not None:
                     check(person)
             people.append(person)
@@ -154,5 +157,6 @@ def export_rows(session: Session, query=None) -> list[list[str]]:
             rows.append([person.openid or "", role, person.name, person.phone or "",
                          person.community.name if person.community else "",
                          person.grid.label if person.grid else "",
-                         person.unit.name if person.unit else "", person.address or ""])
+                         person.unit.name if person.unit else "", person.address or "",
+                         person.wecom_userid or ""])
     return rows

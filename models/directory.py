@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -9,6 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped
 from .errors import BadInput
+
+CHANNELS = ("wechat", "wecom")  # the Official Account (openid) and the WeCom application (userid)
+# Customer-service messages (WeChat's rules): a user's message opens 5 sends within 48 hours;
+# following, scanning a code or clicking a menu button opens 3 within a minute.
+MESSAGE_WINDOW, MESSAGE_SENDS = timedelta(hours=48), 5
+EVENT_WINDOW, EVENT_SENDS = timedelta(minutes=1), 3
+# A read-only message is answered without a write: the window it opens is recorded only when the
+# one on record is this much older (or its sends were used), so the end we keep is early, never late.
+WINDOW_REFRESH = timedelta(hours=1)
 
 ROLES = ("resident", "member", "gridworker", "admin")
 ROLE_LABELS = {"resident": "居民", "member": "志愿者", "gridworker": "网格员", "admin": "管理员"}
@@ -85,7 +95,12 @@ class Person(Timestamped, Base):
 
     __tablename__ = "person"
     id: Mapped[int] = mapped_column(primary_key=True)
-    openid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    openid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)  # Official Account
+    wecom_userid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)  # WeCom member
+    last_channel: Mapped[Optional[str]] = mapped_column(String(16))  # the channel they last wrote on
+    # The Official Account's customer-service window: sends left until when (None: never seen).
+    window_until: Mapped[Optional[datetime]]
+    window_sends: Mapped[int] = mapped_column(default=0, server_default="0")
     name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[Optional[str]] = mapped_column(String(20))
     address: Mapped[Optional[str]] = mapped_column(String(256))
@@ -117,6 +132,64 @@ class Person(Timestamped, Base):
     @property
     def masked_name(self) -> str:
         return mask_name(self.name)
+
+    # --- how to reach them ----------------------------------------------------------------
+
+    def identity(self, channel: str) -> str | None:
+        return self.openid if channel == "wechat" else self.wecom_userid if channel == "wecom" else None
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.openid or self.wecom_userid)
+
+    def channels_to_try(self) -> list[str]:
+        """Their channels, the one they last wrote on first."""
+        have = [c for c in CHANNELS if self.identity(c)]
+        return sorted(have, key=lambda c: c != self.last_channel)
+
+    def heard_from(self, channel: str, now: datetime, *, message: bool, event: str = "") -> None:
+        """Record an inbound message (or a subscribe/scan/click event) on `channel`."""
+        if self.last_channel != channel:
+            self.last_channel = channel
+        if channel != "wechat":
+            return
+        if event == "unsubscribe":
+            self.window_closed(now)
+        elif message:
+            self.window_until, self.window_sends = now + MESSAGE_WINDOW, MESSAGE_SENDS
+        elif event in ("subscribe", "scan", "click") and not self.window_open(now):
+            self.window_until, self.window_sends = now + EVENT_WINDOW, EVENT_SENDS
+
+    def needs_hearing(self, channel: str, now: datetime, *, message: bool, event: str = "") -> bool:
+        """Whether heard_from would change what matters (see WINDOW_REFRESH)."""
+        if self.last_channel != channel:
+            return True
+        if channel != "wechat":
+            return False
+        if event == "unsubscribe":
+            return True
+        if message:
+            return (not self.window_open(now) or self.window_sends < MESSAGE_SENDS
+                    or self._window_end() < now + MESSAGE_WINDOW - WINDOW_REFRESH)
+        return event in ("subscribe", "scan", "click") and not self.window_open(now)
+
+    def _window_end(self) -> datetime:
+        until = self.window_until
+        return until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+
+    def window_open(self, now: datetime) -> bool | None:
+        """Whether a customer-service message may reach them now; None when they have never
+        written since this was recorded (then WeChat's answer tells)."""
+        if self.window_until is None:
+            return None
+        return self._window_end() > now and self.window_sends > 0
+
+    def window_closed(self, now: datetime) -> None:
+        self.window_until, self.window_sends = now, 0
+
+    def used_a_send(self) -> None:
+        if self.window_until is not None and self.window_sends > 0:
+            self.window_sends -= 1
 
 
 def mask_name(name: str) -> str:

@@ -55,6 +55,9 @@ class Notice(Timestamped, Base):
     # When a private notice cannot be delivered (45015: outside the 48-hour window), the grid
     # workers are asked to pass it on; that notice points back here.
     fallback_for_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))
+    # The notice as a template message (JSON {"kind", "data"}), for when the customer-service
+    # window is closed; None: a notice of a kind that has no template.
+    template: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class ApiToken(Timestamped, Base):

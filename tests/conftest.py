@@ -109,6 +109,8 @@ def wechat_api(httpserver):
         {"errcode": 0, "errmsg": "ok"})
     httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json(
         {"errcode": 0, "errmsg": "ok"})
+    # Re-tagging after a role change asks for the account's tags first; none: nothing to do.
+    httpserver.expect_request("/cgi-bin/tags/get").respond_with_json({"tags": []})
     return httpserver
 
 
@@ -181,3 +183,22 @@ def staff(app, world):
         add_staff(s, "liufang", "gridworker", STAFF_PASSWORD, grid="新城社区/第一网格", openid="o-liu")
         add_staff(s, "zhouqiang", "gridworker", STAFF_PASSWORD, grid="东山社区/第一网格", openid="o-zhou")
     return STAFF_PASSWORD
+
+
+# --- a real browser: Debian's Chromium driven by Playwright, one for the whole session ---------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        service_missing("Chromium", FileNotFoundError(CHROMIUM))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

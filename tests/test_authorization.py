@@ -22,16 +22,28 @@ from handlers import ROUTER
 from models import Claim, Person, Proof, Registration, Wish, local_time, utcnow
 from web.auth import add_staff
 
-from .conftest import STAFF_PASSWORD
+from .conftest import APPID, STAFF_PASSWORD, make_settings
+from .phone_oauth import WeChatOAuth
 from .test_dashboard import csrf, log_in
+from .test_phone_flow import open_as
 from .test_roster import csv_bytes
 from .world import add_people
+
+PUBLIC = "https://wish.example.org"  # the same as tests/test_phone_flow.py's
 
 
 @pytest.fixture
 def database_url(sqlite_url):
     """Authorization is decided in Python, the same on both databases: SQLite keeps it quick."""
     return sqlite_url
+
+
+@pytest.fixture
+def settings(database_url, wechat_api):
+    """With WISHBOT_PUBLIC_URL, so the wishes' phone pages are on; WeChat's web authorisation is
+    a local stand-in (tests/phone_oauth.py)."""
+    base = wechat_api.url_for("").rstrip("/")
+    return make_settings(database_url, base, public_url=PUBLIC, wechat_oauth_base=base)
 
 
 CONTENT = "需要一副老花镜，儿子电话139-1111-2222"
@@ -164,6 +176,7 @@ OUT_OF_SCOPE = ("community_other", "gw_other_grid", "gw_other_community")
 IN_COMMUNITY = ("admin", "community_this", "gw_this_grid", "gw_other_grid")
 
 LOGIN, HOME, DONE, SHOWN, HIDDEN, LISTED, UNLISTED = "login", "home", "done", "shown", "hidden", "listed", "unlisted"
+WECHAT = "to WeChat's authorize page"  # a dashboard session is no WeChat identity
 REFUSED, UNAUTHORISED, FORBIDDEN, GONE, BAD = "refused", "unauthorised", "forbidden", "gone", "bad"
 
 
@@ -240,6 +253,22 @@ ROUTE_MATRIX = {
     ("sim.say", "POST"): ("pending", "/sim/say", "say", scoped(SHOWN, BAD, anonymous=UNAUTHORISED)),
     ("sim.feed", "GET"): ("pending", "/sim/feed?person=resident", None,
                           scoped(SHOWN, GONE, anonymous=UNAUTHORISED)),
+    # Outside the demo there is no stand-in authorize page.
+    ("sim.demo_authorize", "GET"): (None, "/sim/connect/oauth2/authorize?redirect_uri=x&state=s", None,
+                                    logins(GONE)),
+    # Both identities of a person (王秀兰), set by those who may place her (models.scope).
+    ("people.identities", "POST"): (None, "/admin/people/{wang}/identities", {"wecom_userid": "wang-{n}"},
+                                    scoped(DONE, HIDDEN)),
+    # The AI bot in WeCom groups: not configured here.
+    ("webhook.aibot_verify", "GET"): (None, "/wecom/aibot", None, logins(GONE)),
+    ("webhook.aibot_receive", "POST"): (None, "/wecom/aibot", "<xml/>", logins(GONE)),
+    # The wish's phone page knows people only through WeChat's web authorisation (PHONE_MATRIX
+    # below): a dashboard login is sent to WeChat, its forms are refused, a forged state is refused.
+    ("phone.show", "GET"): ("published", "/w/{token}", None, logins(WECHAT)),
+    ("phone.come_back", "GET"): ("published", "/w/oauth?code=CODE1&state=forged", None, logins(BAD)),
+    ("phone.claim", "POST"): ("published", "/w/{token}/claim", {}, logins(FORBIDDEN)),
+    ("phone.release", "POST"): ("claimed", "/w/{token}/release", {}, logins(FORBIDDEN)),
+    ("phone.complete", "POST"): ("claimed", "/w/{token}/complete", {"note": "送到了"}, logins(FORBIDDEN)),
 }
 
 
@@ -291,6 +320,8 @@ def listed(response, what: str) -> bool:
 
 def request_as(app, client, key, path: str, data, n: int):
     endpoint, method = key
+    path = path.replace("{token}", app.extensions["wishbot"].links.token(1))
+    path = path.replace("{wang}", str(person_id(app, "o-wang")))
     if method == "GET":
         return client.get(path.replace("person=resident", f"person={person_id(app, 'o-wang')}"))
     token = csrf(client, "/admin/login")
@@ -318,6 +349,8 @@ def route_outcome(key, response, what: str) -> str:
     status, location = response.status_code, response.headers.get("Location", "")
     if status == 302 and "/admin/login" in location:
         return LOGIN
+    if status == 302 and "/connect/oauth2/authorize?" in location:
+        return WECHAT
     if key == ("admin.home", "GET") and status == 302:
         return HOME
     if key == ("service.issue", "POST") and status == 302 and "/certificates/" not in location:
@@ -358,6 +391,146 @@ def test_each_route_for_each_login(app, chat, more_staff, key):
             assert wish.status == "confirmed"
         if key[0] in ("people.approve", "people.reject"):
             assert registration.status == ("approved" if key[0] == "people.approve" else "rejected")
+        if key == ("people.identities", "POST"):
+            wang = session.scalar(select(Person).where(Person.openid == "o-wang"))
+            last_in_scope = max(n for n, kind in enumerate(order) if kind in IN_SCOPE)
+            assert wang.wecom_userid == f"wang-{last_in_scope}"  # out of scope, nothing was set
+        if key[0] in ("phone.claim", "phone.release", "phone.complete"):
+            assert wish.status == {"phone.claim": "published"}.get(key[0], "claimed")  # nothing changed
         if key == ("people.upload", "POST"):
             imported = session.scalars(select(Person.openid).where(Person.openid.like("o-new-%"))).all()
             assert len(imported) == len(IN_SCOPE)
+
+
+# --- the wish's phone page, for everyone WeChat's web authorisation may name ------------------
+
+PHONE_ACTORS = {  # kind -> the OpenID WeChat's web authorisation answers with
+    "stranger": "o-stranger",              # not in the directory at all
+    "other_resident": "o-zhao",            # a resident of 新城社区/第二网格
+    "resident": "o-wang",                  # the wish's requester
+    "member": "o-li",                      # a volunteer of 新城社区
+    "member_other_community": "o-dsv",     # a volunteer of 东山社区 the link was forwarded to
+    "gw_this_grid": "o-liu",
+    "gw_other_grid": "o-ma",
+    "gw_other_community": "o-zhou",
+    "staff_this_community": "o-xc",
+    "admin": "o-admin",
+}
+PLAIN, NOT_YET, TAKEN = "plain page", "not published yet", "taken"
+
+
+def phone_row(default: str, **cells: str) -> dict[str, str]:
+    return {actor: cells.get(actor, default) for actor in PHONE_ACTORS}
+
+
+ITS_STAFF = {a: SEES for a in ("gw_this_grid", "staff_this_community", "admin")}
+# Anyone signed in may act only through the chat command's own rules; a stranger is no one.
+ONLY_THE_CLAIMER = phone_row(ROLE, stranger=FORBIDDEN, member="ok", member_other_community=NOT_THEIRS)
+
+# (endpoint, the wish's state) -> outcome per actor. Seeing: the page shows what 查询 shows them.
+PHONE_MATRIX = {
+    ("phone.show", "published"): phone_row(PLAIN, resident=SEES, member=SCRUBS, member_other_community=SCRUBS,
+                                           **ITS_STAFF),
+    # A link that leaked before the wish was published shows it only to its requester and staff.
+    ("phone.show", "pending"): phone_row(PLAIN, resident=SEES, member=NOT_YET, member_other_community=NOT_YET,
+                                         **ITS_STAFF),
+    # As `认领 1` in the chat: members may claim (any community's, as in the chat), nobody else.
+    ("phone.claim", "published"): phone_row(ROLE, stranger=FORBIDDEN, member=OK, member_other_community=OK),
+    ("phone.release", "claimed"): ONLY_THE_CLAIMER,
+    ("phone.complete", "claimed"): ONLY_THE_CLAIMER,
+}
+PHONE_ORDER = (FORBIDDEN, PLAIN, NOT_YET, ROLE, NOT_THEIRS, SCRUBS, SEES, OK)  # refusals first
+
+
+def test_every_phone_action_has_a_row(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("phone.")}
+    assert endpoints - {"phone.come_back"} == {endpoint for endpoint, _state in PHONE_MATRIX}
+    for outcomes in PHONE_MATRIX.values():
+        assert set(outcomes) == set(PHONE_ACTORS)
+
+
+def page_outcome(response) -> str:
+    assert response.status_code == 200, response.status_code
+    body = response.get_data(as_text=True)
+    if "139-1111-2222" in body:
+        return SEES
+    if SCRUBBED in body:
+        return SCRUBS
+    # Nothing of the wish, nor of its requester, for anyone else.
+    assert "老花镜" not in body and "王秀兰" not in body and "13800000001" not in body, body
+    return NOT_YET if "还没有发布" in body else PLAIN
+
+
+def action_outcome(client, response, path: str) -> str:
+    if response.status_code == 403:
+        return FORBIDDEN
+    assert response.status_code == 302, response.status_code
+    body = client.get(path).get_data(as_text=True)  # the flashed answer of the chat command
+    if 'class="flash ok"' in body:
+        return OK
+    if "不是您能用的命令" in body:
+        return ROLE
+    if "已被认领" in body:
+        return TAKEN
+    assert 'class="flash error"' in body, body
+    return NOT_THEIRS
+
+
+@pytest.mark.parametrize("key", sorted(PHONE_MATRIX), ids="-".join)
+def test_each_phone_action_for_each_person(app, chat, everyone, wechat_api, key):
+    endpoint, state = key
+    expected = PHONE_MATRIX[key]
+    add_people(app, dict(openid="o-dsv", role="member", name="东山志愿者", community="东山社区"))
+    oauth = WeChatOAuth(wechat_api, APPID, "secret")
+    for openid, text in SETUP[state]:
+        chat.say(openid, text)
+    link = app.extensions["wishbot"].links.page_url(1)
+    path = link.removeprefix(PUBLIC)
+    seen = {}
+    # Refusals first; 李建国 last, so another member's claim (undone at once) is tried on an open wish.
+    for actor in sorted(PHONE_ACTORS, key=lambda a: (PHONE_ORDER.index(expected[a]), a == "member")):
+        client = app.test_client()
+        page = open_as(client, oauth, PHONE_ACTORS[actor], link)
+        if endpoint == "phone.show":
+            seen[actor] = page_outcome(page)
+            continue
+        action = endpoint.removeprefix("phone.")
+        response = client.post(f"{path}/{action}", data={"csrf_token": csrf(client, "/admin/login")})
+        seen[actor] = action_outcome(client, response, path)
+        if endpoint == "phone.claim" and seen[actor] == OK and actor != "member":
+            chat.say(PHONE_ACTORS[actor], "放弃 1")  # the wish open again for the next one
+    assert seen == expected
+    with app.extensions["wishbot"].db.sessions() as session:
+        wish = session.get(Wish, 1)
+        after = {"phone.claim": "claimed", "phone.release": "published", "phone.complete": "completed"}
+        assert wish.status == after.get(endpoint, {"pending": "pending_review"}.get(state, state))
+        if endpoint != "phone.show":
+            claims = session.scalars(select(Claim).where(Claim.wish_id == 1).order_by(Claim.id)).all()
+            assert claims[-1].member.openid == "o-li"  # the member who may, and no one else
+
+
+def test_a_link_names_one_wish_and_cannot_be_made_up(app, chat, wechat_api):
+    """A token signed with another key, a tampered one, or one for another wish's number made up
+    by hand: a plain 404, nothing read, nothing done."""
+    from itsdangerous import URLSafeSerializer
+
+    from bot.links import SALT
+
+    oauth = WeChatOAuth(wechat_api, APPID, "secret")
+    for openid, text in SETUP["published"]:
+        chat.say(openid, text)
+    chat.say("o-sun", f"许愿 {CONTENT}")  # wish 2, in 东山社区, not published
+    links = app.extensions["wishbot"].links
+    client = app.test_client()
+    open_as(client, oauth, "o-li", links.page_url(1))
+    token = links.token(1)
+    forged = [URLSafeSerializer("another-secret", salt=SALT).dumps(2), token[:-1] + ("A" if token[-1] != "A" else "B"),
+              token.replace(token.split(".")[0], URLSafeSerializer("x").dumps(2).split(".")[0]), "2", "..", "%00"]
+    for bad in forged:
+        response = client.get(f"/w/{bad}")
+        assert response.status_code == 404 and "链接无效" in response.get_data(as_text=True), bad
+        response = client.post(f"/w/{bad}/claim", data={"csrf_token": csrf(client, "/admin/login")})
+        assert response.status_code == 404, bad
+    with app.extensions["wishbot"].db.sessions() as session:
+        assert session.scalar(select(Claim.id)) is None
+        assert session.get(Wish, 2).status == "pending_review"

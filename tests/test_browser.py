@@ -20,9 +20,6 @@ from models import Certificate, Person, Wish
 from models.wish import PUBLISHED
 from web.exports import LEDGER_HEADINGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 375, "height": 812}
 A4 = {"width": 794, "height": 1123}  # 210 × 297 mm at 96 dpi
 PASSWORD = "browser-pass-1"
@@ -54,20 +51,6 @@ def live(sqlite_template, tmp_path_factory):
     runtime.jobs.join()
     runtime.jobs.close()
     runtime.db.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from .conftest import service_missing
-
-    if not Path(CHROMIUM).exists():
-        service_missing("Chromium", FileNotFoundError(CHROMIUM))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

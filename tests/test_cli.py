@@ -75,6 +75,22 @@ def test_the_directory_round_trip(run):
     assert roles == "gridworker,member"
 
 
+def test_a_person_may_have_a_wecom_userid_beside_or_instead_of_an_openid(run):
+    assert run("community", "add", "新城社区").exit_code == 0
+    result = run("person", "add", "--wecom-userid", "zhangwei", "--role", "gridworker", "--name", "张伟",
+                 "--community", "新城社区")
+    assert result.exit_code == 0, result.stderr
+    assert result.output.strip() == "person 张伟 (gridworker) added: wecom zhangwei"
+    assert run("person", "add", "o-li", "--role", "member", "--name", "李建国").exit_code == 0
+    result = run("person", "identity", "o-li", "--wecom-userid", "lijianguo")
+    assert result.output.strip() == "person 李建国: openid o-li, wecom lijianguo"
+    result = run("person", "identity", "zhangwei", "--openid", "o-zw")
+    assert result.output.strip() == "person 张伟: openid o-zw, wecom zhangwei"
+    taken = run("person", "identity", "o-li", "--wecom-userid", "zhangwei")
+    assert taken.exit_code != 0 and "已经属于张伟" in taken.output
+    assert run("person", "identity", "nobody", "--openid", "x").exit_code != 0
+
+
 @pytest.mark.parametrize("args, reason", [
     (("grid", "add", "没有的社区", "网格"), "没有这个社区"),
     (("person", "add", "o-x", "--role", "resident", "--name", "张三", "--phone", "12345"), "手机号格式不对"),

@@ -72,6 +72,9 @@ class Bed:
             "WECHAT_ENCODING_AES_KEY": AES_KEY,
             "WISHBOT_WECHAT_API_BASE": api_base, "WISHBOT_WECOM_API_BASE": api_base,
             "WISHBOT_SEND_LEASE_SECONDS": "2",  # so that a killed worker's rows go out again soon
+            # No daily digest unless a test asks for one: a worker started after the digest hour
+            # (08:00 in Asia/Shanghai, 00:00 UTC) would otherwise add it to what the tests count.
+            "WISHBOT_DIGEST_HOUR": "24",
         }
         self.workers: list[subprocess.Popen] = []
 

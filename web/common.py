@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import current_app, flash, g, request
+from flask import Flask, current_app, flash, g, request
 from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -46,6 +46,29 @@ def paginate(total: int, size: int) -> tuple[int, int]:
     """(page, pages): the request's ?page=, kept within 1..pages."""
     pages = max((total + size - 1) // size, 1)
     return min(parse_id(request.args.get("page")) or 1, pages), pages
+
+
+def takes_upload(limit: int):
+    """Marks a view that takes a file of up to `limit` bytes: the app-wide body limit is sized
+    for webhook messages. `allow_upload` applies it before anything reads the form."""
+    def mark(view):
+        view.upload_limit = limit  # functools.wraps carries it through login_required
+        return view
+    return mark
+
+
+def allow_upload() -> None:
+    """The first hook of every request (Flask-WTF reads the form in a later one): the body limit
+    of a view marked with `takes_upload`, the app's own for every other."""
+    limit = getattr(current_app.view_functions.get(request.endpoint), "upload_limit", None)
+    if limit is not None:
+        request.max_content_length = limit
+
+
+def largest_body(app: Flask) -> int:
+    """The most any request may send (the server refuses more before reading it)."""
+    return max([app.config["MAX_CONTENT_LENGTH"],
+                *(getattr(view, "upload_limit", 0) for view in app.view_functions.values())])
 
 
 def runtime():

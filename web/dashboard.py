@@ -24,7 +24,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; script-src
 
 @admin.after_app_request
 def security_headers(response):
-    if request.path.startswith(("/admin", "/sim")):
+    if request.path.startswith(("/admin", "/sim", "/w/")):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -14,6 +14,7 @@ from flask import (
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from handlers.directory import set_identities
 from handlers.registration import approve_registration, reject_registration
 from handlers.roster import COLUMNS, HEADINGS, ImportFailed, export_rows, import_people, read_rows
 from models import NotAllowed, Person, Registration, UserError
@@ -21,7 +22,7 @@ from models.directory import ROLE_LABELS
 from models.workflow import REGISTRATION_PENDING
 
 from .auth import login_required
-from .common import act, clean_text, db, paginate
+from .common import act, clean_text, db, paginate, takes_upload
 from .exports import XLSX, add_sheet, csv_download, download, today_stamp, xlsx_bytes
 
 people = Blueprint("people", __name__, url_prefix="/admin/people")
@@ -58,8 +59,8 @@ def _check_scope(person: Person) -> None:
 
 @people.post("/import")
 @login_required
+@takes_upload(MAX_UPLOAD)
 def upload():
-    request.max_content_length = MAX_UPLOAD  # the app-wide limit is sized for webhook bodies
     file = request.files.get("file")
     if file is None or not file.filename:
         flash("请选择要导入的文件。", "error")
@@ -85,7 +86,7 @@ def upload():
 def export_xlsx():
     book = Workbook()
     add_sheet(book, "花名册", COLUMNS, export_rows(db(), g.scope.people(select(Person))),
-           [30, 12, 10, 14, 12, 22, 20, 30])
+           [30, 12, 10, 14, 12, 22, 20, 30, 24])
     return download(xlsx_bytes(book), f"花名册-{today_stamp()}.xlsx", XLSX)
 
 
@@ -93,6 +94,26 @@ def export_xlsx():
 @login_required
 def export_csv():
     return csv_download(COLUMNS, export_rows(db(), g.scope.people(select(Person))), f"花名册-{today_stamp()}.csv")
+
+
+@people.post("/<id:number>/identities")
+@login_required
+def identities(number: int):
+    """Set a person's Official Account OpenID and WeCom UserID (a blank field keeps its value).
+    Only for people the login may place (models.scope): an identity is who acts as the person."""
+    person = db().get(Person, number)
+    if person is None or not g.scope.may_place(person):
+        abort(404)
+    try:
+        set_identities(db(), person, clean_text(request.form.get("openid")) or None,
+                       clean_text(request.form.get("wecom_userid")) or None)
+        db().commit()
+    except UserError as refusal:
+        db().rollback()
+        flash(refusal.reply, "error")
+    else:
+        flash(f"已保存{person.name}的微信身份。", "ok")
+    return redirect(url_for("people.index", q=person.name))
 
 
 def _registration(number: int) -> Registration:

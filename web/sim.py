@@ -9,16 +9,20 @@ transaction, after the handler ran, so a claim racing a 查询 cannot leak a wis
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
+    abort,
     g,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
+from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +43,9 @@ EXAMPLES = {  # role -> commands a newcomer can tap
     "admin": ["帮助"],
 }
 BOXES = {"private": "私信", "group": "志愿者群", "gridworkers": "网格员群"}
+SIM_PERSON = "sim_person"
+DEMO_CODE_SALT = "wishbot.demo-oauth"
+DEMO_CODE_SECONDS = 300  # as long as WeChat's codes live
 
 
 def _demo() -> bool:
@@ -129,7 +136,9 @@ def say():
 
 def _feed_query(scope: Scope, person: Person):
     private = (Notice.audience == "private") & or_(
-        Notice.target == person.openid, (Notice.person_id == person.id) & (Notice.channel == "log"))
+        (Notice.channel == "official") & (Notice.target == person.openid),
+        (Notice.channel == "wecom") & (Notice.target == person.wecom_userid),
+        (Notice.person_id == person.id) & (Notice.channel == "log"))
     group = (Notice.audience == "group") & (Wish.community_id == person.community_id)
     boxes = [private, group]
     theirs = Scope.of_person(person)
@@ -146,6 +155,8 @@ def feed():
     person = _person(scope, request.args.get("person"))
     if person is None:
         return jsonify(error="没有这个人"), 404
+    if session.get(SIM_PERSON) != person.id:
+        session[SIM_PERSON] = person.id  # whom the demo's stand-in web authorisation signs in
     after = parse_id(request.args.get("after")) or 0
     query = _feed_query(scope, person)
     if after:
@@ -157,3 +168,37 @@ def feed():
         "id": n.id, "box": n.audience, "box_label": BOXES.get(n.audience, n.audience), "text": n.text,
         "status": n.status, "time": format_time(n.created_at, "%H:%M"),
     } for n in notices])
+
+
+# --- the demo's stand-in for WeChat's web authorisation --------------------------------------
+# In the demo there is no Official Account: WECHAT_OAUTH_BASE points here, and this page plays
+# WeChat's authorize page, signing in whoever the simulator is showing (snsapi_base asks nothing).
+
+
+def _demo_signer() -> TimestampSigner:
+    return TimestampSigner(runtime().settings.secret_key, salt=DEMO_CODE_SALT)
+
+
+def demo_openid_for_code(code: str) -> str:
+    """The demo's code exchange (WeChat's sns/oauth2/access_token plays this part for real)."""
+    try:
+        return _demo_signer().unsign(code, max_age=DEMO_CODE_SECONDS).decode()
+    except BadSignature as error:
+        raise ValueError("errcode 40029: invalid code") from error
+
+
+@sim.get("/connect/oauth2/authorize")
+def demo_authorize():
+    if not runtime().settings.demo:
+        abort(404)
+    links = runtime().links
+    redirect_uri, state = request.args.get("redirect_uri", ""), request.args.get("state", "")
+    if links is None or not redirect_uri.startswith(links.public_url + "/") or request.args.get("scope") != "snsapi_base":
+        abort(400, description="redirect_uri 不在授权域名下")  # as WeChat refuses (10003)
+    chosen = parse_id(request.args.get("person")) or session.get(SIM_PERSON)
+    person = db().get(Person, chosen) if chosen else None
+    if person is None or not person.openid:
+        people = db().scalars(select(Person).where(Person.openid.is_not(None)).order_by(Person.id)).all()
+        return render_template("sim_authorize.html", people=people, query=request.args)
+    code = _demo_signer().sign(person.openid).decode()
+    return redirect(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")

@@ -12,3 +12,7 @@ class LoggingSender:
 
     def send_text(self, target: str, content: str, *args, **kwargs) -> None:
         log.info("%s to %s (not configured, shown here):\n%s", self.what, target, content)
+
+    def send_template(self, target: str, template_id: str, data: dict, **kwargs) -> None:
+        fields = "；".join(value for value in data.values())
+        log.info("%s (template %s) to %s (not configured, shown here):\n%s", self.what, template_id, target, fields)

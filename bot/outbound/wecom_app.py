@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import requests
 
 from bot.outbound._api import TokenAPI, checked
+from bot.outbound.errors import DeliveryError
 from bot.outbound.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ class WeComAPI(TokenAPI):
         body = checked(self._call("POST", "/cgi-bin/message/send", json={
             "touser": "|".join(userids), "agentid": self._agent_id, "msgtype": "text",
             "text": {"content": content}}))
-        # WeCom answers errcode 0 when only some recipients are unknown.
-        if body.get("invaliduser"):
+        # WeCom answers errcode 0 when some recipients are unknown; when none is left, nothing went.
+        invalid = [user for user in (body.get("invaliduser") or "").split("|") if user]
+        if invalid and set(invalid) >= set(userids):
+            raise DeliveryError(f"WeCom knows none of {', '.join(invalid)}", retryable=False)
+        if invalid:
             log.warning("WeCom skipped unknown users: %s", body["invaliduser"])

@@ -10,6 +10,21 @@
   var examples = JSON.parse(picker.dataset.examples || "{}");
   var last = 0, generation = 0, timer = null;
 
+  // A push's link to a wish's phone page opens as it would in WeChat's own browser.
+  function linkify(node, text) {
+    var pattern = /https?:\/\/[^\s]+/g, at = 0, match;
+    while ((match = pattern.exec(text)) !== null) {
+      node.appendChild(document.createTextNode(text.slice(at, match.index)));
+      var link = document.createElement("a");
+      link.href = match[0];
+      link.textContent = match[0];
+      link.target = "_blank";
+      node.appendChild(link);
+      at = match.index + match[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(at)));
+  }
+
   function bubble(list, who, text, extra) {
     var item = document.createElement("li");
     item.className = "msg " + who;
@@ -21,7 +36,7 @@
     }
     var body = document.createElement("div");
     body.className = "text";
-    body.textContent = text;
+    linkify(body, text);
     item.appendChild(body);
     list.appendChild(item);
     showNewest(list);
