@@ -5,8 +5,11 @@ from __future__ import annotations
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_FIRST = frozenset(FORMULA_START)  # each is one character: a set look-up, for exports of a million rows
+
+
 def formula_like(value) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_START)
+    return isinstance(value, str) and value[:1] in _FIRST
 
 
 def csv_cell(value):

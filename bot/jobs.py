@@ -32,8 +32,11 @@ FETCH_PROOF = "fetch_proof"  # a completion photo, by Proof id
 PURGE_PROCESSED = "purge_processed"  # the clock, hourly: processed messages past retention
 RETAG_PERSON = "retag_person"  # a person's menu tags after their roles changed, by Person id
 NOTE_HEARD = "note_heard"  # when a person wrote, for a read-only message ("id:channel:message:event:time")
+RUN_EXPORT = "run_export"  # a large export's file, by ExportJob id (web/export_jobs.py)
 JOBS = frozenset({SEND_NOTICE, FLUSH_ROBOT, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS, FETCH_PROOF,
-                  PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD})
+                  PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD, RUN_EXPORT})
+# Seconds a worker may spend on one job where RQ's default (180) is too short.
+TIMEOUTS = {RUN_EXPORT: 3600}
 # The jobs a handler may ask for (Context.run_after_commit); the composition root queues
 # RETAG_PERSON and NOTE_HEARD itself, after a commit that changed roles or for a read-only message.
 AFTER_COMMIT = frozenset({FETCH_PROOF})
@@ -209,7 +212,8 @@ class RQJobs(Jobs):
             return True
         try:
             will_run = self._will_run(list(by_id))
-            todo = [self.queue.prepare_data("worker.run", (name, arg), **options)
+            todo = [self.queue.prepare_data("worker.run", (name, arg), timeout=options.pop("job_timeout", None),
+                                            **options)
                     for key, (name, arg, options) in by_id.items() if key not in will_run]
             if todo:
                 self.queue.enqueue_many(todo)
@@ -223,8 +227,11 @@ class RQJobs(Jobs):
         from rq import Retry
 
         checked(name)
-        return dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
-                    retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
+        options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
+                       retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
+        if name in TIMEOUTS:
+            options["job_timeout"] = TIMEOUTS[name]
+        return options
 
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         """Enqueue the notices whose job will not run (lost with Redis, or its worker killed)."""

@@ -26,6 +26,10 @@ def _instance_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _default_export_dir() -> str:
+    return str(Path.cwd() / "instance" / "exports")
+
+
 def _default_database_url() -> str:
     instance = Path.cwd() / "instance"
     return f"sqlite:///{instance / 'wishbot.sqlite3'}"
@@ -64,6 +68,8 @@ _PARSE = {"int": int, "float": float,  # by the field's annotation; anything els
 class Settings:
     database_url: str = env("WISHBOT_DATABASE_URL", factory=_default_database_url)
     redis_url: str | None = env("WISHBOT_REDIS_URL")
+    # Where export jobs leave their files; with several hosts, a directory they all share.
+    export_dir: str = env("WISHBOT_EXPORT_DIR", factory=_default_export_dir)
 
     wechat_token: str = env("WECHAT_TOKEN", "")
     wechat_appid: str = env("WECHAT_APPID", "")

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cached_property
+from pathlib import Path
 
 from bot.db import Database
-from bot.jobs import RELAY_NOTICES, RETAG_PERSON, checked
+from bot.jobs import RELAY_NOTICES, RETAG_PERSON, RUN_EXPORT, checked
 from bot.delivery import Delivery, Outbound
 from bot.outbound.log import LoggingSender
 from bot.outbound.official import OfficialAccountAPI
@@ -195,6 +197,30 @@ class Runtime:
             log.info("proof %s not fetched: no Official Account API", proof_id)
             return
         fetch_proof(self.db, download, proof_id)
+
+    @property
+    def export_directory(self) -> Path:
+        return Path(self.settings.export_dir)
+
+    def start_export(self, job_id: int) -> None:
+        """On RQ a worker writes the file; without Redis a thread of its own does, so the
+        single job thread that sends notices is never held up for minutes."""
+        if self.redis is not None:
+            self.jobs.call(RUN_EXPORT, job_id)
+            return
+        threading.Thread(target=self._export_in_thread, args=(job_id,), name=f"wishbot-export-{job_id}",
+                         daemon=True).start()
+
+    def _export_in_thread(self, job_id: int) -> None:
+        try:
+            self.run_export(job_id)
+        except Exception:  # recorded on the job's row; the login asks again
+            log.exception("export %s failed", job_id)
+
+    def run_export(self, job_id: int) -> None:
+        from web.export_jobs import run_export
+
+        run_export(self.db, self.export_directory, job_id)
 
     @cached_property
     def handover_jobs(self):

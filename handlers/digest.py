@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.db import Database
 from bot.settings import Settings
@@ -19,42 +19,76 @@ from .context import Context
 
 BRIEF = 20  # characters of a wish's content in a digest line
 _NOT_NEW = (PENDING_REVIEW, REJECTED, WITHDRAWN)
+DIGEST_LIST = 10  # wishes listed per section and grid; the count says how many there are
 
 
 def send_digests(db: Database, settings: Settings, now: datetime | None = None) -> list[Notice]:
-    """One digest per grid with something to report, to its grid workers' group."""
+    """One digest per grid with something to report, to its grid workers' group. Each section is
+    one query over what is due in every grid at once, listing at most DIGEST_LIST per grid."""
     now = now or utcnow()
     with db.transaction() as session:
-        rows = [row for grid in session.scalars(select(Grid).order_by(Grid.id))
-                if (row := grid_digest(session, grid, settings, now)) is not None]
+        due_wish = select(Wish.id, Wish.grid_id)
+        sections = [
+            # Those waiting for review are listed as such; turned down is no news.
+            ("新心愿", _due(session, due_wish.where(Wish.created_at >= now - timedelta(days=1),
+                                                   Wish.status.not_in(_NOT_NEW)))),
+            ("待审核", _due(session, due_wish.where(Wish.status == PENDING_REVIEW))),
+            (f"超过{settings.unclaimed_days}天没人认领", _due(session, due_wish.where(
+                Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=settings.unclaimed_days)))),
+        ]
+        wish_lines = _wish_lines(session, {i for _, due in sections for _, ids in due.values() for i in ids})
+        sections = [(title, {grid: (n, [wish_lines[i] for i in ids]) for grid, (n, ids) in due.items()})
+                    for title, due in sections]
+        open_claims = _due(session, select(Claim.id, Wish.grid_id).join(Wish, Claim.wish_id == Wish.id)
+                           .where(Claim.status == ACTIVE,
+                                  Claim.created_at <= now - timedelta(days=settings.open_claim_days)))
+        claim_lines = _claim_lines(session, {i for _, ids in open_claims.values() for i in ids})
+        sections.append((f"认领超过{settings.open_claim_days}天未完成",
+                         {grid: (n, [claim_lines[i] for i in ids]) for grid, (n, ids) in open_claims.items()}))
+        grid_ids = sorted({grid for _, by_grid in sections for grid in by_grid})
+        grids = session.scalars(select(Grid).options(selectinload(Grid.community))
+                                .where(Grid.id.in_(grid_ids)).order_by(Grid.id)).all()
+        rows = [_digest(grid, [(title, by_grid.get(grid.id)) for title, by_grid in sections]) for grid in grids]
         session.add_all(rows)
         session.flush()
     return rows
 
 
-def grid_digest(session: Session, grid: Grid, settings: Settings, now: datetime) -> Notice | None:
-    in_grid = select(Wish).where(Wish.grid_id == grid.id).order_by(Wish.id)
-    new = session.scalars(in_grid.where(  # those waiting for review are listed as such; turned down is no news
-        Wish.created_at >= now - timedelta(days=1), Wish.status.not_in(_NOT_NEW))).all()
-    waiting = session.scalars(in_grid.where(Wish.status == PENDING_REVIEW)).all()
-    unclaimed = session.scalars(in_grid.where(
-        Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=settings.unclaimed_days))).all()
-    open_claims = session.scalars(
-        select(Claim).join(Wish).where(Wish.grid_id == grid.id, Claim.status == ACTIVE,
-                                       Claim.created_at <= now - timedelta(days=settings.open_claim_days))
-        .order_by(Claim.id)).all()
-    sections = [
-        ("新心愿", [_line(w) for w in new]),
-        ("待审核", [_line(w) for w in waiting]),
-        (f"超过{settings.unclaimed_days}天没人认领", [_line(w) for w in unclaimed]),
-        (f"认领超过{settings.open_claim_days}天未完成", [f"{_line(c.wish)}（{c.member.name}）" for c in open_claims]),
-    ]
-    if not any(lines for _, lines in sections):
-        return None
-    text = "\n".join([f"【每日汇总】{grid.label}"] + [
-        f"{title} {len(lines)} 个：" + "".join(f"\n· {line}" for line in lines) for title, lines in sections if lines])
+def _due(session: Session, query) -> dict[int, tuple[int, list[int]]]:
+    """grid id -> (how many rows, the first DIGEST_LIST ids, oldest first) for a query of (id, grid_id)."""
+    row_id, grid_id = query.selected_columns
+    ranked = query.add_columns(
+        func.row_number().over(partition_by=grid_id, order_by=row_id).label("rank"),
+        func.count().over(partition_by=grid_id).label("total"),
+    ).where(grid_id.is_not(None)).subquery()
+    due: dict[int, tuple[int, list[int]]] = {}
+    for grid, row, total in session.execute(
+            select(ranked.c[1], ranked.c[0], ranked.c.total).where(ranked.c.rank <= DIGEST_LIST)
+            .order_by(ranked.c[1], ranked.c.rank)):
+        due.setdefault(grid, (total, []))[1].append(row)
+    return due
+
+
+def _wish_lines(session: Session, ids: set[int]) -> dict[int, str]:
+    wishes = session.scalars(select(Wish).options(selectinload(Wish.requester)).where(Wish.id.in_(ids)))
+    return {wish.id: _line(wish) for wish in wishes}
+
+
+def _claim_lines(session: Session, ids: set[int]) -> dict[int, str]:
+    claims = session.scalars(select(Claim).where(Claim.id.in_(ids)).options(
+        selectinload(Claim.member), selectinload(Claim.wish).selectinload(Wish.requester)))
+    return {claim.id: f"{_line(claim.wish)}（{claim.member.name}）" for claim in claims}
+
+
+def _digest(grid: Grid, sections: list[tuple[str, tuple[int, list[str]] | None]]) -> Notice:
+    parts = [f"【每日汇总】{grid.label}"]
+    for title, section in sections:
+        if section:
+            total, lines = section
+            more = f"\n……（共{total}个，仅列前{len(lines)}个）" if total > len(lines) else ""
+            parts.append(f"{title} {total} 个：" + "".join(f"\n· {line}" for line in lines) + more)
     return notices.to_robot(grid.robot_url, f"gridworkers:{grid.label}", event="digest", audience="gridworkers",
-                            text=text)
+                            text="\n".join(parts))
 
 
 def _line(wish: Wish) -> str:

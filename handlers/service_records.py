@@ -10,25 +10,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable
-
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.figures import NO_UNIT, Narrow, everything
 from models import BadInput, Certificate, Claim, Community, Person, Unit, Wish, local_time, local_zone
 from models.wish import COMPLETED
 
 from .context import Context
 from .notices import scrub
 
-Narrow = Callable[[Select], Select]
 CONTENT_LIMIT = 30  # a service's content on a card: short, and scrubbed like a group push
-NO_UNIT = "个人"
 _QUARTER = re.compile(r"^\s*(\d{4})\s*[Qq]\s*([1-4])\s*$")
-
-
-def everything(query: Select) -> Select:
-    return query
 
 
 def points_for(hours: float, per_hour: float) -> float:

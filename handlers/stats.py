@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from bot import figures
 from bot.router import CommandGroup
-from models import Claim, Unit, Wish, local_time, utcnow
+from models import local_time, utcnow
 from models.scope import Scope
-from models.wish import RELEASED, STAGES
+from models.wish import STAGES
 
 from .context import Context
 
@@ -35,24 +35,17 @@ def month_start(now: datetime | None = None) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
-def wish_stats(session: Session, scope: str, condition: ColumnElement[bool], since: datetime) -> Stats:
-    def count(column) -> int:
-        return session.scalar(select(func.count(Wish.id)).where(condition, column >= since)) or 0
-
-    stages = {key: count(getattr(Wish, timestamp)) for key, _heading, timestamp in STAGES}
-    claims = (select(Claim).join(Wish, Claim.wish_id == Wish.id)
-              .where(condition, Claim.created_at >= since, Claim.status != RELEASED).subquery())
-    units = session.execute(
-        select(Unit.name, func.count(claims.c.id).label("n"))
-        .join(claims, claims.c.unit_id == Unit.id)
-        .group_by(Unit.name).order_by(func.count(claims.c.id).desc(), Unit.name).limit(TOP_UNITS)
-    ).all()
-    return Stats(scope=scope, since=since, **stages, top_units=[(name, n) for name, n in units])
+def wish_stats(session: Session, scope: str, narrow: figures.Narrow, since: datetime) -> Stats:
+    """The stages counted and the most claiming units since `since`, by the figures page's queries."""
+    period = figures.Period(start=since)
+    totals = figures.stage_totals(session, narrow, period)
+    return Stats(scope=scope, since=since, **{key: totals[key] for key, _heading, _timestamp in STAGES},
+                 top_units=figures.top_claiming_units(session, narrow, period, TOP_UNITS))
 
 
 def monthly_stats(session: Session, scope: Scope, now: datetime | None = None) -> Stats:
     """This month's numbers of the scope's area."""
-    return wish_stats(session, scope.area_name(session), scope.wish_condition(), month_start(now))
+    return wish_stats(session, scope.area_name(session), scope.wishes, month_start(now))
 
 
 @group.command("统计", roles={"gridworker", "admin"}, usage="统计 —— 本月本网格的心愿数字")

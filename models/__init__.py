@@ -9,6 +9,7 @@ from .errors import (
     NotFound,
     UserError,
 )
+from .exports import ExportJob
 from .messaging import ApiToken, Notice, ProcessedMessage
 from .service import Certificate
 from .staff import StaffUser
@@ -16,7 +17,8 @@ from .wish import Claim, Wish, WishEvent, limited
 from .workflow import Proof, Registration, WishDraft
 
 __all__ = [
-    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "Grid", "InvalidState",
+    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "ExportJob", "Grid",
+    "InvalidState",
     "local_time", "local_zone",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",
     "UserError", "Wish", "WishDraft", "WishEvent", "mask_name", "limited", "normalise_phone", "use_local_zone",

@@ -105,8 +105,8 @@ class Person(Timestamped, Base):
     phone: Mapped[Optional[str]] = mapped_column(String(20))
     address: Mapped[Optional[str]] = mapped_column(String(256))
     roles: Mapped[str] = mapped_column(String(64), default="resident")
-    community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"))
+    community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"), index=True)
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
 
     community: Mapped[Optional[Community]] = relationship()

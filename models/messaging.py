@@ -38,6 +38,7 @@ class Notice(Timestamped, Base):
     """
 
     __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     event: Mapped[str] = mapped_column(String(32))
     wish_id: Mapped[Optional[int]] = mapped_column(ForeignKey("wish.id"), index=True)
@@ -54,7 +55,7 @@ class Notice(Timestamped, Base):
     parts_sent: Mapped[int] = mapped_column(default=0, server_default="0")  # of a text split in parts
     # When a private notice cannot be delivered (45015: outside the 48-hour window), the grid
     # workers are asked to pass it on; that notice points back here.
-    fallback_for_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))
+    fallback_for_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"), index=True)
     # The notice as a template message (JSON {"kind", "data"}), for when the customer-service
     # window is closed; None: a notice of a kind that has no template.
     template: Mapped[Optional[str]] = mapped_column(Text)

@@ -85,6 +85,14 @@ def limited(text: str | None, limit: int, what: str) -> str | None:
 
 class Wish(Timestamped, Base):
     __tablename__ = "wish"
+    # On PostgreSQL the migration also adds trigram (pg_trgm) indexes on wish.content and
+    # person.name for the ledger's text search.
+    __table_args__ = (
+        Index("ix_wish_created_at", "created_at"),
+        # An area's wishes in id order: a community's or grid's ledger export walks these.
+        Index("ix_wish_community_id_id", "community_id", "id"),
+        Index("ix_wish_grid_id_id", "grid_id", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     content: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=PENDING_REVIEW, index=True)
@@ -101,10 +109,10 @@ class Wish(Timestamped, Base):
 
     reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
     reject_reason: Mapped[Optional[str]] = mapped_column(String(200))
-    published_at: Mapped[Optional[datetime]]
-    claimed_at: Mapped[Optional[datetime]]
-    completed_at: Mapped[Optional[datetime]]
-    confirmed_at: Mapped[Optional[datetime]]
+    published_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    confirmed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     feedback: Mapped[Optional[str]] = mapped_column(String(500))
     rating: Mapped[Optional[int]]
     confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))
@@ -284,6 +292,12 @@ class Claim(Timestamped, Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        # The sweeps (reminders, releases, the digest) look only at active claims, by age.
+        Index("ix_claim_active_created_at", "created_at",
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+        Index("ix_claim_created_at", "created_at"),
+        # The ledger's unit filter reads (unit, status, wish) from the index alone.
+        Index("ix_claim_unit_id_status_wish_id", "unit_id", "status", "wish_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     wish_id: Mapped[int] = mapped_column(ForeignKey("wish.id"), index=True)
@@ -293,7 +307,7 @@ class Claim(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     note: Mapped[Optional[str]] = mapped_column(String(500))
     proof_media_id: Mapped[Optional[str]] = mapped_column(String(256))  # unused: photos are Proof rows
-    ended_at: Mapped[Optional[datetime]]
+    ended_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     reminded_at: Mapped[Optional[datetime]]
     # Service hours: recorded by the member (完成 N X小时) or a grid worker (工时 N 姓名 X);
     # verified when the wish is confirmed, by whoever confirmed it.

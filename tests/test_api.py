@@ -64,3 +64,62 @@ def test_numbers_that_cannot_be_a_wish_are_404(chat, client, token, path):
                                    "?community=%00", "?limit=abc"])
 def test_odd_query_strings_never_fail(chat, client, token, query):
     assert get(client, f"/api/wishes{query}", token).status_code == 200
+
+
+def _many_wishes(app, count: int) -> None:
+    """`count` wishes of 王秀兰, each published and claimed by 李建国, with their timeline."""
+    from sqlalchemy import select
+
+    from models import Claim, Person, Wish, WishEvent
+
+    with app.extensions["wishbot"].db.transaction() as s:
+        wang = s.scalar(select(Person).where(Person.openid == "o-wang"))
+        li = s.scalar(select(Person).where(Person.openid == "o-li"))
+        for i in range(count):
+            wish = Wish(content=f"心愿{i}", requester=wang, community_id=wang.community_id,
+                        grid_id=wang.grid_id, status="claimed")
+            wish.claims.append(Claim(member=li, status="active"))
+            s.add(wish)
+            s.flush()
+            s.add_all([WishEvent(wish_id=wish.id, actor_id=wang.id, channel="wechat", action="submit"),
+                       WishEvent(wish_id=wish.id, actor_id=li.id, channel="wechat", action="claim")])
+
+
+def _queries_for(app, client, path, token) -> tuple[int, dict]:
+    from sqlalchemy import event
+
+    engine = app.extensions["wishbot"].db.engine
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        body = get(client, path, token).json
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements), body
+
+
+def test_a_page_costs_the_same_queries_whatever_its_size(app, world, client, token):
+    _many_wishes(app, 40)
+    small, body = _queries_for(app, client, "/api/wishes?limit=4", token)
+    large, body_large = _queries_for(app, client, "/api/wishes?limit=40", token)
+    assert (len(body["wishes"]), len(body_large["wishes"])) == (4, 40)
+    assert small == large
+    item = body_large["wishes"][39]
+    assert item["claims"][0]["name"] == "李建国" and item["claims"][0]["unit"] == "市税务局"
+    assert [e["actor"] for e in item["timeline"]] == ["王**", "李建国"]
+    assert item["street"] == "新兴街道" and item["requester"] == "王**"
+
+
+def test_pages_follow_the_cursor(app, world, client, token):
+    _many_wishes(app, 25)
+    seen, after = [], None
+    while True:
+        body = get(client, "/api/wishes?limit=10" + (f"&after={after}" if after else ""), token).json
+        seen += [w["id"] for w in body["wishes"]]
+        after = body["next_after"]
+        if after is None:
+            break
+    assert seen == list(range(1, 26))
+    assert [w["id"] for w in get(client, "/api/wishes?limit=10&offset=20", token).json["wishes"]] == list(range(21, 26))
+    assert len(get(client, "/api/wishes?limit=100000", token).json["wishes"]) == 25  # capped, not refused

@@ -324,3 +324,19 @@ def test_proof_photos_show_on_the_wish_page_within_the_scope(app, client, chat, 
     other = app.test_client()
     log_in(other, "zhouqiang")
     assert other.get(f"/admin/wishes/proofs/{proof_id}").status_code == 404
+
+
+def test_a_long_ledger_is_counted_only_up_to_a_cap(client, wishes, monkeypatch):
+    import sys
+
+    ledger = sys.modules["web.ledger"]  # `web.ledger` the attribute is the blueprint
+
+    monkeypatch.setattr(ledger, "COUNT_CAP", 2)
+    monkeypatch.setattr(ledger, "PAGE_SIZE", 1)
+    log_in(client, "boss")
+    page = client.get("/admin/wishes/").get_data(as_text=True)
+    assert "超过 2 条" in page and "第 1 / 2+ 页" in page
+    third = client.get("/admin/wishes/?page=3").get_data(as_text=True)  # beyond the counted pages
+    assert f"#{min(wishes.values())}" in third and "第 3 / 4+ 页" in third
+    monkeypatch.setattr(ledger, "COUNT_CAP", 10)
+    assert "共 3 条" in client.get("/admin/wishes/").get_data(as_text=True)

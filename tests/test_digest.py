@@ -163,3 +163,22 @@ def test_the_clock_enqueues_each_run_once_however_many_clocks_tick():
     assert [arg for name, arg in calls.made if name == "purge_processed"] == ["2026-11-22T07", "2026-11-22T08"]
     clocks[0].tick(datetime(2026, 11, 23, 9, 30, tzinfo=zone))
     assert [arg for name, arg in calls.made if name == "send_digests"] == ["2026-11-22", "2026-11-23"]
+
+
+def test_a_backlog_is_counted_but_listed_only_in_part(chat, app):
+    from handlers.digest import DIGEST_LIST
+
+    runtime = app.extensions["wishbot"]
+    with runtime.db.transaction() as session:
+        wang = session.scalar(select(Person).where(Person.openid == "o-wang"))
+        for i in range(DIGEST_LIST + 2):
+            new_wish(Context(session=session, person=wang), f"心愿{i}")
+    [digest] = send_digests(runtime.db, runtime.settings)
+    with runtime.db.sessions() as session:
+        text = session.get(Notice, digest.id).text
+    assert text.splitlines() == [
+        "【每日汇总】新城社区/第一网格",
+        f"待审核 {DIGEST_LIST + 2} 个：",
+        *(f"· #{i + 1} 心愿{i}" for i in range(DIGEST_LIST)),
+        f"……（共{DIGEST_LIST + 2}个，仅列前{DIGEST_LIST}个）",
+    ]

@@ -11,7 +11,7 @@ from bot.settings import Settings
 from handlers.service_figures import service_figures
 from handlers.service_records import everything
 from models import local_time, utcnow
-from web.figures import recent_months
+from bot.figures import recent_months
 
 from .conftest import make_settings
 from .test_dashboard import csrf, log_in

@@ -60,14 +60,14 @@ def test_help_lists_each_roles_commands(chat):
 def test_stats_and_the_figures_count_a_wish_of_several_slots_alike(chat, app):
     from sqlalchemy import select
 
+    from bot import figures as sql_figures
     from models import local_time, utcnow
-    from web.figures import compute
 
     def counted() -> tuple[str, int]:
         reply = chat.say("o-liu", "统计")
         with session_of(app) as s:
             now = local_time(utcnow())
-            figures = compute(list(s.scalars(select(Wish))), now.strftime("%Y-%m"), now)
+            figures = sql_figures.compute(s, sql_figures.everything, now.strftime("%Y-%m"), now)
             return reply.split("\n")[1], figures.totals["claimed"]
 
     chat.dialog([

@@ -10,9 +10,10 @@ import hmac
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select, text
+from sqlalchemy.orm import selectinload
 
 from handlers.timeline import event_json
-from models import ApiToken, Community, Grid, Wish
+from models import ApiToken, Claim, Community, Grid, Person, Wish, WishEvent
 from models.privacy import scrub
 from models.scope import Scope
 from web.common import clean_text, parse_id
@@ -84,21 +85,39 @@ def get_wish(number: str):
         return jsonify(wish_json(wish, scope))
 
 
+# Every relation wish_json reads, each loaded in one query for the whole page.
+WISH_RELATIONS = (
+    selectinload(Wish.community).selectinload(Community.street),
+    selectinload(Wish.grid),
+    selectinload(Wish.requester),
+    selectinload(Wish.claims).selectinload(Claim.member).selectinload(Person.unit),
+    selectinload(Wish.events).selectinload(WishEvent.actor),
+)
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+
+
 @api.get("/api/wishes")
 def list_wishes():
+    """Wishes by id. Pages by cursor: `after` is the last id of the previous page (the answer's
+    `next_after`), so a page deep in the list costs what the first one does; `offset` still works."""
     with _db().sessions() as session:
         scope = _require_token(session)
-        query = scope.wishes(select(Wish)).order_by(Wish.id)
+        query = scope.wishes(select(Wish)).options(*WISH_RELATIONS).order_by(Wish.id)
         if status := clean_text(request.args.get("status")):
             query = query.where(Wish.status == status)
         if community := clean_text(request.args.get("community")):
-            query = query.join(Community, Wish.community_id == Community.id).where(Community.name == community)
+            query = query.where(Wish.community_id.in_(select(Community.id).where(Community.name == community)))
         if grid := clean_text(request.args.get("grid")):
-            query = query.join(Grid, Wish.grid_id == Grid.id).where(Grid.name == grid)
-        limit = min(parse_id(request.args.get("limit")) or 500, 1000)
-        offset = parse_id(request.args.get("offset")) or 0
-        wishes = session.scalars(query.limit(limit).offset(offset)).all()
-        return jsonify(wishes=[wish_json(w, scope) for w in wishes], count=len(wishes))
+            query = query.where(Wish.grid_id.in_(select(Grid.id).where(Grid.name == grid)))
+        limit = min(parse_id(request.args.get("limit")) or PAGE_SIZE, MAX_PAGE_SIZE)
+        if after := parse_id(request.args.get("after")):
+            query = query.where(Wish.id > after)
+        else:
+            query = query.offset(parse_id(request.args.get("offset")) or 0)
+        wishes = session.scalars(query.limit(limit)).all()
+        return jsonify(wishes=[wish_json(w, scope) for w in wishes], count=len(wishes),
+                       next_after=wishes[-1].id if len(wishes) == limit else None)
 
 
 @api.get("/healthz")

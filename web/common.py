@@ -42,10 +42,14 @@ def clean_text(value: str | None) -> str:
     return _UNCARRIED.sub("", value or "").strip()
 
 
-def paginate(total: int, size: int) -> tuple[int, int]:
-    """(page, pages): the request's ?page=, kept within 1..pages."""
+def paginate(total: int, size: int, unbounded: bool = False) -> tuple[int, int]:
+    """(page, pages): the request's ?page=, kept within 1..pages. When `total` is only a lower
+    bound (`unbounded`), any page is allowed and there is always one more."""
     pages = max((total + size - 1) // size, 1)
-    return min(parse_id(request.args.get("page")) or 1, pages), pages
+    page = parse_id(request.args.get("page")) or 1
+    if unbounded:
+        return page, max(pages, page + 1)
+    return min(page, pages), pages
 
 
 def takes_upload(limit: int):

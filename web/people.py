@@ -11,7 +11,6 @@ from flask import (
     request,
     url_for,
 )
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from handlers.directory import set_identities
@@ -23,7 +22,8 @@ from models.workflow import REGISTRATION_PENDING
 
 from .auth import login_required
 from .common import act, clean_text, db, paginate, takes_upload
-from .exports import XLSX, add_sheet, csv_download, download, today_stamp, xlsx_bytes
+from .exports import today_stamp
+from .sheets import Sheet, csv_response, xlsx_response
 
 people = Blueprint("people", __name__, url_prefix="/admin/people")
 PAGE_SIZE = 50
@@ -84,16 +84,15 @@ def upload():
 @people.get("/export.xlsx")
 @login_required
 def export_xlsx():
-    book = Workbook()
-    add_sheet(book, "花名册", COLUMNS, export_rows(db(), g.scope.people(select(Person))),
-           [30, 12, 10, 14, 12, 22, 20, 30, 24])
-    return download(xlsx_bytes(book), f"花名册-{today_stamp()}.xlsx", XLSX)
+    rows = export_rows(db(), g.scope.people(select(Person)))
+    return xlsx_response([Sheet("花名册", COLUMNS, rows, [30, 12, 10, 14, 12, 22, 20, 30, 24])],
+                         f"花名册-{today_stamp()}.xlsx")
 
 
 @people.get("/export.csv")
 @login_required
 def export_csv():
-    return csv_download(COLUMNS, export_rows(db(), g.scope.people(select(Person))), f"花名册-{today_stamp()}.csv")
+    return csv_response(COLUMNS, export_rows(db(), g.scope.people(select(Person))), f"花名册-{today_stamp()}.csv")
 
 
 @people.post("/<id:number>/identities")
