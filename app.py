@@ -13,21 +13,48 @@ from web.common import largest_body
 from web.api import api
 
 
+WEBHOOK_PATHS = frozenset({"/wechat", "/wecom"})
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or Runtime(settings or Settings.from_env())
     settings = runtime.settings
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["wishbot"] = runtime
-    app.register_blueprint(webhook)
+    app.register_blueprint(webhook)  # in url_map, for url_for and the authorization matrix
     app.register_blueprint(api)
     register_dashboard(app)
+    app.wsgi_app = WebhookFirst(_webhook_app(app), app.wsgi_app)
     from handlers.needs import warm_up
 
     warm_up()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app
+
+
+def _webhook_app(app: Flask) -> Flask:
+    """The same webhook blueprint in an app of its own, with the same configuration and runtime.
+    WeChat signs its requests and sends no cookies, so the dashboard's session, login, CSRF and
+    login-throttle machinery (which cost a message as much as its own database work) has nothing
+    to do for them and never runs."""
+    hook = Flask(__name__)
+    hook.config = app.config  # one configuration: the body limit, TESTING
+    hook.extensions["wishbot"] = app.extensions["wishbot"]
+    hook.register_blueprint(webhook)
+    return hook
+
+
+class WebhookFirst:
+    """WSGI: /wechat and /wecom to the webhook app, everything else to the full one."""
+
+    def __init__(self, webhook_app, app):
+        self.webhook_app, self.app = webhook_app, app
+
+    def __call__(self, environ, start_response):
+        target = self.webhook_app if environ.get("PATH_INFO") in WEBHOOK_PATHS else self.app
+        return target(environ, start_response)
 
 
 def serve(app: Flask, host: str, port: int, *, threads: int = 8, timeout: int = 30) -> None:

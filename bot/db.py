@@ -33,8 +33,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # Reads take a deferred BEGIN: in WAL mode they see a snapshot and wait for no writer.
-        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READS) else "BEGIN IMMEDIATE")
+        # Reads open no transaction: each statement is its own (autocommit, as on PostgreSQL),
+        # sees what was committed when it ran and, in WAL mode, waits for no writer; the
+        # session's closing rollback then finds nothing to undo. That saves a BEGIN and a
+        # ROLLBACK a message.
+        if not connection.get_execution_options().get(READS):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -91,9 +95,9 @@ class Database:
 
     @contextmanager
     def reads(self) -> Iterator[Session]:
-        """A session that answers from committed data and can write nothing: no write lock on
-        SQLite, no transaction round trips on PostgreSQL. Each query sees what was committed
-        when it ran, which is all a read-only chat answer needs."""
+        """A session that answers from committed data and can write nothing: autocommit on both
+        databases, so no write lock on SQLite and no BEGIN/ROLLBACK (round trips on PostgreSQL).
+        Each query sees what was committed when it ran, which is all a read-only chat answer needs."""
         with self._read_sessions() as session:
             yield session
 

@@ -68,21 +68,27 @@ class Jobs:
         """Queue the job; False when the runner did not take it (the relay will)."""
         raise NotImplementedError
 
-    def hand_over(self, notices: Iterable) -> bool:
+    def hand_over(self, notices: Iterable, more: Iterable[Job] = ()) -> bool:
         """Committed outbox rows: a private one to its own job, group-robot ones straight to
-        their robot's flush (the only job that sends robot messages). Stops at the first the
-        runner does not take (False): when Redis is down or hangs, asking again for each row
-        would only add its timeout to the reply's wait, and the relay hands them all over."""
+        their robot's flush (the only job that sends robot messages); then `more` jobs (a
+        handler's after-commit ones). False when the runner did not take them all: when Redis
+        is down or hangs, asking again for each row would only add its timeout to the reply's
+        wait, and the relay hands them all over."""
         robots: dict[str, None] = {}
+        jobs: list[Job] = []
         for notice in notices:
             if notice.channel == "robot":
                 robots.setdefault(notice.target)
-            elif not self.call(SEND_NOTICE, notice.id):
-                return False
-        return all(self.schedule_flush(target) for target in robots)
+            else:
+                jobs.append((SEND_NOTICE, notice.id))
+        return self.call_many([*jobs, *((FLUSH_ROBOT, target) for target in robots), *more])
+
+    def call_many(self, jobs: list[Job]) -> bool:
+        """Queue each job in turn, stopping at the first the runner does not take (False)."""
+        return all(self.call(name, arg) for name, arg in jobs)
 
     def enqueue(self, notice_ids: Iterable[int]) -> bool:
-        return all(self.call(SEND_NOTICE, notice_id) for notice_id in notice_ids)
+        return self.call_many([(SEND_NOTICE, notice_id) for notice_id in notice_ids])
 
     def schedule_flush(self, target: str, delay: float = 0) -> bool:
         return self.call(FLUSH_ROBOT, target, delay)
@@ -183,13 +189,7 @@ class RQJobs(Jobs):
     def call(self, name: str, arg: object, delay: float = 0) -> bool:
         """Enqueue the job unless it will run anyway: enqueueing a job that waits for its retry
         would run it now as well, and spend an attempt of every row it carries."""
-        from rq import Retry
-
-        checked(name)
-        options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
-                       retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
-        if name in TIMEOUTS:
-            options["job_timeout"] = TIMEOUTS[name]
+        options = self._options(name, arg)
         try:
             if self._will_run([options["job_id"]]):
                 return True
@@ -201,6 +201,37 @@ class RQJobs(Jobs):
             log.warning("could not enqueue %s (%s); left for the relay", options["job_id"], error)
             return False
         return True
+
+    def call_many(self, jobs: list[Job]) -> bool:
+        """All the jobs in two round trips, whatever their number (which of them will run anyway,
+        then one pipeline for the others), instead of several each: a message's notices are
+        handed over while its reply waits. All are taken, or none (False: the relay will)."""
+        # one job per unit of work; an unknown name is refused here, before Redis is asked
+        by_id = {job_id(name, arg): (name, arg, self._options(name, arg)) for name, arg in jobs}
+        if not by_id:
+            return True
+        try:
+            will_run = self._will_run(list(by_id))
+            todo = [self.queue.prepare_data("worker.run", (name, arg), timeout=options.pop("job_timeout", None),
+                                            **options)
+                    for key, (name, arg, options) in by_id.items() if key not in will_run]
+            if todo:
+                self.queue.enqueue_many(todo)
+        except Exception as error:  # redis.ConnectionError, TimeoutError and friends
+            log.warning("could not enqueue %s (%s); left for the relay", ", ".join(by_id), error)
+            return False
+        return True
+
+    @staticmethod
+    def _options(name: str, arg: object) -> dict:
+        from rq import Retry
+
+        checked(name)
+        options = dict(job_id=job_id(name, arg), result_ttl=3600, failure_ttl=7 * 86400,
+                       retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)))
+        if name in TIMEOUTS:
+            options["job_timeout"] = TIMEOUTS[name]
+        return options
 
     def requeue(self, notice_ids: Iterable[int]) -> list[int]:
         """Enqueue the notices whose job will not run (lost with Redis, or its worker killed)."""

@@ -17,7 +17,7 @@ from typing import Callable
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.db import Database
 from bot.inbound import Inbound
@@ -48,6 +48,10 @@ _DELIVERY = select(ProcessedMessage).where(ProcessedMessage.key == bindparam("ke
 # The sender by the identity of the channel they wrote on (Official Account openid, WeCom UserID).
 _SENDER = {column.key: select(Person).where(column == bindparam("identity"))
            for column in (Person.openid, Person.wecom_userid)}
+# What changes data reads of the sender's place (a new wish's community and grid, a claim's unit,
+# the community's robot): loaded with them rather than one query each.
+_SENDER_AND_PLACE = {key: query.options(joinedload(Person.community), joinedload(Person.grid),
+                                        joinedload(Person.unit)) for key, query in _SENDER.items()}
 
 
 def fit_reply(reply: str | None) -> str | None:
@@ -91,9 +95,10 @@ class Conversation:
                 reply, notices, jobs = self._handle_once(inbound, guard)
                 break
             except IntegrityError:
-                # Either a concurrent retry of this very delivery committed first (answer as it
-                # did), or another message raced this one to a unique row (two first messages
-                # from a new sender both creating them): then it runs again and finds the row.
+                # Either this delivery was answered already, or a concurrent retry of it committed
+                # first (answer as it did), or another message raced this one to a unique row (two
+                # first messages from a new sender both creating them): then it runs again and
+                # finds the row.
                 stored = self._stored(inbound.message_key)
                 if stored is not None:
                     return stored.reply
@@ -143,12 +148,11 @@ class Conversation:
     def _handle_once(self, inbound: Inbound, guard: Guard | None = None
                      ) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         with self.db.transaction() as session:
-            seen = session.scalar(_DELIVERY, {"key": inbound.message_key})
-            if seen is not None:
-                return seen.reply, [], []
-            # Recorded first: a concurrent retry of this delivery waits here on the unique key
-            # until this one commits, then fails, rolls back having done nothing, and answers as
-            # this one did (recorded last, both would run the command and use up wish numbers).
+            # Recorded first, with no look beforehand: a retry of a delivery already answered
+            # fails on the unique key at once, and a concurrent retry waits on it until this one
+            # commits, then fails; either rolls back having done nothing and answers with the
+            # stored reply (handle). Recorded last, both would run the command and use up wish
+            # numbers.
             record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
             session.add(record)
             session.flush()
@@ -174,9 +178,9 @@ class Conversation:
             raise NotAllowed(refusal)
 
     def _sender(self, session: Session, inbound: Inbound) -> Person:
-        """The person behind this channel's identity: a WeCom UserID never finds an Official
-        Account user, nor the other way round."""
-        person = session.scalar(_sender_query(inbound), {"identity": inbound.sender})
+        """The person behind this channel's identity (with their place): a WeCom UserID never
+        finds an Official Account user, nor the other way round."""
+        person = session.scalar(_SENDER_AND_PLACE[_identity(inbound).key], {"identity": inbound.sender})
         if person is None:
             person = Person(name=NEW_PERSON_NAME, roles="resident")
             setattr(person, _identity(inbound).key, inbound.sender)

@@ -263,12 +263,7 @@ class Runtime:
         """Hand what a committed change queued (its outbox rows, the jobs its handlers asked
         for) to the job runner: one path for chat and the dashboard alike. Whatever Redis does
         not take in time stays pending in the outbox, for the relay."""
-        runner = self.handover_jobs
-        if not runner.hand_over(notices):
-            return
-        for name, row_id in jobs:
-            if not runner.call(name, row_id):
-                return
+        self.handover_jobs.hand_over(notices, jobs)
 
     @cached_property
     def wechat_channel(self):

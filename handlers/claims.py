@@ -1,7 +1,9 @@
 """A member's claims: browse, claim, release, complete."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+import functools
+
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from bot.hours import find_hours
@@ -15,25 +17,27 @@ from models.workflow import REGISTRATION_APPROVED
 from . import notices
 from .categories import CATEGORIES, OTHER
 from .context import Context
-from .paging import PAGE_SIZE, take_page
+from .paging import Listing, take_page
 from .service import report_own_hours
 
 group = CommandGroup()
 
 
-def _open_condition(ctx: Context, category: str) -> list:
+@functools.cache
+def _open_wishes(in_community: bool, staff: bool, in_category: bool) -> Listing:
     """Published wishes of the member's community. Staff volunteer where they registered too
     (they keep their own community when approved elsewhere — see Registration.approve)."""
     condition = [Wish.status == PUBLISHED]
-    if ctx.person.community_id:
-        here = Wish.community_id == ctx.person.community_id
-        if ctx.person.is_staff:
+    if in_community:
+        here = Wish.community_id == bindparam("community")
+        if staff:
             here = or_(here, Wish.community_id.in_(select(Registration.community_id).where(
-                Registration.person_id == ctx.person.id, Registration.status == REGISTRATION_APPROVED)))
+                Registration.person_id == bindparam("person"), Registration.status == REGISTRATION_APPROVED)))
         condition.append(here)
-    if category:
-        condition.append(Wish.category == category)
-    return condition
+    if in_category:
+        condition.append(Wish.category == bindparam("category"))
+    return Listing(select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
+                   .options(joinedload(Wish.requester)))
 
 
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）", read_only=True)
@@ -41,10 +45,10 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     category, page = take_page(args)
     if category and category not in CATEGORIES:
         raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
-    condition = _open_condition(ctx, category)
-    total = ctx.session.scalar(select(func.count(Wish.id)).where(*condition)) or 0
-    wishes = ctx.session.scalars(select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
-                                 .offset(page.offset).limit(PAGE_SIZE).options(joinedload(Wish.requester))).all()
+    person = ctx.person
+    listing = _open_wishes(bool(person.community_id), person.is_staff, bool(category))
+    wishes, total = listing.page(ctx.session, page, community=person.community_id, person=person.id,
+                                 category=category)
     command = f"心愿列表 {category}".strip()
     if not total:
         return "现在没有待认领的心愿，谢谢关心！"
@@ -90,14 +94,14 @@ def complete_claim(ctx: Context, args: str) -> str:
 
 
 
+_MY_CLAIMS = Listing(select(Claim).where(Claim.member_id == bindparam("member")).order_by(Claim.id.desc())
+                     .options(joinedload(Claim.wish).joinedload(Wish.requester)))
+
+
 @group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
 def list_my_claims(ctx: Context, args: str) -> str:
     _, page = take_page(args)
-    mine = Claim.member_id == ctx.person.id
-    total = ctx.session.scalar(select(func.count(Claim.id)).where(mine)) or 0
-    claims = ctx.session.scalars(
-        select(Claim).where(mine).order_by(Claim.id.desc()).offset(page.offset).limit(PAGE_SIZE)
-        .options(joinedload(Claim.wish).joinedload(Wish.requester))).all()
+    claims, total = _MY_CLAIMS.page(ctx.session, page, member=ctx.person.id)
     if not total:
         return "您还没有认领心愿。发送「心愿列表」看看。"
     if not claims:

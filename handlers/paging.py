@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy.orm import Session
+
 from bot.numbers import chinese_or_arabic
 
 PAGE_SIZE = 10
@@ -36,3 +39,23 @@ def take_page(args: str) -> tuple[str, Page]:
     if number is not None and number >= 1:
         return head.strip(), Page(number)
     return args.strip(), Page(1)
+
+
+class Listing:
+    """A list query built once per process (building and keying a statement costs more than
+    running it), with its values as bind parameters. A page and the list's total come in one
+    statement: the total rides along as an uncorrelated scalar subquery, which both databases
+    evaluate once (a window count would drag every row's columns and joins through the sort).
+    A page past the end has no row to carry it, so only then is the total asked on its own."""
+
+    def __init__(self, query: Select):
+        self._total = select(func.count()).select_from(query.order_by(None).subquery())
+        self._page = (query.add_columns(self._total.scalar_subquery())
+                      .offset(bindparam("page_offset", type_=Integer)).limit(PAGE_SIZE))
+
+    def page(self, session: Session, page: Page, **values) -> tuple[list, int]:
+        """The page's rows (one entity each) and the total."""
+        rows = session.execute(self._page, {**values, "page_offset": page.offset}).all()
+        if rows:
+            return [row[0] for row in rows], rows[0][1]
+        return [], (session.scalar(self._total, values) or 0) if page.number > 1 else 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select
 
 from bot.numbers import chinese_or_arabic
 from bot.router import CommandGroup
@@ -13,7 +13,7 @@ from models.wish import PENDING_REVIEW, WITHDRAWN
 
 from . import intake, notices, submission
 from .context import Context
-from .paging import PAGE_SIZE, take_page
+from .paging import Listing, take_page
 
 group = CommandGroup()
 
@@ -34,13 +34,13 @@ def submit_wish_in_own_words(ctx: Context, args: str) -> str:
     return submit_wish(ctx, args)
 
 
+_MY_WISHES = Listing(select(Wish).where(Wish.requester_id == bindparam("requester")).order_by(Wish.id.desc()))
+
+
 @group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿", read_only=True)
 def list_my_wishes(ctx: Context, args: str) -> str:
     _, page = take_page(args)
-    mine = Wish.requester_id == ctx.person.id
-    total = ctx.session.scalar(select(func.count(Wish.id)).where(mine)) or 0
-    wishes = ctx.session.scalars(
-        select(Wish).where(mine).order_by(Wish.id.desc()).offset(page.offset).limit(PAGE_SIZE)).all()
+    wishes, total = _MY_WISHES.page(ctx.session, page, requester=ctx.person.id)
     if not total:
         return "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
     if not wishes:

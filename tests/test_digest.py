@@ -83,8 +83,8 @@ def test_a_claimer_is_reminded_once_after_three_days(chat, app):
     backdate(runtime, Claim, "created_at", Claim.wish_id == 1, 3.1)
     assert len(runtime.send_reminders()) == 1
     assert runtime.send_reminders() == []  # once
-    [reminder] = [t for t in chat.private_notices("o-li") if "已经3天" in t]
-    assert "#1" in reminder and "完成 1" in reminder and "放弃 1" in reminder
+    assert chat.private_notices("o-li")[1:] == [
+        "您认领的心愿 #1（家里水龙头漏水）已经3天了。完成后请回复「完成 1」；做不了请回复「放弃 1」。"]
     with runtime.db.sessions() as session:
         assert session.scalars(select(Claim)).one().reminded_at is not None
 
@@ -101,9 +101,14 @@ def test_a_claim_idle_for_14_days_is_released_and_the_wish_republished(chat, app
         assert session.scalars(select(Claim)).one().status == "released"
         event = session.scalars(select(WishEvent).where(WishEvent.wish_id == 1).order_by(WishEvent.id.desc())).first()
         assert (event.action, event.channel, event.actor_id, event.after) == ("release", "system", None, "published")
-    assert any("#1" in t and "自动放弃" in t for t in chat.private_notices("o-li"))
-    assert any("#1" in t and "重新开放" in t for t in chat.group_pushes(VOLUNTEERS_KEY))
-    assert "认领成功" in chat.say("o-chen", "认领 1")  # open to the others again
+    assert chat.private_notices("o-li") == [
+        "您认领了心愿 #1：家里水龙头漏水\n许愿人：王秀兰，电话：13800000001，地址：新城小区3号楼401\n完成后回复「完成 1」。",
+        "您认领的心愿 #1 14天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！"]
+    assert chat.group_pushes(VOLUNTEERS_KEY) == [
+        "新心愿 #1（新城社区第一网格，王**）：家里水龙头漏水\n回复「认领 1」认领。", "心愿 #1 已由 李建国（市税务局） 认领。",
+        "心愿 #1 重新开放认领：家里水龙头漏水\n回复「认领 1」认领。"]
+    chat.dialog([("o-chen", "认领 1", "认领成功！心愿 #1：家里水龙头漏水\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。")])
+    # open to the others again
     backdate(runtime, Claim, "created_at", Claim.wish_id == 1, 1)
     assert send_reminders(runtime.db, runtime.settings) == []  # the new claim is left alone
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from bot.numbers import chinese_or_arabic, parse_number, split_number
 from handlers.help import HINT, WELCOME
 from handlers.natural import GREETING_REPLY, THANKS_REPLY
-from models import Claim, Person, Wish, WishDraft
+from models import Claim, Person, Wish, WishDraft, local_time, utcnow
 
 from .world import GRIDWORKERS_KEY, session_of
 
@@ -209,13 +209,23 @@ def test_the_demos_printed_conversation_starts_from_a_newcomer_and_ends_confirme
         seed(s)
         n = s.scalar(select(func.max(Wish.id))) + 1
     chat = Chat(client, app, wechat_api)
-    replies = [chat.say(openid, text) for openid, text, _why in conversation(n)]
-    assert replies[0].startswith("您是想许这个心愿吗：家里灯泡坏了，想请人来换一下\n")
-    assert replies[1].startswith("新城社区有2个网格，请问您住哪一个？")
-    assert replies[2].startswith(f"收到您的心愿 #{n}，已登记在新城社区第一网格。")
-    assert f"心愿 #{n} 家里灯泡坏了，想请人来换一下" in replies[3]
-    assert replies[4:6] == [f"心愿 #{n} 已发布到志愿者群。",
-                            f"认领成功！心愿 #{n}：家里灯泡坏了，想请人来换一下\n许愿人的联系方式已私信发给您。完成后回复「完成 {n}」。"]
-    assert replies[6].startswith(f"谢谢您！心愿 #{n} 已报告完成，工时 2小时")
-    assert replies[7] == f"心愿 #{n} 已确认圆梦，谢谢您！"
-    assert f"#{n}" in replies[8]  # 我的服务 lists the service just confirmed
+    now = local_time(utcnow())
+    day, year = f"{now.month}月{now.day}日", now.year
+    replies = [
+        "您是想许这个心愿吗：家里灯泡坏了，想请人来换一下\n是的话，请告诉我您住在哪个社区，回复数字或社区名：\n"
+        "1. 新城社区\n2. 新兴社区\n3. 东山社区\n4. 北寿社区\n5. 福民社区\n6. 福阳社区\n7. 南康社区\n8. 站前社区\n"
+        "（不是就回复「不是」）",
+        "新城社区有2个网格，请问您住哪一个？回复数字或名称（不知道就回复「不知道」）：\n1. 第一网格\n2. 第二网格",
+        f"收到您的心愿 #{n}，已登记在新城社区第一网格。网格员核实后会发布，有消息会告诉您。\n发「我的心愿」可以随时查看。",
+        f"新城社区/第一网格等您审核 2 条：\n心愿 #1 需要一副老花镜，看报纸看不清了（王**，{day}）\n"
+        f"心愿 #{n} 家里灯泡坏了，想请人来换一下（微**，{day}）\n回复「审核 1 通过」或「审核 1 驳回 原因」。",
+        f"心愿 #{n} 已发布到志愿者群。",
+        f"认领成功！心愿 #{n}：家里灯泡坏了，想请人来换一下\n许愿人的联系方式已私信发给您。完成后回复「完成 {n}」。",
+        f"谢谢您！心愿 #{n} 已报告完成，工时 2小时，许愿人确认后核实。可以再发一张照片留作记录。",
+        f"心愿 #{n} 已确认圆梦，谢谢您！",
+        # 我的服务 lists the service just confirmed, next to the demo's earlier ones
+        f"李建国，您{year}年的服务记录：\n已核实工时 4 小时，积分 4 分\n完成心愿 3 个\n待核实工时 2 小时（许愿人确认后计入积分）\n"
+        f"最近的服务：\n· {now:%m-%d} #{n} 家里灯泡坏了，想请人来… 2小时 已核实\n· {now:%m-%d} #5 想请人上门理发 2小时 已核实\n"
+        f"· {now:%m-%d} #4 腿脚不便，想借一个轮椅 2小时 待核实",
+    ]
+    chat.dialog([(openid, text, reply) for (openid, text, _why), reply in zip(conversation(n), replies, strict=True)])

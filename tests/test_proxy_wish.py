@@ -22,17 +22,18 @@ def test_recorded_wish_is_published_and_notices_go_to_the_grid_worker(chat, app)
     assert (wish.status, wish.content, wish.category) == ("published", "需要一个助听器", "医疗器械")
     assert wish.requester.openid is None and wish.requester.phone == "13812345678"
     assert wish.recorded_by.openid == "o-liu" and wish.requester.grid_id == wish.recorded_by.grid_id
-    published = [t for t in chat.group_pushes(VOLUNTEERS_KEY) if "#1" in t]
-    assert published and "张**" in published[0]
+    assert chat.group_pushes(VOLUNTEERS_KEY) == ["新心愿 #1（新城社区第一网格，张**）：需要一个助听器\n回复「认领 1」认领。"]
 
     chat.dialog([("o-li", "认领 1",
                   "认领成功！心愿 #1：需要一个助听器\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。")])
-    assert any("13812345678" in t and "张桂兰" in t for t in chat.private_notices("o-li"))
-    relayed = chat.private_notices("o-liu")
-    assert any("请转告 张桂兰" in t and "#1" in t and "已有人认领" in t for t in relayed)
+    assert chat.private_notices("o-li") == [
+        "您认领了心愿 #1：需要一个助听器\n许愿人：张桂兰，电话：13812345678\n完成后回复「完成 1」。"]
+    relayed = ["【请转告 张桂兰，电话 13812345678】您的心愿 #1 已有人认领：李建国（市税务局），会尽快联系您。"]
+    assert chat.private_notices("o-liu") == relayed
 
     chat.dialog([("o-li", "完成 1 已送到家", "谢谢您！心愿 #1 已报告完成，可以再发一张照片留作记录。")])
-    assert any("请转告 张桂兰" in t and "确认 1" in t for t in chat.private_notices("o-liu"))
+    assert chat.private_notices("o-liu") == relayed + [
+        "【请转告 张桂兰，电话 13812345678】您的心愿 #1 已完成。收到了请回复「确认 1」，也可以加上您的评价。"]
 
     # The grid worker confirms for her, with her words and rating; recorded as a proxy confirmation.
     chat.dialog([("o-liu", "确认 1 老人说很好用 5分", "已代 张桂兰 确认心愿 #1。")])

@@ -183,8 +183,8 @@ def test_import_people_raises_with_every_bad_row(app, world):
 
 
 def test_registrations_are_approved_from_the_page(app, client, chat, staff):
-    reply = chat.say("o-newcomer", "报到 张伟 市税务局 13912345678 新城社区")
-    assert "R" in reply
+    chat.dialog([("o-newcomer", "报到 张伟 市税务局 13912345678 新城社区",
+                  "收到您的报到申请 R1（新城社区），审核通过后会通知您。")])
     log_in(client, "xincheng")
     page = client.get("/admin/people/").get_data(as_text=True)
     assert "待审核的报到" in page and "张伟" in page

@@ -106,8 +106,10 @@ def test_several_claimers_each_have_their_own_hours(chat, app, client):
     ]
     assert [(c["name"], c["hours"], c["hours_verified"]) for c in api_claims(client, app, 1)] == [
         ("李建国", 2.0, True), ("陈晓梅", 1.5, True), ("马骏", 3.0, False), ("何静", 1.0, True)]
-    assert "已核实工时 0 小时，积分 0 分" not in chat.say("o-chen", "我的服务")
-    assert "已核实工时 1.5 小时，积分 1.5 分" in chat.say("o-chen", "我的服务")
+    chat.dialog([("o-chen", "我的服务",
+                  f"陈晓梅，您{local_time(datetime.now(timezone.utc)).year}年的服务记录：\n"
+                  "已核实工时 1.5 小时，积分 1.5 分\n完成心愿 1 个\n"
+                  f"最近的服务：\n· {today()} #1 小区孩子们需要10个书包 1.5小时 已核实")])
     assert chat.say("o-ma", "我的服务") == "您还没有完成的服务。发「心愿列表」看看可以认领的心愿。"
     with session_of(app) as s:
         notes = s.scalars(select(WishEvent.note).where(WishEvent.action == "hours").order_by(WishEvent.id)).all()
@@ -138,7 +140,11 @@ def test_a_reopened_wish_counts_only_the_claims_that_stand(chat, app):
     ])
     assert claims_of(app, 1) == [("李建国", "completed", 1.5, "刘芳"), ("陈晓梅", "released", 4.0, None),
                                  ("陈晓梅", "completed", 1.0, "刘芳")]
-    assert "已核实工时 1 小时，积分 1 分" in chat.say("o-chen", "我的服务")
+    # The released claim's 4 hours count nowhere.
+    chat.dialog([("o-chen", "我的服务",
+                  f"陈晓梅，您{local_time(datetime.now(timezone.utc)).year}年的服务记录：\n"
+                  "已核实工时 1 小时，积分 1 分\n完成心愿 1 个\n"
+                  f"最近的服务：\n· {today()} #1 陪老人聊聊天 1小时 已核实")])
 
 
 def test_bad_hours_change_nothing(chat, app):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from models import ApiToken, WishEvent
 from web.api import hash_token
 
-from .world import session_of
+from .world import session_of, stamps
 
 
 @pytest.fixture
@@ -45,17 +45,23 @@ def test_every_change_is_kept(chat, app):
     ]
 
 
-def test_staff_read_the_timeline_in_chat(chat):
+def test_staff_read_the_timeline_in_chat(chat, app):
     whole_story(chat)
-    staff = chat.say("o-liu", "查询 1")
-    lines = [line for line in staff.splitlines() if line.startswith("· ")]
-    assert len(lines) == 8
-    assert "王秀兰（微信）提交心愿：待审核" in lines[0]
-    assert "刘芳（微信）审核发布：待审核→待认领" in lines[2]
-    assert "刘芳（微信）派单：待认领→已认领，派给 陈晓梅" in lines[5]
-    assert "陈晓梅（微信）报告完成：已认领→已完成，待确认，已配好送到家" in lines[6]
-    assert "确认圆梦" in lines[7]
-    assert "· " not in chat.say("o-li", "查询 1")  # not staff: no timeline
+    card = ("心愿 #1（已圆梦）\n需要一副老花镜\n类别：医疗器械·一般\n社区网格：新城社区/第一网格\n许愿人：{}\n"
+            "认领：陈晓梅（已完成）")
+    at = stamps(app, 1)
+    chat.dialog([
+        ("o-liu", "查询 1", card.format("王秀兰，13800000001，新城小区3号楼401") + "\n评价：看得清楚了，5分\n" + "\n".join([
+            f"· {at[0]} 王秀兰（微信）提交心愿：待审核",
+            f"· {at[1]} 刘芳（微信）修改类别：类别：医疗器械 → 医疗器械",
+            f"· {at[2]} 刘芳（微信）审核发布：待审核→待认领",
+            f"· {at[3]} 李建国（微信）认领：待认领→已认领",
+            f"· {at[4]} 李建国（微信）放弃认领：已认领→待认领",
+            f"· {at[5]} 刘芳（微信）派单：待认领→已认领，派给 陈晓梅",
+            f"· {at[6]} 陈晓梅（微信）报告完成：已认领→已完成，待确认，已配好送到家",
+            f"· {at[7]} 王秀兰（微信）确认圆梦：已完成，待确认→已圆梦，看得清楚了"])),
+        ("o-li", "查询 1", card.format("王**")),  # not staff: no timeline, no feedback, no contact
+    ])
 
 
 def test_the_api_carries_the_timeline(chat, client, token):

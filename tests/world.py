@@ -53,3 +53,15 @@ def assert_no_secrets(pushes: list[str], *secrets: str) -> None:
     for text in pushes:
         for secret in REQUESTER_SECRETS + secrets:
             assert secret not in text, f"{secret!r} leaked into a group push: {text!r}"
+
+
+def stamps(app, number: int) -> list[str]:
+    """When each of wish #number's timeline rows was written, as 查询 shows it (`12-01 07:18`):
+    the one part of a timeline reply a test cannot write down in advance."""
+    from sqlalchemy import select
+
+    from models import WishEvent, local_time
+
+    with session_of(app) as s:
+        return [f"{local_time(at):%m-%d %H:%M}" for at in s.scalars(
+            select(WishEvent.created_at).where(WishEvent.wish_id == number).order_by(WishEvent.id))]

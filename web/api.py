@@ -10,7 +10,7 @@ import hmac
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select, text
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from handlers.timeline import event_json
 from models import ApiToken, Claim, Community, Grid, Person, Wish, WishEvent
@@ -76,7 +76,7 @@ def wish_json(wish: Wish, scope: Scope) -> dict:
 
 @api.get("/api/wishes/<number>")
 def get_wish(number: str):
-    with _db().sessions() as session:
+    with _db().reads() as session:
         scope = _require_token(session)
         wish_id = parse_id(number)
         wish = session.get(Wish, wish_id) if wish_id else None
@@ -85,11 +85,12 @@ def get_wish(number: str):
         return jsonify(wish_json(wish, scope))
 
 
-# Every relation wish_json reads, each loaded in one query for the whole page.
+# Every relation wish_json reads: the single ones joined into the page's query, the lists each
+# loaded in one query for the whole page.
 WISH_RELATIONS = (
-    selectinload(Wish.community).selectinload(Community.street),
-    selectinload(Wish.grid),
-    selectinload(Wish.requester),
+    joinedload(Wish.community).joinedload(Community.street),
+    joinedload(Wish.grid),
+    joinedload(Wish.requester),
     selectinload(Wish.claims).selectinload(Claim.member).selectinload(Person.unit),
     selectinload(Wish.events).selectinload(WishEvent.actor),
 )
@@ -101,7 +102,7 @@ MAX_PAGE_SIZE = 500
 def list_wishes():
     """Wishes by id. Pages by cursor: `after` is the last id of the previous page (the answer's
     `next_after`), so a page deep in the list costs what the first one does; `offset` still works."""
-    with _db().sessions() as session:
+    with _db().reads() as session:
         scope = _require_token(session)
         query = scope.wishes(select(Wish)).options(*WISH_RELATIONS).order_by(Wish.id)
         if status := clean_text(request.args.get("status")):
@@ -123,7 +124,7 @@ def list_wishes():
 @api.get("/healthz")
 def healthz():
     try:
-        with _db().sessions() as session:
+        with _db().reads() as session:
             session.execute(text("SELECT 1"))
     except Exception:
         return jsonify(status="database unavailable"), 503

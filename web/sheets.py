@@ -1,5 +1,5 @@
-"""Writing .xlsx and .csv one row at a time, so memory stays flat whatever the size: XlsxWriter
-in constant-memory mode on a file, CSV in chunks of encoded text."""
+"""Writing .xlsx and .csv one row at a time, so memory stays flat whatever the size: .xlsx by
+bot/xlsx.py (each row's XML straight into the zip), CSV in chunks of encoded text."""
 from __future__ import annotations
 
 import csv
@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from typing import IO, Iterable, Iterator
 from urllib.parse import quote
 
-import xlsxwriter
 from flask import Response
 
 from bot.cells import csv_cell
+from bot.xlsx import write_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 CSV_CHUNK_ROWS = 1000
-HEADING_STYLE = {"bold": True, "bg_color": "#FCE4D6", "align": "center", "valign": "vcenter"}
 
 
 @dataclass
@@ -31,25 +30,7 @@ class Sheet:
 
 
 def write_xlsx(target: str | os.PathLike, sheets: Iterable[Sheet]) -> None:
-    # Text is always text: "=1+2" from a resident must not become a live formula, "0012" a number.
-    book = xlsxwriter.Workbook(str(target), {
-        "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-        "strings_to_urls": False, "tmpdir": os.path.dirname(os.path.abspath(target)),
-    })
-    heading = book.add_format(HEADING_STYLE)
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    try:
-        for spec in sheets:
-            sheet = book.add_worksheet(spec.title)
-            widths = spec.widths or [14] * len(spec.headings)
-            for column, width in enumerate(widths):
-                sheet.set_column(column, column, width, wrap if column in spec.wrapped else None)
-            sheet.freeze_panes(1, 0)
-            sheet.write_row(0, 0, list(spec.headings), heading)
-            for number, row in enumerate(spec.rows, start=1):
-                sheet.write_row(number, 0, row)
-    finally:
-        book.close()
+    write_workbook(target, list(sheets))
 
 
 def csv_chunks(headings, rows: Iterable[list]) -> Iterator[bytes]:
