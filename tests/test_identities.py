@@ -110,7 +110,7 @@ def test_a_wecom_refusal_falls_back_to_the_official_account(chat):
 def test_a_wecom_userid_never_finds_an_official_account_user(chat):
     chat.say("o-wang", "许愿 需要一个助听器")
     reply = chat.wecom("o-wang", "我的心愿")  # the same string, but as a WeCom UserID
-    assert reply.startswith("您还没有心愿") and "助听器" not in reply
+    assert reply == "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
     with chat.runtime.db.sessions() as session:
         wang = session.scalar(select(Person).where(Person.openid == "o-wang"))
         stranger = session.scalar(select(Person).where(Person.wecom_userid == "o-wang"))
