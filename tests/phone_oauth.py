@@ -46,3 +46,10 @@ class WeChatOAuth:
             return Response(json.dumps(BAD_CODE), content_type="application/json")
         return Response(json.dumps({"access_token": "WEB-TOKEN", "expires_in": 7200, "refresh_token": "R",
                                     "openid": openid, "scope": "snsapi_base"}), content_type="application/json")
+
+
+def tampered(token: str) -> str:
+    """A wish link's token with its signature changed where it counts: the first character
+    (the last one carries two bits that base64 decoding ignores, so changing it may change nothing)."""
+    payload, signature = token.rsplit(".", 1)
+    return f"{payload}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
