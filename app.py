@@ -13,9 +13,6 @@ from web.common import largest_body
 from web.api import api
 
 
-WEBHOOK_PATHS = frozenset({"/wechat", "/wecom"})
-
-
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or Runtime(settings or Settings.from_env())
     settings = runtime.settings
@@ -25,7 +22,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.register_blueprint(webhook)  # in url_map, for url_for and the authorization matrix
     app.register_blueprint(api)
     register_dashboard(app)
-    app.wsgi_app = WebhookFirst(_webhook_app(app), app.wsgi_app)
+    hook = _webhook_app(app)
+    app.wsgi_app = WebhookFirst(hook, _paths(hook), app.wsgi_app)
     from handlers.needs import warm_up
 
     warm_up()
@@ -46,14 +44,19 @@ def _webhook_app(app: Flask) -> Flask:
     return hook
 
 
-class WebhookFirst:
-    """WSGI: /wechat and /wecom to the webhook app, everything else to the full one."""
+def _paths(hook: Flask) -> frozenset[str]:
+    """Every path of the webhook blueprint (/wechat, /wecom, /wecom/aibot): none has a variable part."""
+    return frozenset(rule.rule for rule in hook.url_map.iter_rules() if rule.endpoint != "static")
 
-    def __init__(self, webhook_app, app):
-        self.webhook_app, self.app = webhook_app, app
+
+class WebhookFirst:
+    """WSGI: the webhook blueprint's paths to the webhook app, everything else to the full one."""
+
+    def __init__(self, webhook_app, paths: frozenset[str], app):
+        self.webhook_app, self.paths, self.app = webhook_app, paths, app
 
     def __call__(self, environ, start_response):
-        target = self.webhook_app if environ.get("PATH_INFO") in WEBHOOK_PATHS else self.app
+        target = self.webhook_app if environ.get("PATH_INFO") in self.paths else self.app
         return target(environ, start_response)
 
 
