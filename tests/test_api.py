@@ -123,3 +123,76 @@ def test_pages_follow_the_cursor(app, world, client, token):
     assert seen == list(range(1, 26))
     assert [w["id"] for w in get(client, "/api/wishes?limit=10&offset=20", token).json["wishes"]] == list(range(21, 26))
     assert len(get(client, "/api/wishes?limit=100000", token).json["wishes"]) == 25  # capped, not refused
+
+
+def _varied_wishes(chat) -> None:
+    """Wishes in two communities and every state that changes an item: claims completed with
+    hours, given up, timelines that name the requester, a street-less community, no grid."""
+    from handlers import directory
+
+    chat.say("o-wang", "许愿 需要一副老花镜，电话13800000001，王秀兰")
+    chat.say("o-zhao", "许愿 孩子想要书包")
+    chat.say("o-sun", "许愿 帮忙修水龙头")
+    chat.say("o-liu", "审核 1 通过 2人")
+    chat.say("o-liu", "审核 2 驳回 重复了")
+    chat.say("o-li", "认领 1")
+    chat.say("o-chen", "认领 1")
+    chat.say("o-li", "完成 1 送到了，王秀兰很高兴 2小时")
+    chat.say("o-chen", "放弃 1")
+    chat.say("o-zhou", "审核 3 通过")
+    with chat.app.extensions["wishbot"].db.transaction() as s:
+        directory.add_community(s, "无街道社区")
+        directory.add_person(s, "o-far", "resident", "远方人", community="无街道社区")
+    chat.say("o-far", "许愿 陪我聊聊天")
+
+
+def test_a_page_is_what_wish_json_gives_for_each_wish(app, chat, client):
+    """The page is built from plain rows; each item is exactly the JSON of /api/wishes/<n>
+    (wish_json over the loaded wish), for tokens with and without contacts and a scoped one."""
+    import json
+
+    from flask import jsonify
+    from sqlalchemy import select
+
+    from models import Community, Wish
+    from models.scope import Scope
+    from web.api import wish_json
+
+    _varied_wishes(chat)
+    db = app.extensions["wishbot"].db
+    with db.transaction() as s:
+        xincheng = s.scalar(select(Community.id).where(Community.name == "新城社区"))
+        tokens = {
+            "all-contacts": ApiToken(name="all-contacts", token_hash=hash_token("t-all-contacts"), contacts=True),
+            "all": ApiToken(name="all", token_hash=hash_token("t-all")),
+            "xincheng": ApiToken(name="xincheng", token_hash=hash_token("t-xincheng"), community_id=xincheng),
+        }
+        s.add_all(tokens.values())
+    for name in tokens:
+        body = get(client, "/api/wishes?limit=3", f"t-{name}").get_data()
+        after = json.loads(body)["next_after"]
+        more = get(client, f"/api/wishes?after={after}", f"t-{name}").get_data() if after else b'{"wishes": []}'
+        items = json.loads(body)["wishes"] + json.loads(more)["wishes"]
+        with db.sessions() as s:
+            token = s.scalar(select(ApiToken).where(ApiToken.name == name))
+            scope = Scope.of_token(token)
+            wishes = s.scalars(scope.wishes(select(Wish)).order_by(Wish.id)).all()
+            expected = [wish_json(w, scope) for w in wishes]
+        assert len(items) == (4 if name != "xincheng" else 2)
+        assert items == expected, name
+        # Byte for byte: the response is what jsonify makes of wish_json's items.
+        with app.test_request_context():
+            first = expected[:3]
+            assert body == jsonify(wishes=first, count=len(first),
+                                   next_after=first[-1]["id"] if len(first) == 3 else None).get_data()
+        if name == "all":  # the case that scrubs: text, notes and the requester as actor
+            assert "13800000001" not in more.decode() + body.decode()
+            assert items[0]["requester"] == "王**" and items[0]["timeline"][0]["actor"] == "王**"
+
+
+def test_a_page_is_four_queries_whatever_its_size(app, world, client, token):
+    """The token, the page, its claims, its timeline: four statements for 1 item or 40."""
+    _many_wishes(app, 40)
+    counts = {limit: _queries_for(app, client, f"/api/wishes?limit={limit}", token)[0] for limit in (1, 7, 40)}
+    assert counts == {1: 4, 7: 4, 40: 4}
+    assert _queries_for(app, client, "/api/wishes?after=100", token)[0] == 2  # no items: no claims or timeline
