@@ -1,5 +1,6 @@
-"""The periodic jobs: the relay of pending notices, reminders, the daily digests, and the
-hourly purge of processed-message records past their retention (bot/retention.py).
+"""The periodic jobs: the relay of pending notices, reminders, the daily digests, the
+hourly purge of processed-message records past their retention (bot/retention.py), and every
+five minutes the figures' roll-up (bot/rollup.py).
 
 Every `wishbot worker` runs a clock (and `wishbot serve` does without Redis). Each run of a job
 has a name, which one clock claims (`SET NX` in Redis), so that however many processes tick,
@@ -16,12 +17,13 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .jobs import PURGE_PROCESSED, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS
+from .jobs import PURGE_PROCESSED, REFRESH_FIGURES, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 RELAY_MIN_AGE = 2  # seconds: younger rows are still being handed over by the process that wrote them
+FIGURES_EVERY = 300  # seconds between the roll-up's looks (bot/rollup.py): what a figures page counts live
 
 Claim = Callable[[str, int], bool]  # (run name, seconds to remember it) -> this clock runs it
 
@@ -72,6 +74,8 @@ class Clock(threading.Thread):
                   RELAY_NOTICES, RELAY_MIN_AGE)
         self.once(f"reminders:{now:%Y-%m-%dT%H}", 7200, SEND_REMINDERS, f"{now:%Y-%m-%dT%H}")
         self.once(f"purge:{now:%Y-%m-%dT%H}", 7200, PURGE_PROCESSED, f"{now:%Y-%m-%dT%H}")
+        slot = int(now.timestamp() // FIGURES_EVERY)
+        self.once(f"figures:{slot}", FIGURES_EVERY * 2, REFRESH_FIGURES, slot)
         if now.hour >= s.digest_hour:  # a clock started late in the day still sends the day's digest
             self.once(f"digests:{now:%Y-%m-%d}", 2 * 86400, SEND_DIGESTS, f"{now:%Y-%m-%d}")
 

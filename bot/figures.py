@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from models import Claim, Community, Grid, Person, Street, Unit, Wish, local_time, local_zone
 from models.wish import COMPLETED, RELEASED, STAGES
 
+from .rollup import ALL_MONTHS, NO_UNIT, UNCATEGORISED, Rollup
+
 MONTHS_SHOWN = 12
 HONOUR_ROLL = 20
-UNCATEGORISED = "未分类"
-NO_UNIT = "个人"
 AREA_LEVELS = ("街道", "社区", "网格")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -169,7 +169,12 @@ def area_counts(session: Session, narrow: Narrow, period: Period) -> list[AreaRo
     present = {(community, grid) for grid, community in grids_with_wishes}
     present |= {(community, None) for community in communities_without_grid}
     present |= set(found)
+    return named_areas(session, found, present)
 
+
+def named_areas(session: Session, found: dict, present: set) -> list[AreaRow]:
+    """Area rows by street, community and grid from counts per (community, grid or None) in
+    STAGES order; `present` areas without counts get zeros."""
     names = {c.id: (c.name, street) for c, street in session.execute(
         select(Community, Street.name).outerjoin(Street, Community.street_id == Street.id))}
     grid_names = dict(session.execute(select(Grid.id, Grid.name).where(
@@ -285,9 +290,25 @@ class Figures:
         return self.monthly.get(month, Counter())
 
 
-def compute(session: Session, narrow: Narrow, month: str | None, now: datetime) -> Figures:
+def compute(session: Session, narrow: Narrow, month: str | None, now: datetime, rolled_up: bool = True) -> Figures:
+    """The figures page. For everything (an admin) the counts come from the clock's roll-up
+    (bot/rollup.py) once it is built, corrected for what changed since; `rolled_up=False`
+    counts directly. Either way the figures are the same."""
     period = month_period(month)
     months = recent_months(local_time(now))
+    medians = dict(
+        median_claim_hours=median_hours(session, narrow, "published_at", "claimed_at", period),
+        median_complete_hours=median_hours(session, narrow, "claimed_at", "completed_at", period),
+    )
+    rollup = Rollup.load(session) if rolled_up and narrow is everything else None
+    if rollup is not None:
+        key = month or ALL_MONTHS
+        found, present = rollup.areas(session, key)
+        return Figures(
+            month=month, months=months, monthly=rollup.monthly(session, months),
+            totals=rollup.stage_totals(session, key), areas=named_areas(session, found, present),
+            units=rollup.units(session, key), members=rollup.honour_roll(session, key, HONOUR_ROLL),
+            categories=rollup.categories(session, key), **medians)
     return Figures(
         month=month, months=months, monthly=monthly_counts(session, narrow, months),
         totals=stage_totals(session, narrow, period),
@@ -295,8 +316,7 @@ def compute(session: Session, narrow: Narrow, month: str | None, now: datetime) 
         units=unit_counts(session, narrow, period),
         members=honour_roll(session, narrow, period),
         categories=category_counts(session, narrow, period),
-        median_claim_hours=median_hours(session, narrow, "published_at", "claimed_at", period),
-        median_complete_hours=median_hours(session, narrow, "claimed_at", "completed_at", period),
+        **medians,
     )
 
 

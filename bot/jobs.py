@@ -33,10 +33,11 @@ PURGE_PROCESSED = "purge_processed"  # the clock, hourly: processed messages pas
 RETAG_PERSON = "retag_person"  # a person's menu tags after their roles changed, by Person id
 NOTE_HEARD = "note_heard"  # when a person wrote, for a read-only message ("id:channel:message:event:time")
 RUN_EXPORT = "run_export"  # a large export's file, by ExportJob id (web/export_jobs.py)
+REFRESH_FIGURES = "refresh_figures"  # the clock, every few minutes: the figures' roll-up (bot/rollup.py)
 JOBS = frozenset({SEND_NOTICE, FLUSH_ROBOT, RELAY_NOTICES, SEND_DIGESTS, SEND_REMINDERS, FETCH_PROOF,
-                  PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD, RUN_EXPORT})
+                  PURGE_PROCESSED, RETAG_PERSON, NOTE_HEARD, RUN_EXPORT, REFRESH_FIGURES})
 # Seconds a worker may spend on one job where RQ's default (180) is too short.
-TIMEOUTS = {RUN_EXPORT: 3600}
+TIMEOUTS = {RUN_EXPORT: 3600, REFRESH_FIGURES: 1800}  # a first build at a million wishes
 # The jobs a handler may ask for (Context.run_after_commit); the composition root queues
 # RETAG_PERSON and NOTE_HEARD itself, after a commit that changed roles or for a read-only message.
 AFTER_COMMIT = frozenset({FETCH_PROOF})

@@ -185,6 +185,11 @@ class Runtime:
                      self.settings.retention_days)
         return removed
 
+    def refresh_figures(self, _slot=None) -> int:
+        from bot.rollup import refresh
+
+        return refresh(self.db)
+
     def _deliver(self, notices: list[Notice]) -> list[int]:
         self.jobs.hand_over(notices)
         return [notice.id for notice in notices]

@@ -386,6 +386,8 @@ class WishEvent(Timestamped, Base):
     """The timeline: every change to a wish, who made it, through which channel."""
 
     __tablename__ = "wish_event"
+    # What changed lately: the figures' roll-up (bot/rollup.py) reads the areas to look at again.
+    __table_args__ = (Index("ix_wish_event_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     wish_id: Mapped[int] = mapped_column(ForeignKey("wish.id"), index=True)
     actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id"))

@@ -159,7 +159,8 @@ def test_the_clock_enqueues_each_run_once_however_many_clocks_tick():
     zone = ZoneInfo("Asia/Shanghai")
     for clock in clocks:
         clock.tick(datetime(2026, 11, 22, 7, 59, tzinfo=zone))
-    assert sorted(name for name, _ in calls.made) == ["purge_processed", "relay_notices", "send_reminders"]
+    assert sorted(name for name, _ in calls.made) == ["purge_processed", "refresh_figures", "relay_notices",
+                                                      "send_reminders"]
     for minute in (0, 1):
         for clock in clocks:
             clock.tick(datetime(2026, 11, 22, 8, minute, tzinfo=zone))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, g, render_template, request
 
-from bot.figures import Figures, compute, parse_month
+from bot.figures import Figures, compute, everything, parse_month
 from handlers.service_figures import service_figures
 from handlers.service_records import number_text
 from models import local_time
@@ -21,7 +21,8 @@ figures = Blueprint("figures", __name__, url_prefix="/admin/figures")
 
 
 def scoped_figures(month: str | None, now: datetime) -> Figures:
-    return compute(db(), g.scope.wishes, month, now)
+    """The login's figures; an admin's (everything) come from the clock's roll-up."""
+    return compute(db(), everything if g.scope.is_admin else g.scope.wishes, month, now)
 
 
 def duration(hours: float | None) -> str:

@@ -1,0 +1,66 @@
+"""figure roll-up: counts per month, area, category and member for the figures page, built by
+the clock; wish_event.created_at indexed (what changed since the clock's last look)
+
+Revision ID: e7f8a9b0c1d2
+Revises: d5e6f7a8b9c0
+Create Date: 2026-12-01 03:00:00.000000
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision: str = 'e7f8a9b0c1d2'
+down_revision: Union[str, Sequence[str], None] = 'd5e6f7a8b9c0'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'figure_tally',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=12), nullable=False),
+        sa.Column('month', sa.String(length=7), nullable=False),
+        sa.Column('community_id', sa.Integer(), nullable=False),
+        sa.Column('grid_id', sa.Integer(), nullable=False),
+        sa.Column('category', sa.String(length=20), nullable=False),
+        sa.Column('member_id', sa.Integer(), nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_figure_tally')),
+    )
+    op.create_index('ix_figure_tally_area', 'figure_tally', ['community_id', 'grid_id'])
+    op.create_index('ix_figure_tally_month_kind', 'figure_tally', ['month', 'kind'])
+    op.create_table(
+        'figure_sum',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=12), nullable=False),
+        sa.Column('month', sa.String(length=7), nullable=False),
+        sa.Column('category', sa.String(length=20), nullable=False),
+        sa.Column('member_id', sa.Integer(), nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_figure_sum')),
+    )
+    op.create_index('ix_figure_sum_kind_month', 'figure_sum', ['kind', 'month'])
+    op.create_table(
+        'figure_state',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('built_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('max_wish_id', sa.Integer(), nullable=False),
+        sa.Column('rebuilt_at', sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_figure_state')),
+    )
+    op.create_index('ix_wish_event_created_at', 'wish_event', ['created_at'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_wish_event_created_at', table_name='wish_event')
+    op.drop_table('figure_state')
+    op.drop_index('ix_figure_sum_kind_month', table_name='figure_sum')
+    op.drop_table('figure_sum')
+    op.drop_index('ix_figure_tally_month_kind', table_name='figure_tally')
+    op.drop_index('ix_figure_tally_area', table_name='figure_tally')
+    op.drop_table('figure_tally')
