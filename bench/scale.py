@@ -324,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     from bench.city import generate
     from bench.delivery import fresh_database
     from bot.db import Database
+    from bot.rollup import refresh
+    from bot.schema import upgrade
     from bot.settings import Settings
 
     if make_url(args.database).get_backend_name() != "postgresql":
@@ -336,7 +338,12 @@ def main(argv: list[str] | None = None) -> None:
         generate(db, args.wishes, say=lambda line: print(line, flush=True))
         db.dispose()
         print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
+    upgrade(args.database)  # a city kept from an older schema gets the newer tables and indexes
     db = Database(args.database)
+    started = time.perf_counter()
+    looked = refresh(db)  # the clock's look at the figures' roll-up (the first one builds it)
+    print(f"figures roll-up: {'built' if looked < 0 else f'{looked} areas counted again'}"
+          f" in {time.perf_counter() - started:.1f} s", flush=True)
     with db.engine.connect() as c:
         counts = {t: c.scalar(text(f"SELECT count(*) FROM {t}")) for t in (
             "wish", "claim", "wish_event", "notice", "processed_message")}

@@ -1,6 +1,6 @@
 """The periodic jobs: the relay of pending notices, reminders, the daily digests, the
 hourly purge of processed-message records past their retention (bot/retention.py), and every
-five minutes the figures' roll-up (bot/rollup.py).
+minute the figures' roll-up (bot/rollup.py).
 
 Every `wishbot worker` runs a clock (and `wishbot serve` does without Redis). Each run of a job
 has a name, which one clock claims (`SET NX` in Redis), so that however many processes tick,
@@ -23,7 +23,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 RELAY_MIN_AGE = 2  # seconds: younger rows are still being handed over by the process that wrote them
-FIGURES_EVERY = 300  # seconds between the roll-up's looks (bot/rollup.py): what a figures page counts live
+FIGURES_EVERY = 60  # seconds between the roll-up's looks (bot/rollup.py): what a figures page counts live
 
 Claim = Callable[[str, int], bool]  # (run name, seconds to remember it) -> this clock runs it
 

@@ -2,20 +2,22 @@
 reads a few thousand summed rows instead of every wish and claim of a city's years.
 
 `figure_tally` holds counts per area (community, grid): each stage per month and in all,
-wishes collected per category, claims taken and completed per member. `figure_sum` is the same
-summed over every area. Neither is written by a handler: the clock's `refresh` looks at the
-areas where anything happened since its last look (the timeline's `created_at`, indexed, and
-wishes newer than the last it saw), counts those areas again from their wishes, replaces their
-rows and adds the difference to the sums.
+wishes collected per category, claims taken and completed per member; `figure_sum` the same
+summed over every area. `figure_wish` and `figure_claim` record what was counted of each wish
+and claim. No handler writes any of them: the clock's `refresh` (every minute) takes the wishes
+changed since its last look (the timeline's `created_at`, indexed, and the wishes it has not
+seen), counts them again, adds the difference to the counts and records the new rows.
 
-The figures stay exact between two looks: a reader counts the areas changed since the last
-look live (`Rollup.load`: an area is a few hundred wishes, by index) and corrects the stored rows
-by the difference. The window reaches GRACE further back than the last look, so that a change
-whose transaction was still open when the clock counted is looked at again.
+The figures stay exact between two looks: a reader does the same for the wishes changed since
+the last look (`Rollup.load`: a few, by index) and corrects the stored counts by the difference.
+The window reaches GRACE further back than the last look, so that a change whose transaction was
+still open while the clock counted is looked at again (looking twice changes nothing: the
+difference is taken against what was recorded). Every change to a wish or its claims goes
+through Context.change, which writes the timeline row in the same transaction.
 
 A person's unit and name are joined when read (a member who changes unit takes their history
-along, as the direct query does). What is not rolled up: the medians (computed live) and the
-service-hour figures (handlers.service_figures).
+along, as the direct query does). Not rolled up: the medians (computed live, over an indexed
+range) and the service-hour figures (handlers.service_figures).
 """
 from __future__ import annotations
 
@@ -23,10 +25,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, case, delete, false, func, insert, literal_column, or_, select, true, union, union_all
+from sqlalchemy import Select, and_, case, delete, func, insert, literal_column, select, union, union_all
 from sqlalchemy.orm import Session
 
-from models import Claim, FigureState, FigureSum, FigureTally, Person, Unit, Wish, WishEvent, local_zone, utcnow
+from models import (
+    Claim, FigureClaim, FigureState, FigureSum, FigureTally, FigureWish, Person, Unit, Wish, WishEvent, local_zone,
+    utcnow,
+)
 from models.wish import COMPLETED, RELEASED, STAGES
 
 from .db import Database
@@ -37,13 +42,10 @@ NO_UNIT = "个人"
 CATEGORY, TAKEN, DONE = "category", "taken", "done"
 STAGE_KEYS = tuple(key for key, _, _ in STAGES)
 MEMBER_KINDS = (TAKEN, DONE)
-GRACE = timedelta(minutes=15)  # longer than any transaction that changes a wish
+GRACE = timedelta(minutes=2)  # longer than any transaction that changes a wish
 STATE_ID = 1
 
 Key = tuple[str, str, int, int, str, int]  # kind, month, community, grid (0: none), category, member
-_TALLY = (FigureTally.kind, FigureTally.month, FigureTally.community_id, FigureTally.grid_id,
-          FigureTally.category, FigureTally.member_id, FigureTally.n)
-
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
@@ -61,87 +63,77 @@ def _text(value: str):
     return literal_column(f"'{value}'")  # constants of this module only
 
 
-def tally_selects(dialect: str, condition) -> list[Select]:
-    """The roll-up's rows (kind, month, community, grid, category, member, n) for the wishes
-    that meet `condition`, as selects to run or insert from."""
-    grid = func.coalesce(Wish.grid_id, 0).label("grid_id")
-    none, nobody = _text(""), literal_column("0")
-    selects = []
-    for key, _, attr in STAGES:
-        column = getattr(Wish, attr)
-        month = month_text(dialect, column).label("month")
-        selects.append(select(_text(key), month, Wish.community_id, grid, none, nobody, func.count())
-                       .where(column.is_not(None), condition).group_by(month, Wish.community_id, grid))
-        selects.append(select(_text(key), _text(ALL_MONTHS), Wish.community_id, grid, none, nobody, func.count())
-                       .where(column.is_not(None), condition).group_by(Wish.community_id, grid))
-    category = func.coalesce(Wish.category, UNCATEGORISED).label("category")
-    month = month_text(dialect, Wish.created_at).label("month")
-    selects.append(select(_text(CATEGORY), month, Wish.community_id, grid, category, nobody, func.count())
-                   .where(Wish.created_at.is_not(None), condition).group_by(month, Wish.community_id, grid, category))
-    selects.append(select(_text(CATEGORY), _text(ALL_MONTHS), Wish.community_id, grid, category, nobody, func.count())
-                   .where(Wish.created_at.is_not(None), condition).group_by(Wish.community_id, grid, category))
-    for kind, status, column in ((TAKEN, Claim.status != RELEASED, Claim.created_at),
-                                 (DONE, Claim.status == COMPLETED, Claim.ended_at)):
-        month = month_text(dialect, column).label("month")
-        selects.append(
-            select(_text(kind), month, Wish.community_id, grid, none, Claim.member_id, func.count())
-            .select_from(Claim).join(Wish, Claim.wish_id == Wish.id)
-            .where(status, column.is_not(None), condition)
-            .group_by(month, Wish.community_id, grid, Claim.member_id))
-    return selects
+# --- what is counted of each wish and claim ------------------------------------------------
 
 
-# --- areas --------------------------------------------------------------------------------
+def _wish_columns(dialect: str) -> list:
+    """A wish as the roll-up counts it (FigureWish's columns, in order)."""
+    return [Wish.id, Wish.community_id, func.coalesce(Wish.grid_id, 0), func.coalesce(Wish.category, UNCATEGORISED),
+            *(month_text(dialect, getattr(Wish, attr)) for _, _, attr in STAGES)]
 
 
-def _wish_in(areas: set[tuple[int, int]]):
-    grids = sorted({g for _, g in areas if g})
-    bare = sorted({c for c, g in areas if not g})
-    parts = []
-    if grids:
-        parts.append(Wish.grid_id.in_(grids))
-    if bare:
-        parts.append(and_(Wish.community_id.in_(bare), Wish.grid_id.is_(None)))
-    return or_(*parts) if parts else false()
+def _claim_columns(dialect: str) -> list:
+    """A claim as the roll-up counts it (FigureClaim's columns, in order)."""
+    return [Claim.id, Claim.wish_id, Claim.member_id,
+            case((Claim.status != RELEASED, month_text(dialect, Claim.created_at))),
+            case((Claim.status == COMPLETED, month_text(dialect, Claim.ended_at)))]
 
 
-def _tally_in(areas: set[tuple[int, int]]):
-    grids = sorted({g for _, g in areas if g})
-    bare = sorted({c for c, g in areas if not g})
-    parts = []
-    if grids:
-        parts.append(FigureTally.grid_id.in_(grids))
-    if bare:
-        parts.append(and_(FigureTally.community_id.in_(bare), FigureTally.grid_id == 0))
-    return or_(*parts) if parts else false()
+_RECORDED_WISH = (FigureWish.wish_id, FigureWish.community_id, FigureWish.grid_id, FigureWish.category,
+                  *(getattr(FigureWish, key) for key in STAGE_KEYS))
+_RECORDED_CLAIM = (FigureClaim.claim_id, FigureClaim.wish_id, FigureClaim.member_id, FigureClaim.taken,
+                   FigureClaim.done)
 
 
-def changed_areas(session: Session, state: FigureState) -> set[tuple[int, int]]:
-    """The areas (community, grid or 0) where a wish changed since the last look (less GRACE),
-    or a wish was added that the last look did not see."""
-    grid = func.coalesce(Wish.grid_id, 0)
-    touched = (select(Wish.community_id, grid).join(WishEvent, WishEvent.wish_id == Wish.id)
-               .where(WishEvent.created_at >= state.built_at - GRACE))
-    newer = select(Wish.community_id, grid).where(Wish.id > state.max_wish_id)
-    return {(c, g) for c, g in session.execute(union(touched, newer))}
-
-
-def _counted(session: Session, areas: set[tuple[int, int]]) -> Counter:
-    """The areas' rows as counted now."""
+def facts(wishes, claims) -> Counter:
+    """The roll-up's rows for these wishes and their claims (rows as _wish_columns and
+    _claim_columns give them, live or recorded)."""
     counts: Counter = Counter()
-    if areas:
-        for *key, n in session.execute(union_all(*tally_selects(_dialect(session), _wish_in(areas)))):
-            counts[tuple(key)] += n
+    areas = {}
+    for wish_id, community, grid, category, *months in wishes:
+        areas[wish_id] = (community, grid)
+        for key, month in zip(STAGE_KEYS, months):
+            if month is not None:
+                counts[(key, month, community, grid, "", 0)] += 1
+                counts[(key, ALL_MONTHS, community, grid, "", 0)] += 1
+        if months[0] is not None:
+            counts[(CATEGORY, months[0], community, grid, category, 0)] += 1
+            counts[(CATEGORY, ALL_MONTHS, community, grid, category, 0)] += 1
+    for _, wish_id, member, taken, done in claims:
+        community, grid = areas[wish_id]
+        if taken is not None:
+            counts[(TAKEN, taken, community, grid, "", member)] += 1
+        if done is not None:
+            counts[(DONE, done, community, grid, "", member)] += 1
     return counts
 
 
-def _stored(session: Session, areas: set[tuple[int, int]]) -> Counter:
-    """The areas' rows as the roll-up holds them."""
-    counts: Counter = Counter()
-    if areas:
-        for *key, n in session.execute(select(*_TALLY).where(_tally_in(areas))):
-            counts[tuple(key)] += n
-    return counts
+def changed_wishes(session: Session, state: FigureState) -> list[int]:
+    """The wishes changed since the last look (less GRACE), and those the last look did not see."""
+    touched = select(WishEvent.wish_id).where(WishEvent.created_at >= state.built_at - GRACE)
+    newer = select(Wish.id).where(Wish.id > state.max_wish_id)
+    return sorted(session.scalars(union(touched, newer)))
+
+
+def _live(session: Session, ids: list[int]) -> tuple[list, list]:
+    dialect = _dialect(session)
+    wishes = session.execute(select(*_wish_columns(dialect)).where(Wish.id.in_(ids))).all()
+    claims = session.execute(select(*_claim_columns(dialect)).where(Claim.wish_id.in_(ids))).all()
+    return wishes, claims
+
+
+def _recorded(session: Session, ids: list[int]) -> tuple[list, list]:
+    wishes = session.execute(select(*_RECORDED_WISH).where(FigureWish.wish_id.in_(ids))).all()
+    claims = session.execute(select(*_RECORDED_CLAIM).where(FigureClaim.wish_id.in_(ids))).all()
+    return wishes, claims
+
+
+def _difference(session: Session, ids: list[int]) -> tuple[Counter, tuple[list, list]]:
+    """What the wishes count now less what the roll-up counted of them; and their live rows."""
+    live = _live(session, ids) if ids else ([], [])
+    delta = facts(*live)
+    delta.subtract(facts(*_recorded(session, ids)) if ids else Counter())
+    return Counter({key: n for key, n in delta.items() if n}), live
 
 
 # --- the clock's side -----------------------------------------------------------------------
@@ -152,14 +144,45 @@ def _sum_key(key: Key) -> tuple[str, str, str, int]:
     return kind, month, category, member
 
 
+def _tally_from_recorded() -> list[Select]:
+    """figure_tally's rows from figure_wish and figure_claim (what `facts` counts, in SQL)."""
+    none, nobody = _text(""), literal_column("0")
+    area = (FigureWish.community_id, FigureWish.grid_id)
+    selects = []
+    for key in STAGE_KEYS:
+        month = getattr(FigureWish, key)
+        selects.append(select(_text(key), month, *area, none, nobody, func.count())
+                       .where(month.is_not(None)).group_by(month, *area))
+        selects.append(select(_text(key), _text(ALL_MONTHS), *area, none, nobody, func.count())
+                       .where(month.is_not(None)).group_by(*area))
+    month = FigureWish.collected
+    selects.append(select(_text(CATEGORY), month, *area, FigureWish.category, nobody, func.count())
+                   .where(month.is_not(None)).group_by(month, *area, FigureWish.category))
+    selects.append(select(_text(CATEGORY), _text(ALL_MONTHS), *area, FigureWish.category, nobody, func.count())
+                   .where(month.is_not(None)).group_by(*area, FigureWish.category))
+    for kind, month in ((TAKEN, FigureClaim.taken), (DONE, FigureClaim.done)):
+        selects.append(select(_text(kind), month, *area, none, FigureClaim.member_id, func.count())
+                       .select_from(FigureClaim).join(FigureWish, FigureClaim.wish_id == FigureWish.wish_id)
+                       .where(month.is_not(None)).group_by(month, *area, FigureClaim.member_id))
+    return selects
+
+
 def rebuild(session: Session, state: FigureState | None = None) -> FigureState:
-    """Count everything again (the first time, or on demand), in the caller's transaction."""
-    now = utcnow()  # before anything is read: a change after this is in the next window
+    """Count everything again (the first time, or on demand), in the caller's transaction:
+    first what is counted of each wish and claim, then the sums from those rows, so that
+    they agree whatever commits meanwhile (a later change is in the next look's window)."""
+    now = utcnow()  # before anything is read
+    dialect = _dialect(session)
     max_id = session.scalar(select(func.max(Wish.id))) or 0
-    session.execute(delete(FigureTally))
-    session.execute(delete(FigureSum))
+    for table in (FigureTally, FigureSum, FigureClaim, FigureWish):
+        session.execute(delete(table))
+    session.execute(insert(FigureWish).from_select([c.key for c in _RECORDED_WISH],
+                                                   select(*_wish_columns(dialect)).where(Wish.id <= max_id)))
+    session.execute(insert(FigureClaim).from_select(
+        [c.key for c in _RECORDED_CLAIM],
+        select(*_claim_columns(dialect)).where(Claim.wish_id.in_(select(FigureWish.wish_id)))))
     columns = ["kind", "month", "community_id", "grid_id", "category", "member_id", "n"]
-    session.execute(insert(FigureTally).from_select(columns, union_all(*tally_selects(_dialect(session), true()))))
+    session.execute(insert(FigureTally).from_select(columns, union_all(*_tally_from_recorded())))
     sums = ["kind", "month", "category", "member_id", "n"]
     session.execute(insert(FigureSum).from_select(sums, select(
         FigureTally.kind, FigureTally.month, FigureTally.category, FigureTally.member_id, func.sum(FigureTally.n))
@@ -177,41 +200,51 @@ def rebuild(session: Session, state: FigureState | None = None) -> FigureState:
     return state
 
 
+def _add(session: Session, model, where, values: dict, n: int) -> None:
+    row = session.scalar(select(model).where(where))
+    if row is None:
+        session.add(model(**values, n=n))
+    else:
+        row.n += n
+
+
 def refresh(db: Database) -> int:
-    """The clock's look: count again the areas changed since the last one. Returns how many."""
+    """The clock's look: count again the wishes changed since the last one, add the
+    difference to the stored rows and record what was counted. Returns how many (-1: built)."""
     with db.transaction() as session:
         state = session.scalar(select(FigureState).where(FigureState.id == STATE_ID).with_for_update())
         if state is None:
             rebuild(session)
             return -1
-        now = utcnow()
+        now = utcnow()  # before anything is read
         max_id = session.scalar(select(func.max(Wish.id))) or 0
-        areas = changed_areas(session, state)
-        if areas:
-            old, new = _stored(session, areas), _counted(session, areas)
-            session.execute(delete(FigureTally).where(_tally_in(areas)))
-            if new:
-                session.execute(insert(FigureTally), [
-                    dict(zip(("kind", "month", "community_id", "grid_id", "category", "member_id"), key), n=n)
-                    for key, n in new.items()])
-            change: Counter = Counter()
-            for counts, sign in ((new, 1), (old, -1)):
-                for key, n in counts.items():
-                    change[_sum_key(key)] += sign * n
-                    if key[0] in MEMBER_KINDS:
-                        change[(key[0], ALL_MONTHS, key[4], key[5])] += sign * n
-            for (kind, month, category, member), n in change.items():
-                if not n:
-                    continue
-                where = and_(FigureSum.kind == kind, FigureSum.month == month, FigureSum.category == category,
-                             FigureSum.member_id == member)
-                row = session.scalar(select(FigureSum).where(where))
-                if row is None:
-                    session.add(FigureSum(kind=kind, month=month, category=category, member_id=member, n=n))
-                else:
-                    row.n += n
+        ids = [i for i in changed_wishes(session, state) if i <= max_id]
+        delta, (wishes, claims) = _difference(session, ids)
+        sums: Counter = Counter()
+        for key, n in delta.items():
+            kind, month, community, grid, category, member = key
+            _add(session, FigureTally, and_(
+                FigureTally.kind == kind, FigureTally.month == month, FigureTally.community_id == community,
+                FigureTally.grid_id == grid, FigureTally.category == category, FigureTally.member_id == member),
+                dict(kind=kind, month=month, community_id=community, grid_id=grid, category=category,
+                     member_id=member), n)
+            sums[_sum_key(key)] += n
+            if kind in MEMBER_KINDS:
+                sums[(kind, ALL_MONTHS, category, member)] += n
+        for (kind, month, category, member), n in sums.items():
+            if n:
+                _add(session, FigureSum, and_(FigureSum.kind == kind, FigureSum.month == month,
+                                              FigureSum.category == category, FigureSum.member_id == member),
+                     dict(kind=kind, month=month, category=category, member_id=member), n)
+        if ids:
+            session.execute(delete(FigureClaim).where(FigureClaim.wish_id.in_(ids)))
+            session.execute(delete(FigureWish).where(FigureWish.wish_id.in_(ids)))
+            session.execute(insert(FigureWish), [dict(zip([c.key for c in _RECORDED_WISH], row)) for row in wishes])
+            if claims:
+                session.execute(insert(FigureClaim), [dict(zip([c.key for c in _RECORDED_CLAIM], row))
+                                                      for row in claims])
         state.built_at, state.max_wish_id = now, max_id
-        return len(areas)
+        return len(ids)
 
 
 # --- the reader's side ----------------------------------------------------------------------
@@ -230,10 +263,8 @@ class Rollup:
         state = session.get(FigureState, STATE_ID)
         if state is None:
             return None
-        areas = changed_areas(session, state)
-        delta = _counted(session, areas)
-        delta.subtract(_stored(session, areas))
-        return cls(Counter({key: n for key, n in delta.items() if n}))
+        delta, _ = _difference(session, changed_wishes(session, state))
+        return cls(delta)
 
     def _changes(self, kinds, month: str | None):
         """Corrections of these kinds in this month (None: every month, for member kinds)."""

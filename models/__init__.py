@@ -13,12 +13,12 @@ from .exports import ExportJob
 from .messaging import ApiToken, Notice, ProcessedMessage
 from .service import Certificate
 from .staff import StaffUser
-from .tally import FigureState, FigureSum, FigureTally
+from .tally import FigureClaim, FigureState, FigureSum, FigureTally, FigureWish
 from .wish import Claim, Wish, WishEvent, limited
 from .workflow import Proof, Registration, WishDraft
 
 __all__ = [
-    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "ExportJob", "FigureState", "FigureSum", "FigureTally", "Grid",
+    "AlreadyTaken", "ApiToken", "BadInput", "Base", "Certificate", "Claim", "Community", "ExportJob", "FigureClaim", "FigureState", "FigureSum", "FigureTally", "FigureWish", "Grid",
     "InvalidState",
     "local_time", "local_zone",
     "NotAllowed", "NotFound", "Notice", "Person", "ProcessedMessage", "Proof", "Registration", "StaffUser", "Street", "Unit",

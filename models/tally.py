@@ -44,6 +44,34 @@ class FigureSum(Base):
     n: Mapped[int]
 
 
+class FigureWish(Base):
+    """What the roll-up counted of a wish: its area, category and the month of each stage."""
+
+    __tablename__ = "figure_wish"
+    wish_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    community_id: Mapped[int]
+    grid_id: Mapped[int]  # 0: none
+    category: Mapped[str] = mapped_column(String(20))
+    collected: Mapped[Optional[str]] = mapped_column(String(7))
+    published: Mapped[Optional[str]] = mapped_column(String(7))
+    claimed: Mapped[Optional[str]] = mapped_column(String(7))
+    completed: Mapped[Optional[str]] = mapped_column(String(7))
+    confirmed: Mapped[Optional[str]] = mapped_column(String(7))
+
+
+class FigureClaim(Base):
+    """What the roll-up counted of a claim: its member, the month it was taken (unless given
+    up) and the month it was completed."""
+
+    __tablename__ = "figure_claim"
+    __table_args__ = (Index("ix_figure_claim_wish_id", "wish_id"),)
+    claim_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    wish_id: Mapped[int]
+    member_id: Mapped[int]
+    taken: Mapped[Optional[str]] = mapped_column(String(7))
+    done: Mapped[Optional[str]] = mapped_column(String(7))
+
+
 class FigureState(Base):
     """One row: when the clock last brought the roll-up up to date, and the last wish it saw."""
 

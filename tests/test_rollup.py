@@ -127,7 +127,7 @@ def test_a_look_and_a_rebuild_store_the_same_rows(city):
     assert stored() == incremental
 
 
-def test_the_clock_looks_every_five_minutes():
+def test_the_clock_looks_every_minute():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -142,6 +142,6 @@ def test_the_clock_looks_every_five_minutes():
 
     clock = Clock(Settings(), Calls(), memory_claims())
     zone = ZoneInfo("Asia/Shanghai")
-    for minute in (0, 1, 4, 5, 9, 10):
-        clock.tick(datetime(2026, 12, 1, 9, minute, tzinfo=zone))
+    for minute, second in ((0, 0), (0, 30), (0, 59), (1, 0), (3, 10)):
+        clock.tick(datetime(2026, 12, 1, 9, minute, second, tzinfo=zone))
     assert len([arg for name, arg in made if name == "refresh_figures"]) == 3

@@ -1,5 +1,6 @@
-"""figure roll-up: counts per month, area, category and member for the figures page, built by
-the clock; wish_event.created_at indexed (what changed since the clock's last look)
+"""figure roll-up: counts per month, area, category and member for the figures page, and what
+was counted of each wish and claim, built by the clock; wish_event.created_at indexed (what
+changed since the clock's last look)
 
 Revision ID: e7f8a9b0c1d2
 Revises: d5e6f7a8b9c0
@@ -46,6 +47,29 @@ def upgrade() -> None:
     )
     op.create_index('ix_figure_sum_kind_month', 'figure_sum', ['kind', 'month'])
     op.create_table(
+        'figure_wish',
+        sa.Column('wish_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('community_id', sa.Integer(), nullable=False),
+        sa.Column('grid_id', sa.Integer(), nullable=False),
+        sa.Column('category', sa.String(length=20), nullable=False),
+        sa.Column('collected', sa.String(length=7), nullable=True),
+        sa.Column('published', sa.String(length=7), nullable=True),
+        sa.Column('claimed', sa.String(length=7), nullable=True),
+        sa.Column('completed', sa.String(length=7), nullable=True),
+        sa.Column('confirmed', sa.String(length=7), nullable=True),
+        sa.PrimaryKeyConstraint('wish_id', name=op.f('pk_figure_wish')),
+    )
+    op.create_table(
+        'figure_claim',
+        sa.Column('claim_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('wish_id', sa.Integer(), nullable=False),
+        sa.Column('member_id', sa.Integer(), nullable=False),
+        sa.Column('taken', sa.String(length=7), nullable=True),
+        sa.Column('done', sa.String(length=7), nullable=True),
+        sa.PrimaryKeyConstraint('claim_id', name=op.f('pk_figure_claim')),
+    )
+    op.create_index('ix_figure_claim_wish_id', 'figure_claim', ['wish_id'])
+    op.create_table(
         'figure_state',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('built_at', sa.DateTime(timezone=True), nullable=False),
@@ -59,6 +83,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_wish_event_created_at', table_name='wish_event')
     op.drop_table('figure_state')
+    op.drop_index('ix_figure_claim_wish_id', table_name='figure_claim')
+    op.drop_table('figure_claim')
+    op.drop_table('figure_wish')
     op.drop_index('ix_figure_sum_kind_month', table_name='figure_sum')
     op.drop_table('figure_sum')
     op.drop_index('ix_figure_tally_month_kind', table_name='figure_tally')
