@@ -296,11 +296,15 @@ def compute(session: Session, narrow: Narrow, month: str | None, now: datetime, 
     counts directly. Either way the figures are the same."""
     period = month_period(month)
     months = recent_months(local_time(now))
-    medians = dict(
-        median_claim_hours=median_hours(session, narrow, "published_at", "claimed_at", period),
-        median_complete_hours=median_hours(session, narrow, "claimed_at", "completed_at", period),
-    )
     rollup = Rollup.load(session) if rolled_up and narrow is everything else None
+    if rollup is not None and month is None and _dialect(session) == "postgresql":
+        medians = dict(median_claim_hours=rollup.median_hours(session, "to_claim"),
+                       median_complete_hours=rollup.median_hours(session, "to_complete"))
+    else:
+        medians = dict(
+            median_claim_hours=median_hours(session, narrow, "published_at", "claimed_at", period),
+            median_complete_hours=median_hours(session, narrow, "claimed_at", "completed_at", period),
+        )
     if rollup is not None:
         key = month or ALL_MONTHS
         found, present = rollup.areas(session, key)

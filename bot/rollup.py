@@ -25,7 +25,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, case, delete, func, insert, literal_column, select, union, union_all
+from sqlalchemy import (
+    Float, Integer, Select, String, and_, case, cast, delete, func, insert, literal_column, null, select, union,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from models import (
@@ -42,6 +45,9 @@ NO_UNIT = "个人"
 CATEGORY, TAKEN, DONE = "category", "taken", "done"
 STAGE_KEYS = tuple(key for key, _, _ in STAGES)
 MEMBER_KINDS = (TAKEN, DONE)
+# The medians of all months (PostgreSQL): how many durations fall in each bucket, kept like the
+# counts; the middle one is then read from its bucket through an index on (bucket, duration).
+DURATIONS = {"to_claim": ("published_at", "claimed_at"), "to_complete": ("claimed_at", "completed_at")}
 GRACE = timedelta(minutes=2)  # longer than any transaction that changes a wish
 STATE_ID = 1
 
@@ -66,10 +72,29 @@ def _text(value: str):
 # --- what is counted of each wish and claim ------------------------------------------------
 
 
+def duration_seconds(start_attr: str, end_attr: str):
+    """As bot.figures.median_hours reads a duration (and the migration's index has it)."""
+    return cast(func.extract("epoch", getattr(Wish, end_attr) - getattr(Wish, start_attr)), Float)
+
+
+def duration_bucket(seconds):
+    """Eight buckets an e-fold: a few dozen in all. Constants inline, as the index has them."""
+    one, zero, eight = literal_column("1"), literal_column("0"), literal_column("8")
+    return cast(func.floor(func.ln(func.greatest(seconds, zero) + one) * eight), Integer)
+
+
+def _duration_columns(dialect: str) -> list:
+    if dialect != "postgresql":
+        return [null(), null()]
+    return [case((and_(getattr(Wish, start).is_not(None), getattr(Wish, end).is_not(None)),
+                  duration_bucket(duration_seconds(start, end))))
+            for start, end in DURATIONS.values()]
+
+
 def _wish_columns(dialect: str) -> list:
     """A wish as the roll-up counts it (FigureWish's columns, in order)."""
     return [Wish.id, Wish.community_id, func.coalesce(Wish.grid_id, 0), func.coalesce(Wish.category, UNCATEGORISED),
-            *(month_text(dialect, getattr(Wish, attr)) for _, _, attr in STAGES)]
+            *(month_text(dialect, getattr(Wish, attr)) for _, _, attr in STAGES), *_duration_columns(dialect)]
 
 
 def _claim_columns(dialect: str) -> list:
@@ -80,7 +105,7 @@ def _claim_columns(dialect: str) -> list:
 
 
 _RECORDED_WISH = (FigureWish.wish_id, FigureWish.community_id, FigureWish.grid_id, FigureWish.category,
-                  *(getattr(FigureWish, key) for key in STAGE_KEYS))
+                  *(getattr(FigureWish, key) for key in STAGE_KEYS), *(getattr(FigureWish, k) for k in DURATIONS))
 _RECORDED_CLAIM = (FigureClaim.claim_id, FigureClaim.wish_id, FigureClaim.member_id, FigureClaim.taken,
                    FigureClaim.done)
 
@@ -92,6 +117,10 @@ def facts(wishes, claims) -> Counter:
     areas = {}
     for wish_id, community, grid, category, *months in wishes:
         areas[wish_id] = (community, grid)
+        months, buckets = months[:len(STAGE_KEYS)], months[len(STAGE_KEYS):]
+        for kind, bucket in zip(DURATIONS, buckets):
+            if bucket is not None:
+                counts[(kind, ALL_MONTHS, community, grid, str(bucket), 0)] += 1
         for key, month in zip(STAGE_KEYS, months):
             if month is not None:
                 counts[(key, month, community, grid, "", 0)] += 1
@@ -160,6 +189,10 @@ def _tally_from_recorded() -> list[Select]:
                    .where(month.is_not(None)).group_by(month, *area, FigureWish.category))
     selects.append(select(_text(CATEGORY), _text(ALL_MONTHS), *area, FigureWish.category, nobody, func.count())
                    .where(month.is_not(None)).group_by(*area, FigureWish.category))
+    for kind in DURATIONS:
+        bucket = getattr(FigureWish, kind)
+        selects.append(select(_text(kind), _text(ALL_MONTHS), *area, cast(bucket, String), nobody, func.count())
+                       .where(bucket.is_not(None)).group_by(*area, bucket))
     for kind, month in ((TAKEN, FigureClaim.taken), (DONE, FigureClaim.done)):
         selects.append(select(_text(kind), month, *area, none, FigureClaim.member_id, func.count())
                        .select_from(FigureClaim).join(FigureWish, FigureClaim.wish_id == FigureWish.wish_id)
@@ -374,3 +407,35 @@ class Rollup:
         ranked = sorted(((name, pid, unit_name, n) for pid, (name, unit_name, n) in members.items() if n > 0),
                         key=lambda r: (-r[3], r[0], r[1]))
         return [(name, unit_name, n) for name, _, unit_name, n in ranked[:limit]]
+
+    # Medians of all months (PostgreSQL) -------------------------------------------------------
+
+    def median_hours(self, session: Session, kind: str) -> float | None:
+        """percentile_cont(0.5) over every duration of the kind: the buckets' counts find the
+        bucket of each middle row and its place there; the index reads it."""
+        counts: Counter = Counter()
+        for bucket, n in session.execute(select(FigureSum.category, func.sum(FigureSum.n)).where(
+                FigureSum.kind == kind, FigureSum.month == ALL_MONTHS).group_by(FigureSum.category)):
+            counts[int(bucket)] += n
+        for key, n in self._changes((kind,), ALL_MONTHS):
+            counts[int(key[4])] += n
+        total = sum(counts.values())
+        if not total:
+            return None
+        start, end = DURATIONS[kind]
+        seconds = duration_seconds(start, end)
+        condition = and_(getattr(Wish, start).is_not(None), getattr(Wish, end).is_not(None))
+
+        def nth(rank: int) -> float:
+            below = 0
+            for bucket in sorted(counts):
+                if rank < below + counts[bucket]:
+                    return session.scalar(select(seconds).where(condition, duration_bucket(seconds) == bucket)
+                                          .order_by(seconds).offset(rank - below).limit(1))
+                below += counts[bucket]
+            raise LookupError(rank)
+
+        low, high = (total - 1) // 2, total // 2
+        first = nth(low)
+        second = first if high == low else nth(high)
+        return (first + (second - first) * 0.5) / 3600

@@ -57,6 +57,10 @@ class FigureWish(Base):
     claimed: Mapped[Optional[str]] = mapped_column(String(7))
     completed: Mapped[Optional[str]] = mapped_column(String(7))
     confirmed: Mapped[Optional[str]] = mapped_column(String(7))
+    # PostgreSQL: the bucket of the hours from publishing to claiming, and from claiming to
+    # completing (bot.rollup.duration_bucket), for the medians of all months.
+    to_claim: Mapped[Optional[int]]
+    to_complete: Mapped[Optional[int]]
 
 
 class FigureClaim(Base):

@@ -57,6 +57,8 @@ def upgrade() -> None:
         sa.Column('claimed', sa.String(length=7), nullable=True),
         sa.Column('completed', sa.String(length=7), nullable=True),
         sa.Column('confirmed', sa.String(length=7), nullable=True),
+        sa.Column('to_claim', sa.Integer(), nullable=True),
+        sa.Column('to_complete', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('wish_id', name=op.f('pk_figure_wish')),
     )
     op.create_table(
@@ -78,9 +80,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_figure_state')),
     )
     op.create_index('ix_wish_event_created_at', 'wish_event', ['created_at'])
+    if op.get_bind().dialect.name == "postgresql":
+        # The medians of all months: a duration's bucket, then the duration (bot.rollup.DURATIONS).
+        for name, start, end in (("to_claim", "published_at", "claimed_at"),
+                                 ("to_complete", "claimed_at", "completed_at")):
+            seconds = f"CAST(EXTRACT(epoch FROM {end} - {start}) AS FLOAT)"
+            op.execute(f"CREATE INDEX ix_wish_{name}_seconds ON wish "
+                       f"((CAST(floor(ln(greatest({seconds}, 0) + 1) * 8) AS INTEGER)), ({seconds})) "
+                       f"WHERE {start} IS NOT NULL AND {end} IS NOT NULL")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_wish_to_claim_seconds")
+        op.execute("DROP INDEX ix_wish_to_complete_seconds")
     op.drop_index('ix_wish_event_created_at', table_name='wish_event')
     op.drop_table('figure_state')
     op.drop_index('ix_figure_claim_wish_id', table_name='figure_claim')
