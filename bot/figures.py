@@ -175,18 +175,21 @@ def area_counts(session: Session, narrow: Narrow, period: Period) -> list[AreaRo
 def named_areas(session: Session, found: dict, present: set) -> list[AreaRow]:
     """Area rows by street, community and grid from counts per (community, grid or None) in
     STAGES order; `present` areas without counts get zeros."""
-    names = {c.id: (c.name, street) for c, street in session.execute(
-        select(Community, Street.name).outerjoin(Street, Community.street_id == Street.id))}
+    names = {cid: (name, street) for cid, name, street in session.execute(
+        select(Community.id, Community.name, Street.name).outerjoin(Street, Community.street_id == Street.id))}
     grid_names = dict(session.execute(select(Grid.id, Grid.name).where(
         Grid.community_id.in_({c for c, _ in present}))).all())
-    areas: dict[tuple[str, str], AreaRow] = {}
+    totals: dict[tuple[str, str], list[int]] = {}
+    zeros = (0,) * len(STAGES)
 
     def add(level: str, name: str, row) -> None:
-        area = areas.setdefault((level, name), AreaRow(level, name))
-        for (key, _, _), n in zip(STAGES, row):
-            area.counts[key] += n
+        total = totals.get((level, name))
+        if total is None:
+            totals[(level, name)] = list(row)
+        else:
+            for i, n in enumerate(row):
+                total[i] += n
 
-    zeros = [0] * len(STAGES)
     for community, grid in present:
         row = found.get((community, grid), zeros)
         community_name, street = names[community]
@@ -196,7 +199,9 @@ def named_areas(session: Session, found: dict, present: set) -> list[AreaRow]:
         if grid is not None:
             add("网格", f"{community_name}/{grid_names[grid]}", row)
     order = {level: i for i, level in enumerate(AREA_LEVELS)}
-    return sorted(areas.values(), key=lambda r: (order[r.level], r.name))
+    keys = [key for key, _, _ in STAGES]
+    return [AreaRow(level, name, Counter(dict(zip(keys, counts))))
+            for (level, name), counts in sorted(totals.items(), key=lambda item: (order[item[0][0]], item[0][1]))]
 
 
 def category_counts(session: Session, narrow: Narrow, period: Period) -> list[tuple[str, int]]:

@@ -78,9 +78,10 @@ def duration_seconds(start_attr: str, end_attr: str):
 
 
 def duration_bucket(seconds):
-    """Eight buckets an e-fold: a few dozen in all. Constants inline, as the index has them."""
-    one, zero, eight = literal_column("1"), literal_column("0"), literal_column("8")
-    return cast(func.floor(func.ln(func.greatest(seconds, zero) + one) * eight), Integer)
+    """32 buckets an e-fold (a few hundred in all; a bucket holds about 1% of the durations).
+    Constants inline, as the index has them."""
+    one, zero, per = literal_column("1"), literal_column("0"), literal_column("32")
+    return cast(func.floor(func.ln(func.greatest(seconds, zero) + one) * per), Integer)
 
 
 def _duration_columns(dialect: str) -> list:
@@ -330,23 +331,21 @@ class Rollup:
 
     def areas(self, session: Session, month: str) -> tuple[dict, set]:
         """(counts per area in the month, in STAGES order; the areas with any wish at all)."""
-        found: dict[tuple[int, int], Counter] = {}
-        for community, grid, kind, n in session.execute(
-                select(FigureTally.community_id, FigureTally.grid_id, FigureTally.kind, FigureTally.n)
-                .where(FigureTally.month == month, FigureTally.kind.in_(STAGE_KEYS))):
-            found.setdefault((community, grid), Counter())[kind] += n
-        present: Counter = Counter()
-        for community, grid, n in session.execute(
-                select(FigureTally.community_id, FigureTally.grid_id, FigureTally.n)
-                .where(FigureTally.month == ALL_MONTHS, FigureTally.kind == "collected")):
-            present[(community, grid)] += n
+        by_stage = [func.sum(case((FigureTally.kind == key, FigureTally.n), else_=0)) for key in STAGE_KEYS]
+        found = {(community, grid): list(counts) for community, grid, *counts in session.execute(
+            select(FigureTally.community_id, FigureTally.grid_id, *by_stage)
+            .where(FigureTally.month == month, FigureTally.kind.in_(STAGE_KEYS))
+            .group_by(FigureTally.community_id, FigureTally.grid_id))}
+        present = dict(((community, grid), n) for community, grid, n in session.execute(
+            select(FigureTally.community_id, FigureTally.grid_id, FigureTally.n)
+            .where(FigureTally.month == ALL_MONTHS, FigureTally.kind == "collected")))
+        index = {key: i for i, key in enumerate(STAGE_KEYS)}
         for (kind, row_month, community, grid, _, _), n in self.delta.items():
-            if kind in STAGE_KEYS and row_month == month:
-                found.setdefault((community, grid), Counter())[kind] += n
+            if kind in index and row_month == month:
+                found.setdefault((community, grid), [0] * len(STAGE_KEYS))[index[kind]] += n
             if kind == "collected" and row_month == ALL_MONTHS:
-                present[(community, grid)] += n
-        rows = {(c, g or None): [counts[key] for key in STAGE_KEYS] for (c, g), counts in found.items()
-                if any(counts.values())}
+                present[(community, grid)] = present.get((community, grid), 0) + n
+        rows = {(c, g or None): counts for (c, g), counts in found.items() if any(counts)}
         return rows, {(c, g or None) for (c, g), n in present.items() if n > 0}
 
     def categories(self, session: Session, month: str) -> list[tuple[str, int]]:

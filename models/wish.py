@@ -298,6 +298,10 @@ class Claim(Timestamped, Base):
         Index("ix_claim_created_at", "created_at"),
         # The ledger's unit filter reads (unit, status, wish) from the index alone.
         Index("ix_claim_unit_id_status_wish_id", "unit_id", "status", "wish_id"),
+        # Service hours count completed, verified claims only (handlers.service_figures), by when.
+        Index("ix_claim_verified_ended_at", "ended_at",
+              sqlite_where=text("status = 'completed' AND hours_verified_at IS NOT NULL"),
+              postgresql_where=text("status = 'completed' AND hours_verified_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     wish_id: Mapped[int] = mapped_column(ForeignKey("wish.id"), index=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, g, render_template, request
+from markupsafe import Markup, escape
 
 from bot.figures import Figures, compute, everything, parse_month
 from handlers.service_figures import service_figures
@@ -23,6 +24,15 @@ figures = Blueprint("figures", __name__, url_prefix="/admin/figures")
 def scoped_figures(month: str | None, now: datetime) -> Figures:
     """The login's figures; an admin's (everything) come from the clock's roll-up."""
     return compute(db(), everything if g.scope.is_admin else g.scope.wishes, month, now)
+
+
+def area_rows(f: Figures) -> Markup:
+    """The area table's rows, written at once: a city's thousand grids cost Jinja a loop each."""
+    keys = [key for key, _, _ in STAGES]
+    rows = [f'<tr class="level-{i}"><td>{escape(r.level)}</td><td>{escape(r.name)}</td>'
+            + "".join(f'<td class="num">{r.counts[key]}</td>' for key in keys) + "</tr>"
+            for i, r in enumerate(f.areas)]
+    return Markup("\n".join(rows) if rows else '<tr><td colspan="7" class="empty">暂无数据</td></tr>')
 
 
 def duration(hours: float | None) -> str:
@@ -48,7 +58,7 @@ def index():
     hours = service_figures(db(), g.scope.wishes, month, result.months, runtime().settings.points_per_hour)
     return render_template(
         "admin/figures.html", f=result, stages=STAGES, duration=duration, monthly_chart=monthly_chart,
-        hours=hours, number=number_text,
+        hours=hours, number=number_text, area_rows=area_rows(result),
         category_chart=horizontal_bars(result.categories, title="按类别"),
         unit_chart=horizontal_bars([(u, done) for u, _, done in result.units], title="共建单位完成数"),
     )

@@ -1,6 +1,7 @@
 """figure roll-up: counts per month, area, category and member for the figures page, and what
 was counted of each wish and claim, built by the clock; wish_event.created_at indexed (what
-changed since the clock's last look)
+changed since the clock's last look); verified service claims by when they ended; on
+PostgreSQL the durations to claim and to complete by bucket (the medians of all months)
 
 Revision ID: e7f8a9b0c1d2
 Revises: d5e6f7a8b9c0
@@ -80,13 +81,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_figure_state')),
     )
     op.create_index('ix_wish_event_created_at', 'wish_event', ['created_at'])
+    verified = sa.text("status = 'completed' AND hours_verified_at IS NOT NULL")
+    op.create_index('ix_claim_verified_ended_at', 'claim', ['ended_at'], sqlite_where=verified,
+                    postgresql_where=verified)
     if op.get_bind().dialect.name == "postgresql":
         # The medians of all months: a duration's bucket, then the duration (bot.rollup.DURATIONS).
         for name, start, end in (("to_claim", "published_at", "claimed_at"),
                                  ("to_complete", "claimed_at", "completed_at")):
             seconds = f"CAST(EXTRACT(epoch FROM {end} - {start}) AS FLOAT)"
             op.execute(f"CREATE INDEX ix_wish_{name}_seconds ON wish "
-                       f"((CAST(floor(ln(greatest({seconds}, 0) + 1) * 8) AS INTEGER)), ({seconds})) "
+                       f"((CAST(floor(ln(greatest({seconds}, 0) + 1) * 32) AS INTEGER)), ({seconds})) "
                        f"WHERE {start} IS NOT NULL AND {end} IS NOT NULL")
 
 
@@ -94,6 +98,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_wish_to_claim_seconds")
         op.execute("DROP INDEX ix_wish_to_complete_seconds")
+    op.drop_index('ix_claim_verified_ended_at', table_name='claim')
     op.drop_index('ix_wish_event_created_at', table_name='wish_event')
     op.drop_table('figure_state')
     op.drop_index('ix_figure_claim_wish_id', table_name='figure_claim')
