@@ -295,13 +295,27 @@ class Figures:
         return self.monthly.get(month, Counter())
 
 
-def compute(session: Session, narrow: Narrow, month: str | None, now: datetime, rolled_up: bool = True) -> Figures:
-    """The figures page. For everything (an admin) the counts come from the clock's roll-up
-    (bot/rollup.py) once it is built, corrected for what changed since; `rolled_up=False`
-    counts directly. Either way the figures are the same."""
+@dataclass(frozen=True)
+class Area:
+    """The roll-up's name for a scope narrowed to a community or a grid (`narrow` says the same)."""
+
+    community: int | None = None
+    grid: int | None = None
+
+
+def compute(session: Session, narrow: Narrow, month: str | None, now: datetime, rolled_up: bool = True,
+            area: Area | None = None) -> Figures:
+    """The figures page. For everything (`narrow` is `everything`), or a community or grid
+    given as `area` too, the counts come from the clock's roll-up (bot/rollup.py) once it is
+    built, corrected for what changed since; `rolled_up=False` counts directly. Either way the
+    figures are the same."""
     period = month_period(month)
     months = recent_months(local_time(now))
-    rollup = Rollup.load(session) if rolled_up and narrow is everything else None
+    rollup = None
+    if rolled_up and narrow is everything:
+        rollup = Rollup.load(session)
+    elif rolled_up and area is not None and (area.community is not None or area.grid is not None):
+        rollup = Rollup.load(session, area.community, area.grid)
     if rollup is not None and month is None and _dialect(session) == "postgresql":
         medians = dict(median_claim_hours=rollup.median_hours(session, "to_claim"),
                        median_complete_hours=rollup.median_hours(session, "to_complete"))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
-    Float, Integer, Select, String, and_, case, cast, delete, func, insert, literal_column, null, select, union,
+    Float, Integer, Select, String, and_, case, cast, delete, func, insert, literal_column, null, select, true, union,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -286,19 +286,48 @@ def refresh(db: Database) -> int:
 
 @dataclass
 class Rollup:
-    """The roll-up as a reader sees it: the stored rows, corrected by `delta` (for each changed
-    area, its rows counted now less its stored ones)."""
+    """The roll-up as a reader sees it: the stored rows, corrected by `delta` (for each wish
+    changed since the last look, its rows counted now less those counted then); for the whole
+    city from figure_sum, for a community or a grid from its areas' figure_tally rows."""
 
     delta: Counter = field(default_factory=Counter)
+    community: int | None = None  # the reader's area: a community, or a grid, or (neither) all
+    grid: int | None = None
 
     @classmethod
-    def load(cls, session: Session) -> "Rollup | None":
+    def load(cls, session: Session, community: int | None = None, grid: int | None = None) -> "Rollup | None":
         """None when the clock has not built it yet (the caller counts directly)."""
         state = session.get(FigureState, STATE_ID)
         if state is None:
             return None
         delta, _ = _difference(session, changed_wishes(session, state))
-        return cls(delta)
+        area = cls(Counter(), community, grid)
+        return cls(Counter({key: n for key, n in delta.items() if area._holds(key)}), community, grid)
+
+    def _holds(self, key: Key) -> bool:
+        if self.grid is not None:
+            return key[3] == self.grid
+        return self.community is None or key[2] == self.community
+
+    def _source(self, kinds, month: str | None):
+        """(table, conditions) for rows of these kinds in the month (`*`: all months; None: no
+        condition on the month)."""
+        if self.community is None and self.grid is None:
+            table, conditions = FigureSum, [FigureSum.kind.in_(kinds)]
+        else:
+            table, conditions = FigureTally, [FigureTally.kind.in_(kinds), self._area_condition()]
+            if month == ALL_MONTHS and set(kinds) <= set(MEMBER_KINDS):
+                month = None  # an area's claims have no `*` rows: every month summed
+        if month is not None:
+            conditions.append(table.month == month)
+        return table, conditions
+
+    def _area_condition(self):
+        if self.grid is not None:
+            return FigureTally.grid_id == self.grid
+        if self.community is not None:
+            return FigureTally.community_id == self.community
+        return true()
 
     def _changes(self, kinds, month: str | None):
         """Corrections of these kinds in this month (None: every month, for member kinds)."""
@@ -310,8 +339,8 @@ class Rollup:
 
     def stage_totals(self, session: Session, month: str) -> Counter:
         totals = Counter({key: 0 for key in STAGE_KEYS})
-        for kind, n in session.execute(select(FigureSum.kind, func.sum(FigureSum.n)).where(
-                FigureSum.kind.in_(STAGE_KEYS), FigureSum.month == month).group_by(FigureSum.kind)):
+        table, where = self._source(STAGE_KEYS, month)
+        for kind, n in session.execute(select(table.kind, func.sum(table.n)).where(*where).group_by(table.kind)):
             totals[kind] += n
         for key, n in self._changes(STAGE_KEYS, month):
             totals[key[0]] += n
@@ -319,10 +348,10 @@ class Rollup:
 
     def monthly(self, session: Session, months: list[str]) -> dict[str, Counter]:
         monthly: dict[str, Counter] = {m: Counter() for m in months}
+        table, where = self._source(STAGE_KEYS, None)
         for kind, month, n in session.execute(
-                select(FigureSum.kind, FigureSum.month, func.sum(FigureSum.n))
-                .where(FigureSum.kind.in_(STAGE_KEYS), FigureSum.month.in_(months))
-                .group_by(FigureSum.kind, FigureSum.month)):
+                select(table.kind, table.month, func.sum(table.n)).where(*where, table.month.in_(months))
+                .group_by(table.kind, table.month)):
             monthly[month][kind] += n
         for key, n in self.delta.items():
             if key[0] in STAGE_KEYS and key[1] in monthly:
@@ -334,11 +363,11 @@ class Rollup:
         by_stage = [func.sum(case((FigureTally.kind == key, FigureTally.n), else_=0)) for key in STAGE_KEYS]
         found = {(community, grid): list(counts) for community, grid, *counts in session.execute(
             select(FigureTally.community_id, FigureTally.grid_id, *by_stage)
-            .where(FigureTally.month == month, FigureTally.kind.in_(STAGE_KEYS))
+            .where(FigureTally.month == month, FigureTally.kind.in_(STAGE_KEYS), self._area_condition())
             .group_by(FigureTally.community_id, FigureTally.grid_id))}
         present = dict(((community, grid), n) for community, grid, n in session.execute(
             select(FigureTally.community_id, FigureTally.grid_id, FigureTally.n)
-            .where(FigureTally.month == ALL_MONTHS, FigureTally.kind == "collected")))
+            .where(FigureTally.month == ALL_MONTHS, FigureTally.kind == "collected", self._area_condition())))
         index = {key: i for i, key in enumerate(STAGE_KEYS)}
         for (kind, row_month, community, grid, _, _), n in self.delta.items():
             if kind in index and row_month == month:
@@ -350,8 +379,9 @@ class Rollup:
 
     def categories(self, session: Session, month: str) -> list[tuple[str, int]]:
         counts: Counter = Counter()
-        for category, n in session.execute(select(FigureSum.category, func.sum(FigureSum.n)).where(
-                FigureSum.kind == CATEGORY, FigureSum.month == month).group_by(FigureSum.category)):
+        table, where = self._source((CATEGORY,), month)
+        for category, n in session.execute(select(table.category, func.sum(table.n)).where(*where)
+                                           .group_by(table.category)):
             counts[category] += n
         for key, n in self._changes((CATEGORY,), month):
             counts[key[4]] += n
@@ -365,15 +395,22 @@ class Rollup:
             changes.setdefault(key[5], Counter())[key[0]] += n
         return changes
 
+    def _per_member(self, kinds, month: str):
+        """(member_id, kind, n) rows, one per member and kind."""
+        table, where = self._source(kinds, month)
+        return (select(table.member_id.label("member_id"), table.kind.label("kind"), func.sum(table.n).label("n"))
+                .where(*where).group_by(table.member_id, table.kind).subquery())
+
     def units(self, session: Session, month: str) -> list[tuple[str, int, int]]:
         unit = func.coalesce(Unit.name, NO_UNIT).label("unit")
-        taken = func.sum(case((FigureSum.kind == TAKEN, FigureSum.n), else_=0))
-        done = func.sum(case((FigureSum.kind == DONE, FigureSum.n), else_=0))
+        rows = self._per_member(MEMBER_KINDS, month)
+        taken = func.sum(case((rows.c.kind == TAKEN, rows.c.n), else_=0))
+        done = func.sum(case((rows.c.kind == DONE, rows.c.n), else_=0))
         counts: dict[str, list[int]] = {}
         for name, claims, completed in session.execute(
-                select(unit, taken, done).select_from(FigureSum)
-                .join(Person, FigureSum.member_id == Person.id).outerjoin(Unit, Person.unit_id == Unit.id)
-                .where(FigureSum.kind.in_(MEMBER_KINDS), FigureSum.month == month).group_by(unit)):
+                select(unit, taken, done).select_from(rows)
+                .join(Person, rows.c.member_id == Person.id).outerjoin(Unit, Person.unit_id == Unit.id)
+                .group_by(unit)):
             counts[name] = [claims, completed]
         changes = self._member_changes(month)
         if changes:
@@ -383,19 +420,19 @@ class Rollup:
                 row = counts.setdefault(name, [0, 0])
                 row[0] += changes[member][TAKEN]
                 row[1] += changes[member][DONE]
-        rows = [(name, claims, completed) for name, (claims, completed) in counts.items() if claims or completed]
-        return sorted(rows, key=lambda r: (-r[2], -r[1], r[0]))
+        result = [(name, claims, completed) for name, (claims, completed) in counts.items() if claims or completed]
+        return sorted(result, key=lambda r: (-r[2], -r[1], r[0]))
 
     def honour_roll(self, session: Session, month: str, limit: int) -> list[tuple[str, str, int]]:
         """The top `limit` by completions: the stored top, widened by as many as were changed
         (a changed member may fall out), merged with the changed members' own counts."""
         changes = {member: c[DONE] for member, c in self._member_changes(month).items() if c[DONE]}
         unit = func.coalesce(Unit.name, NO_UNIT)
-        base = (select(Person.id, Person.name, unit, FigureSum.n).select_from(FigureSum)
-                .join(Person, FigureSum.member_id == Person.id).outerjoin(Unit, Person.unit_id == Unit.id)
-                .where(FigureSum.kind == DONE, FigureSum.month == month))
+        rows = self._per_member((DONE,), month)
+        base = (select(Person.id, Person.name, unit, rows.c.n).select_from(rows)
+                .join(Person, rows.c.member_id == Person.id).outerjoin(Unit, Person.unit_id == Unit.id))
         members = {pid: [name, unit_name, n] for pid, name, unit_name, n in session.execute(
-            base.where(FigureSum.n > 0).order_by(FigureSum.n.desc(), Person.name, Person.id)
+            base.where(rows.c.n > 0).order_by(rows.c.n.desc(), Person.name, Person.id)
             .limit(limit + len(changes)))}
         if changes:
             stored = {pid: n for pid, _, _, n in session.execute(base.where(Person.id.in_(sorted(changes))))}
@@ -413,8 +450,9 @@ class Rollup:
         """percentile_cont(0.5) over every duration of the kind: the buckets' counts find the
         bucket of each middle row and its place there; the index reads it."""
         counts: Counter = Counter()
-        for bucket, n in session.execute(select(FigureSum.category, func.sum(FigureSum.n)).where(
-                FigureSum.kind == kind, FigureSum.month == ALL_MONTHS).group_by(FigureSum.category)):
+        table, where = self._source((kind,), ALL_MONTHS)
+        for bucket, n in session.execute(select(table.category, func.sum(table.n)).where(*where)
+                                         .group_by(table.category)):
             counts[int(bucket)] += n
         for key, n in self._changes((kind,), ALL_MONTHS):
             counts[int(key[4])] += n
@@ -424,6 +462,10 @@ class Rollup:
         start, end = DURATIONS[kind]
         seconds = duration_seconds(start, end)
         condition = and_(getattr(Wish, start).is_not(None), getattr(Wish, end).is_not(None))
+        if self.grid is not None:
+            condition = and_(condition, Wish.grid_id == self.grid)
+        elif self.community is not None:
+            condition = and_(condition, Wish.community_id == self.community)
 
         def nth(rank: int) -> float:
             below = 0

@@ -28,17 +28,28 @@ def city(database_url):
     db.dispose()
 
 
+def _areas(session) -> list[tuple[figures.Narrow, figures.Area | None]]:
+    """Everything, a community with grids, a community without, a grid."""
+    xincheng = session.scalar(select(Person.community_id).where(Person.openid == "o-r0"))
+    far = session.scalar(select(Person.community_id).where(Person.openid == "o-far"))
+    grid = session.scalar(select(Person.grid_id).where(Person.openid == "o-r1"))
+    return [(figures.everything, None),
+            (figures.where(Wish.community_id == xincheng), figures.Area(community=xincheng)),
+            (figures.where(Wish.community_id == far), figures.Area(community=far)),
+            (figures.where(Wish.grid_id == grid), figures.Area(grid=grid))]
+
+
 def assert_rollup_is_exact(db: Database, now=None) -> None:
     now = now or utcnow()
     months = (*MONTHS, figures.recent_months(figures.local_time(now))[-1])
     with db.sessions() as session:
         assert rollup.Rollup.load(session) is not None
-        for month in months:
-            got = figures.compute(session, figures.everything, month, now)
-            want = figures.compute(session, figures.everything, month, now, rolled_up=False)
+        for (narrow, area), month in ((a, m) for a in _areas(session) for m in months):
+            got = figures.compute(session, narrow, month, now, area=area)
+            want = figures.compute(session, narrow, month, now, rolled_up=False)
             for m in want.months:
-                assert got.monthly_for(m) == want.monthly_for(m), (month, m)
-            assert got == want, month
+                assert got.monthly_for(m) == want.monthly_for(m), (area, month, m)
+            assert got == want, (area, month)
 
 
 def _pass_time(db: Database) -> None:

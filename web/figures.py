@@ -8,10 +8,11 @@ from datetime import datetime
 from flask import Blueprint, g, render_template, request
 from markupsafe import Markup, escape
 
-from bot.figures import Figures, compute, everything, parse_month
+from bot.figures import Area, Figures, compute, everything, parse_month
 from handlers.service_figures import service_figures
 from handlers.service_records import number_text
 from models import local_time
+from models.scope import COMMUNITY, GRID
 from models.wish import STAGES
 
 from .auth import login_required
@@ -22,8 +23,16 @@ figures = Blueprint("figures", __name__, url_prefix="/admin/figures")
 
 
 def scoped_figures(month: str | None, now: datetime) -> Figures:
-    """The login's figures; an admin's (everything) come from the clock's roll-up."""
-    return compute(db(), everything if g.scope.is_admin else g.scope.wishes, month, now)
+    """The login's figures, from the clock's roll-up (for everything, a community or a grid)."""
+    scope = g.scope
+    if scope.is_admin:
+        return compute(db(), everything, month, now)
+    area = None
+    if scope.area == GRID and scope.grid_id is not None:
+        area = Area(grid=scope.grid_id)
+    elif scope.area == COMMUNITY and scope.community_id is not None:
+        area = Area(community=scope.community_id)
+    return compute(db(), scope.wishes, month, now, area=area)
 
 
 def area_rows(f: Figures) -> Markup:
