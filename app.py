@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.settings import Settings
 from bot.webhook import webhook
@@ -24,6 +25,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     register_dashboard(app)
     hook = _webhook_app(app)
     app.wsgi_app = WebhookFirst(hook, _paths(hook), app.wsgi_app)
+    if settings.proxy_hops:  # the login throttle keys on the client, not on the proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     from handlers.needs import warm_up
 
     warm_up()
