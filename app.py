@@ -1,6 +1,7 @@
 """The Flask application factory; nothing is built at import time."""
 from __future__ import annotations
 
+import gc
 import logging
 
 from flask import Flask
@@ -29,7 +30,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     from handlers.needs import warm_up
 
-    warm_up()
+    # Then keep what is loaded by now (jieba's dictionary, the mappers: ~275k objects) out of the
+    # garbage collector's full passes, which otherwise stall a request for ~160 ms now and then.
+    warm_up(then=gc.freeze)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app
