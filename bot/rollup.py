@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
-    Float, Integer, Select, String, and_, case, cast, delete, func, insert, literal_column, null, select, true, union,
-    union_all,
+    Float, Integer, Select, String, and_, case, cast, delete, func, insert, literal_column, null, select, text, true,
+    union, union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -78,9 +78,10 @@ def duration_seconds(start_attr: str, end_attr: str):
 
 
 def duration_bucket(seconds):
-    """32 buckets an e-fold (a few hundred in all; a bucket holds about 1% of the durations).
+    """64 buckets an e-fold (several hundred in all; a bucket holds a few tenths of a percent of
+    the durations).
     Constants inline, as the index has them."""
-    one, zero, per = literal_column("1"), literal_column("0"), literal_column("32")
+    one, zero, per = literal_column("1"), literal_column("0"), literal_column("64")
     return cast(func.floor(func.ln(func.greatest(seconds, zero) + one) * per), Integer)
 
 
@@ -226,6 +227,8 @@ def rebuild(session: Session, state: FigureState | None = None) -> FigureState:
         FigureTally.kind, _text(ALL_MONTHS), FigureTally.category, FigureTally.member_id, func.sum(FigureTally.n))
         .where(FigureTally.kind.in_(MEMBER_KINDS))
         .group_by(FigureTally.kind, FigureTally.category, FigureTally.member_id)))
+    if dialect == "postgresql":  # the planner's statistics of tables just filled
+        session.execute(text("ANALYZE figure_wish, figure_claim, figure_tally, figure_sum"))
     if state is None:
         state = FigureState(id=STATE_ID, built_at=now, max_wish_id=max_id)
         session.add(state)
@@ -396,44 +399,56 @@ class Rollup:
         return changes
 
     def _per_member(self, kinds, month: str):
-        """(member_id, kind, n) rows, one per member and kind."""
+        """(member_id, taken, done) rows, one per member and kind (figure_sum has one row per
+        member, kind and month: nothing to group); an area's summed over its grids and months."""
         table, where = self._source(kinds, month)
-        return (select(table.member_id.label("member_id"), table.kind.label("kind"), func.sum(table.n).label("n"))
-                .where(*where).group_by(table.member_id, table.kind).subquery())
+        taken = case((table.kind == TAKEN, table.n), else_=0)
+        done = case((table.kind == DONE, table.n), else_=0)
+        if table is FigureSum:
+            return select(table.member_id.label("member_id"), taken.label("taken"),
+                          done.label("done")).where(*where).subquery()
+        return (select(table.member_id.label("member_id"), func.sum(taken).label("taken"),
+                       func.sum(done).label("done")).where(*where).group_by(table.member_id).subquery())
 
     def units(self, session: Session, month: str) -> list[tuple[str, int, int]]:
-        unit = func.coalesce(Unit.name, NO_UNIT).label("unit")
+        """Per unit (the member's own now; 个人 without one), by unit id and then named: a
+        city's twenty thousand members are grouped on an integer, not sorted by a name."""
         rows = self._per_member(MEMBER_KINDS, month)
-        taken = func.sum(case((rows.c.kind == TAKEN, rows.c.n), else_=0))
-        done = func.sum(case((rows.c.kind == DONE, rows.c.n), else_=0))
-        counts: dict[str, list[int]] = {}
-        for name, claims, completed in session.execute(
-                select(unit, taken, done).select_from(rows)
-                .join(Person, rows.c.member_id == Person.id).outerjoin(Unit, Person.unit_id == Unit.id)
-                .group_by(unit)):
-            counts[name] = [claims, completed]
+        by_unit: dict[int | None, list[int]] = {}
+        for unit_id, claims, completed in session.execute(
+                select(Person.unit_id, func.sum(rows.c.taken), func.sum(rows.c.done)).select_from(rows)
+                .join(Person, rows.c.member_id == Person.id).group_by(Person.unit_id)):
+            by_unit[unit_id] = [claims, completed]
         changes = self._member_changes(month)
         if changes:
-            for member, name in session.execute(
-                    select(Person.id, unit).outerjoin(Unit, Person.unit_id == Unit.id)
-                    .where(Person.id.in_(sorted(changes)))):
-                row = counts.setdefault(name, [0, 0])
+            for member, unit_id in session.execute(select(Person.id, Person.unit_id)
+                                                   .where(Person.id.in_(sorted(changes)))):
+                row = by_unit.setdefault(unit_id, [0, 0])
                 row[0] += changes[member][TAKEN]
                 row[1] += changes[member][DONE]
+        names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([u for u in by_unit if u]))).all())
+        counts: dict[str, list[int]] = {}
+        for unit_id, (claims, completed) in by_unit.items():
+            row = counts.setdefault(names.get(unit_id, NO_UNIT) if unit_id else NO_UNIT, [0, 0])
+            row[0] += claims
+            row[1] += completed
         result = [(name, claims, completed) for name, (claims, completed) in counts.items() if claims or completed]
         return sorted(result, key=lambda r: (-r[2], -r[1], r[0]))
 
     def honour_roll(self, session: Session, month: str, limit: int) -> list[tuple[str, str, int]]:
         """The top `limit` by completions: the stored top, widened by as many as were changed
-        (a changed member may fall out), merged with the changed members' own counts."""
+        (a changed member may fall out), merged with the changed members' own counts. Only the
+        members at or above the widened top's last count are joined and sorted by name."""
         changes = {member: c[DONE] for member, c in self._member_changes(month).items() if c[DONE]}
         unit = func.coalesce(Unit.name, NO_UNIT)
         rows = self._per_member((DONE,), month)
-        base = (select(Person.id, Person.name, unit, rows.c.n).select_from(rows)
+        wanted = limit + len(changes)
+        least = session.scalar(select(rows.c.done).where(rows.c.done > 0).order_by(rows.c.done.desc())
+                               .offset(wanted - 1).limit(1)) or 1
+        base = (select(Person.id, Person.name, unit, rows.c.done).select_from(rows)
                 .join(Person, rows.c.member_id == Person.id).outerjoin(Unit, Person.unit_id == Unit.id))
         members = {pid: [name, unit_name, n] for pid, name, unit_name, n in session.execute(
-            base.where(rows.c.n > 0).order_by(rows.c.n.desc(), Person.name, Person.id)
-            .limit(limit + len(changes)))}
+            base.where(rows.c.done >= least).order_by(rows.c.done.desc(), Person.name, Person.id).limit(wanted))}
         if changes:
             stored = {pid: n for pid, _, _, n in session.execute(base.where(Person.id.in_(sorted(changes))))}
             for pid, name, unit_name in session.execute(
@@ -467,16 +482,17 @@ class Rollup:
         elif self.community is not None:
             condition = and_(condition, Wish.community_id == self.community)
 
-        def nth(rank: int) -> float:
-            below = 0
+        def middle(ranks: list[int]) -> list[float]:
+            """The durations at these ranks (one or two neighbours): one indexed read a bucket."""
+            below, found = 0, []
             for bucket in sorted(counts):
-                if rank < below + counts[bucket]:
-                    return session.scalar(select(seconds).where(condition, duration_bucket(seconds) == bucket)
-                                          .order_by(seconds).offset(rank - below).limit(1))
+                inside = [r - below for r in ranks if below <= r < below + counts[bucket]]
+                if inside:
+                    found += session.scalars(select(seconds).where(condition, duration_bucket(seconds) == bucket)
+                                             .order_by(seconds).offset(inside[0]).limit(len(inside))).all()
                 below += counts[bucket]
-            raise LookupError(rank)
+            return found
 
         low, high = (total - 1) // 2, total // 2
-        first = nth(low)
-        second = first if high == low else nth(high)
+        first, second = (middle([low]) * 2) if high == low else middle([low, high])
         return (first + (second - first) * 0.5) / 3600

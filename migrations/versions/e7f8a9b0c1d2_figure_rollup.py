@@ -90,7 +90,7 @@ def upgrade() -> None:
                                  ("to_complete", "claimed_at", "completed_at")):
             seconds = f"CAST(EXTRACT(epoch FROM {end} - {start}) AS FLOAT)"
             op.execute(f"CREATE INDEX ix_wish_{name}_seconds ON wish "
-                       f"((CAST(floor(ln(greatest({seconds}, 0) + 1) * 32) AS INTEGER)), ({seconds})) "
+                       f"((CAST(floor(ln(greatest({seconds}, 0) + 1) * 64) AS INTEGER)), ({seconds})) "
                        f"WHERE {start} IS NOT NULL AND {end} IS NOT NULL")
 
 
