@@ -62,7 +62,7 @@ def set_category(ctx: Context, wish: Wish, category: str) -> bool:
         raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
     if category == (wish.category or OTHER):
         return False
-    note = f"类别：{wish.category or OTHER} → {category}"
+    note = f"{wish.category or OTHER} → {category}"  # the label (修改类别) names the field
     ctx.change(wish, "category", lambda: wish.describe_as(category=category), note=note)
     return True
 
@@ -73,7 +73,7 @@ def set_urgency(ctx: Context, wish: Wish, level: int) -> bool:
         raise BadInput("紧急程度写 1 到 4：1不急 2一般 3较急 4紧急")
     if level == wish.urgency:
         return False
-    note = f"紧急程度：{URGENCY_LABELS.get(wish.urgency, wish.urgency)} → {URGENCY_LABELS[level]}"
+    note = f"{URGENCY_LABELS.get(wish.urgency, wish.urgency)} → {URGENCY_LABELS[level]}"
     ctx.change(wish, "urgency", lambda: wish.describe_as(urgency=level), note=note)
     return True
 
