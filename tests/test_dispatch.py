@@ -61,7 +61,7 @@ def test_assign_by_phone_when_names_clash(chat, app):
 def test_refusals_and_bad_input_change_nothing(chat, app):
     chat.dialog([
         ("o-wang", "许愿 需要一根拐杖", "收到您的心愿 #1，网格员审核后会发布。"),
-        ("o-liu", "派单 1 李建国", "心愿 #1 还在等网格员审核，发布后才能认领。"),
+        ("o-liu", "派单 1 李建国", "心愿 #1 还没有审核发布，发布后才能派单：审核 1 通过"),
         ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
         ("o-li", "派单 1 陈晓梅", "「派单」不是您能用的命令。发「帮助」看看您能做什么。"),
         ("o-zhou", "派单 1 李建国", "心愿 #1 不在您负责的网格。"),
@@ -77,9 +77,24 @@ def test_refusals_and_bad_input_change_nothing(chat, app):
 
     chat.dialog([
         ("o-liu", "派单 1 李建国", "心愿 #1 已派给 李建国，已私信通知本人。"),
-        ("o-liu", "派单 1 陈晓梅", "心愿 #1 已被认领，请看看其他心愿。"),
+        ("o-liu", "派单 1 陈晓梅", "心愿 #1 的名额已满（李建国已认领），不能再派单。"),
     ])
     assert claims_of(app, 1) == ("claimed", [("o-li", "active", "o-liu")])
+
+
+def test_assigning_a_wish_whose_slots_are_all_taken_is_answered_for_the_dispatcher(chat, app):
+    """Not the words a claiming member gets (已被认领，请看看其他心愿): who holds the slots, and
+    that no more can be assigned."""
+    add_people(app, dict(openid="o-zhang", role="member", name="张伟", phone="13900000003", community="新城社区"))
+    chat.dialog([
+        ("o-wang", "许愿 需要两个人帮忙搬家", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "审核 1 通过 2人", "心愿 #1 已发布到志愿者群。"),
+        ("o-li", "认领 1", "认领成功！心愿 #1：需要两个人帮忙搬家\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。"),
+        ("o-liu", "派单 1 陈晓梅", "心愿 #1 已派给 陈晓梅，已私信通知本人。"),
+        ("o-liu", "派单 1 张伟", "心愿 #1 的名额已满（李建国、陈晓梅已认领），不能再派单。"),
+        ("o-zhang", "认领 1", "心愿 #1 已被认领，请看看其他心愿。"),  # a member claiming keeps theirs
+    ])
+    assert claims_of(app, 1) == ("claimed", [("o-li", "active", None), ("o-chen", "active", "o-liu")])
 
 
 def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
