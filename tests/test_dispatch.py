@@ -1,9 +1,11 @@
 """派单: a grid worker assigns a wish to a member, who may give it back."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
 
-from models import Claim, Wish
+from sqlalchemy import func, select, update
+
+from models import Claim, Wish, utcnow
 
 from .world import VOLUNTEERS_KEY, add_people, assert_no_secrets, session_of
 
@@ -107,9 +109,21 @@ def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
         ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
         ("o-liu", "派单 1 李四", "心愿 #1 已派给 李四，TA没有绑定微信，请电话通知。"),
     ])
-    assert chat.private_notices("o-liu") == [
-        "【请转告 李四，电话 13912340000】网格员刘芳给您派了心愿 #1：需要一副老花镜\n"
-        "许愿人：王秀兰，电话：13800000001，地址：新城小区3号楼401\n完成后回复「完成 1」；不方便请回复「放弃 1」。"]
+    # Worded for the grid worker who tells them: 李四 cannot reply 完成/放弃.
+    told = ["【请转告 李四，电话 13912340000】网格员刘芳给您派了心愿 #1：需要一副老花镜\n"
+            "许愿人：王秀兰，电话：13800000001，地址：新城小区3号楼401\n"
+            "（李四没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"]
+    assert chat.private_notices("o-liu") == told
+
+    # Three days on, the reminder goes the same way, in the same words.
+    with session_of(app) as s:
+        s.execute(update(Claim).values(created_at=utcnow() - timedelta(days=3.1)))
+        s.commit()
+    runtime = app.extensions["wishbot"]
+    assert len(runtime.send_reminders()) == 1
+    assert chat.private_notices("o-liu") == told + [
+        "【请转告 李四，电话 13912340000】您认领的心愿 #1（需要一副老花镜）已经3天了。"
+        "（李四没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"]
 
 
 def test_a_member_of_another_community_is_not_assignable(chat, app):
