@@ -388,9 +388,14 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
     db = Database(url)
     world = seed(db)
     log = workdir / f"wishbot-{backend}.log"
-    server = Gunicorn("app:create_app()", args.port_base + 1, args.workers,
-                      {**env, "WISHBOT_DATABASE_URL": url, "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID,
-                       "WECHAT_ENCODING_AES_KEY": AES_KEY, "WISHBOT_SECRET_KEY": "bench"}, log)
+    env = {**env, "WISHBOT_DATABASE_URL": url, "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID,
+           "WECHAT_ENCODING_AES_KEY": AES_KEY, "WISHBOT_SECRET_KEY": "bench"}
+    server = Gunicorn("app:create_app()", args.port_base + 1, args.workers, env, log)
+    # As deployed: with Redis, an RQ worker runs what the webhook queues (notices, the 48-hour
+    # window of a read-only message's sender); on SQLite a thread of each gunicorn worker does.
+    worker = (subprocess.Popen([str(Path(sys.executable).with_name("wishbot")), "worker"], env={**os.environ, **env},
+                               stdout=open(workdir / f"worker-{backend}.log", "w"), stderr=subprocess.STDOUT)
+              if "WISHBOT_REDIS_URL" in env else None)
     client = Client(server.url + "", sealer)
     rng = random.Random(backend)
     lines, problems, figures = [], [], {}
@@ -437,6 +442,9 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
             print(lines[-1], flush=True)
     finally:
         server.stop()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(15)
         db.dispose()
     failures = server_failures(log)
     if failures:

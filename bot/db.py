@@ -58,7 +58,7 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError() from error  # the pool replaces it with a fresh one
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **options) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -66,7 +66,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url)
+    engine = create_engine(url, **options)
     _ping_when_idle(engine)
     return engine
 
@@ -77,9 +77,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=dict(info or {}))
-        # PostgreSQL: autocommit, so a read costs one round trip a query and no BEGIN/ROLLBACK.
-        options = {READS: True} if self.is_sqlite else {READS: True, "isolation_level": "AUTOCOMMIT"}
-        self._read_sessions = sessionmaker(self.engine.execution_options(**options), autoflush=False,
+        # PostgreSQL: autocommit, so a read costs one round trip a query and no BEGIN/ROLLBACK;
+        # on an engine (and pool) of its own, whose connections stay in autocommit, because
+        # switching a pooled connection's isolation level costs a round trip each way.
+        self.engines = (self.engine,) if self.is_sqlite else (self.engine, make_engine(url, isolation_level="AUTOCOMMIT"))
+        self._read_sessions = sessionmaker(self.engines[-1].execution_options(**{READS: True}), autoflush=False,
                                            info=dict(info or {}))
         event.listen(self._read_sessions, "before_flush", _refuse_writes)
 
@@ -102,7 +104,8 @@ class Database:
             yield session
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        for engine in self.engines:
+            engine.dispose()
 
 
 def _refuse_writes(session, _flush_context, _instances) -> None:

@@ -7,8 +7,10 @@ when it is queued, never after the commit that asked for it.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
+import re
 import threading
 import time
 from datetime import timedelta
@@ -52,13 +54,20 @@ def checked(name: str, among: frozenset[str] = JOBS) -> str:
     return name
 
 
+_NOT_IN_JOB_IDS = re.compile(r"[^A-Za-z0-9_-]")  # RQ refuses any other character in a job id
+
+
 def job_id(name: str, arg: object) -> str:
     """One id per unit of work, so that enqueueing it again replaces it instead of adding one."""
     if name == SEND_NOTICE:
         return f"notice-{arg}"
     if name == FLUSH_ROBOT:
         return f"flush-{robot_key(str(arg))}"
-    return f"{name}-{arg}"
+    text = str(arg)
+    safe = _NOT_IN_JOB_IDS.sub("_", text)
+    if safe != text:  # keep ids distinct that differ only in the characters replaced
+        safe += "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+    return f"{name}-{safe}"
 
 
 def job_of(notice) -> Job:

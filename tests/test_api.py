@@ -88,14 +88,16 @@ def _many_wishes(app, count: int) -> None:
 def _queries_for(app, client, path, token) -> tuple[int, dict]:
     from sqlalchemy import event
 
-    engine = app.extensions["wishbot"].db.engine
+    engines = app.extensions["wishbot"].db.engines  # reads have their own on PostgreSQL
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
     try:
         body = get(client, path, token).json
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
     return len(statements), body
 
 
@@ -104,7 +106,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size(app, world, client, tok
     small, body = _queries_for(app, client, "/api/wishes?limit=4", token)
     large, body_large = _queries_for(app, client, "/api/wishes?limit=40", token)
     assert (len(body["wishes"]), len(body_large["wishes"])) == (4, 40)
-    assert small == large
+    assert 0 < small == large
     item = body_large["wishes"][39]
     assert item["claims"][0]["name"] == "李建国" and item["claims"][0]["unit"] == "市税务局"
     assert [e["actor"] for e in item["timeline"]] == ["王**", "李建国"]

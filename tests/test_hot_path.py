@@ -92,18 +92,20 @@ def test_the_read_session_refuses_to_write(app):
 
 def statements(app, say) -> int:
     seen = []
-    engine = app.extensions["wishbot"].db.engine
+    engines = app.extensions["wishbot"].db.engines  # reads have their own on PostgreSQL
     here = threading.current_thread()  # the test client answers in this thread; jobs run in others
 
     def listener(*args):
         if threading.current_thread() is here:
             seen.append(args[2])
 
-    event.listen(engine, "before_cursor_execute", listener)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
     try:
         say()
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
     return len(seen)
 
 

@@ -66,3 +66,27 @@ def test_the_hand_over_stops_at_the_first_row_the_runner_does_not_take():
     taken = jobs.hand_over([Notice(id=2, channel="official", target="o-wang"),
                             Notice(id=5, channel="log", target="person:9"), Notice(id=1, channel="robot", target="k1")])
     assert taken is False and jobs.calls == [("send_notice", 2)]  # the rest waits for the relay
+
+
+@pytest.mark.parametrize("name, arg", [("note_heard", "12:wechat:1::1796093303"), ("note_heard", "12:wecom:0:click:1796093303"),
+                                       ("flush_robot", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"),
+                                       ("send_notice", 7), ("retag_person", 3)])
+def test_rq_takes_every_job_id(redis_url, name, arg):
+    """RQ refuses a job id with any character but letters, digits, '_' and '-': a read-only
+    message's hearing ("id:channel:message:event:time") was never queued on Redis."""
+    import redis
+    from rq import Queue
+
+    from bot.jobs import RQJobs, job_id
+
+    connection = redis.Redis.from_url(redis_url)
+    jobs = RQJobs(connection)
+    assert jobs.call_many([(name, arg)]) is True
+    assert Queue("wishbot", connection=connection).job_ids == [job_id(name, arg)]
+    assert jobs.call(name, arg) is True and len(Queue("wishbot", connection=connection)) == 1  # taken once
+
+
+def test_job_ids_stay_distinct_when_characters_are_replaced():
+    from bot.jobs import job_id
+
+    assert job_id("note_heard", "1:wechat:1::5") != job_id("note_heard", "1_wechat_1__5")
