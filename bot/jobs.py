@@ -63,7 +63,9 @@ def job_id(name: str, arg: object) -> str:
         return f"notice-{arg}"
     if name == FLUSH_ROBOT:
         return f"flush-{robot_key(str(arg))}"
-    text = str(arg)
+    # One hearing per person, channel and kind while one waits: their next messages before it
+    # runs would only note a few seconds later (the window is kept to the hour).
+    text = str(arg).rsplit(":", 1)[0] if name == NOTE_HEARD else str(arg)
     safe = _NOT_IN_JOB_IDS.sub("_", text)
     if safe != text:  # keep ids distinct that differ only in the characters replaced
         safe += "-" + hashlib.sha1(text.encode()).hexdigest()[:8]

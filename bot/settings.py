@@ -93,6 +93,9 @@ class Settings:
     # A bare Settings() signs sessions with a key of its own; from_env keeps one in ./instance.
     secret_key: str = env("WISHBOT_SECRET_KEY", factory=lambda: secrets.token_hex(32))
     secure_cookies: bool = env("WISHBOT_SECURE_COOKIES", False)  # dashboard cookies only over HTTPS
+    # Reverse proxies in front (nginx: 1): the client's address and scheme are then read from
+    # the last that many X-Forwarded-For/-Proto entries; 0 trusts no such header.
+    proxy_hops: int = env("WISHBOT_PROXY_HOPS", 0)
     http_timeout: float = env("WISHBOT_HTTP_TIMEOUT", 5.0)
     max_body_bytes: int = 64 * 1024
     timestamp_window: int = env("WISHBOT_TIMESTAMP_WINDOW", 300)  # seconds a signed webhook request may be off

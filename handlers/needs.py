@@ -11,6 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import jieba
 
@@ -69,10 +70,15 @@ def _tokenizer() -> jieba.Tokenizer:
         return _load()
 
 
-def warm_up() -> None:
+def warm_up(then: Callable[[], None] = lambda: None) -> None:
     """Load jieba's dictionary in the background: it takes a second or more (several on a busy
-    machine), which the first message after a start must not spend inside WeChat's 5 seconds."""
-    threading.Thread(target=_tokenizer, name="jieba-warm-up", daemon=True).start()
+    machine), which the first message after a start must not spend inside WeChat's 5 seconds.
+    `then` runs on the same thread once it is loaded."""
+    def load() -> None:
+        _tokenizer()
+        then()
+
+    threading.Thread(target=load, name="jieba-warm-up", daemon=True).start()
 
 
 def words(text: str) -> list[str]:

@@ -89,4 +89,12 @@ def test_rq_takes_every_job_id(redis_url, name, arg):
 def test_job_ids_stay_distinct_when_characters_are_replaced():
     from bot.jobs import job_id
 
-    assert job_id("note_heard", "1:wechat:1::5") != job_id("note_heard", "1_wechat_1__5")
+    assert job_id("retag_person", "1:2") != job_id("retag_person", "1_2")
+
+
+def test_a_waiting_hearing_takes_the_next_ones_of_that_person_and_channel():
+    from bot.jobs import job_id
+
+    assert job_id("note_heard", "12:wechat:1::1796093303") == job_id("note_heard", "12:wechat:1::1796093309")
+    assert job_id("note_heard", "12:wechat:1::1796093303") != job_id("note_heard", "13:wechat:1::1796093303")
+    assert job_id("note_heard", "12:wechat:1::1796093303") != job_id("note_heard", "12:wecom:1::1796093303")

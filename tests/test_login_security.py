@@ -142,3 +142,40 @@ def test_secure_cookies_are_read_from_the_environment(tmp_path, monkeypatch, val
 
     monkeypatch.chdir(tmp_path)
     assert Settings.from_env({"WISHBOT_SECURE_COOKIES": value}).secure_cookies is secure
+
+
+def behind(client, proxy: str, forwarded_for: str | None):
+    client.environ_base["REMOTE_ADDR"] = proxy
+    client.environ_base.pop("HTTP_X_FORWARDED_FOR", None)
+    if forwarded_for:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client
+
+
+def test_behind_a_proxy_the_throttle_keys_on_the_client_it_names(database_url, wechat_api):
+    """WISHBOT_PROXY_HOPS=1 (nginx in front): every request comes from the proxy's address, so the
+    client's is read from X-Forwarded-For — else a stranger's guesses would lock out the office."""
+    from app import create_app
+
+    app = create_app(make_settings(database_url, wechat_api.url_for("").rstrip("/"), proxy_hops=1))
+    _add_boss(app)
+    client = app.test_client()
+
+    def guess(forwarded_for, password="guess"):
+        behind(client, "127.0.0.1", forwarded_for)
+        return client.post("/admin/login", data={"username": "boss", "password": password,
+                                                 "csrf_token": csrf(client)}).status_code
+
+    assert [guess(STRANGER) for _ in range(6)] == [401] * 5 + [429]
+    assert guess(f"{STRANGER}, {OFFICE}", STAFF_PASSWORD) == 302  # only the last hop is the proxy's word
+    app.extensions["wishbot"].db.dispose()
+
+
+def test_without_proxy_hops_a_forwarded_header_changes_nothing(client, staff):
+    """By default no header is trusted: a stranger cannot dodge the throttle by naming other addresses."""
+    statuses = []
+    for n in range(6):
+        behind(client, STRANGER, f"198.51.100.{n}")
+        statuses.append(client.post("/admin/login", data={"username": "boss", "password": "guess",
+                                                          "csrf_token": csrf(client)}).status_code)
+    assert statuses == [401] * 5 + [429]
