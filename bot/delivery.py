@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -56,13 +56,22 @@ class Pacer(Protocol):
 
 
 class FollowUps(Protocol):
-    """What delivery asks of the job runner (bot.jobs)."""
+    """What delivery asks of the job runner (bot.jobs): rows are anything with id, channel and
+    target; a group-robot row goes straight to its robot's flush."""
 
-    def enqueue(self, notice_ids: list[int]) -> None: ...
+    def hand_over(self, notices: list) -> bool: ...
 
-    def schedule_flush(self, target: str, delay: float = 0) -> None: ...
+    def schedule_flush(self, target: str, delay: float = 0) -> bool: ...
 
-    def requeue(self, notice_ids: list[int]) -> list[int]: ...
+    def requeue(self, notices: list) -> list[int]: ...
+
+
+class Queued(NamedTuple):
+    """An outbox row as the job runner needs it, read inside the transaction that wrote it."""
+
+    id: int
+    channel: str
+    target: str
 
 
 @dataclass
@@ -92,8 +101,9 @@ class Delivery:
     # --- one private notice --------------------------------------------------------------------
 
     def send_notice(self, notice_id: int) -> None:
-        """Send a private notice. For a robot row, have its robot flushed: only that job sends
-        robot messages, so each retry of it is one attempt for every row it carries.
+        """Send a private notice. A robot row is handed to the jobs as its robot's flush (the
+        only job that sends robot messages); should a send_notice job carry one all the same (one
+        queued before an upgrade), it has its robot flushed.
 
         An Official Account notice goes as a customer-service message while the person's window
         is open (or not known), else — or when WeChat answers 45015/45047 — as a template message
@@ -124,7 +134,7 @@ class Delivery:
         # What cannot go this way for good goes another way: the template refused (or none), or
         # WeCom refusing the member.
         fall_back = error is not None and not _retryable(error) and (by_template or notice.channel == "wecom")
-        new_ids: list[int] = []
+        passed_on: list[Queued] = []
         with self.db.transaction() as session:
             for row in _still_leased(session, [notice], lease):
                 person = _recipient(session, row)
@@ -134,21 +144,21 @@ class Delivery:
                     person.used_a_send()
                 if fall_back:
                     _failed(row, error, final=True)
-                    new_ids = self._pass_on(session, row)
+                    passed_on = self._pass_on(session, row)
                 else:
                     _settle(row, error)
-        if new_ids:
-            self.jobs.enqueue(new_ids)
+        if passed_on:
+            self.jobs.hand_over(passed_on)
         if error is not None and not fall_back:
             raise error
 
-    def _pass_on(self, session: Session, notice: Notice) -> list[int]:
+    def _pass_on(self, session: Session, notice: Notice) -> list[Queued]:
         """The resident has not written for 48 hours: queue what the policy sends instead
         (once: a row that is itself a pass-on is not passed on again)."""
         rows = [] if notice.event == "pass_on" else self.outside_window(session, notice)
         session.add_all(rows)
         session.flush()
-        return [row.id for row in rows]
+        return [Queued(row.id, row.channel, row.target) for row in rows]
 
     def _push(self, notice: Notice) -> None:
         if notice.channel == "official":
@@ -236,13 +246,15 @@ class Delivery:
 
     def relay(self, min_age: float = 0) -> list[int]:
         """Hand pending rows older than `min_age` seconds to the jobs again: rows committed
-        while Redis was down, and rows whose worker was killed (once their lease ran out).
-        Returns the ids requeued."""
+        while Redis was down, and rows whose worker was killed (once their lease ran out); a
+        group-robot row as its robot's flush, as after commit. Returns the ids requeued."""
         now = utcnow()
         with self.db.sessions() as session:
-            ids = list(session.scalars(select(Notice.id).where(
-                _waiting(now), Notice.created_at <= now - timedelta(seconds=min_age)).order_by(Notice.id).limit(5000)))
-        requeued = self.jobs.requeue(ids) if ids else []
+            rows = [Queued(*row) for row in session.execute(
+                select(Notice.id, Notice.channel, Notice.target).where(
+                    _waiting(now), Notice.created_at <= now - timedelta(seconds=min_age))
+                .order_by(Notice.id).limit(5000))]
+        requeued = self.jobs.requeue(rows) if rows else []
         if requeued:
             log.info("relay: %d pending notices handed to the jobs again", len(requeued))
         return requeued

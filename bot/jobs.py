@@ -73,6 +73,27 @@ def job_id(name: str, arg: object) -> str:
     return f"{name}-{safe}"
 
 
+def job_of(notice) -> Job:
+    """The job that sends an outbox row (anything with id, channel and target): a private row
+    its own; a group-robot row its robot's flush, the only job that sends robot messages, so
+    that each retry of it is one attempt for every row it carries."""
+    return (FLUSH_ROBOT, notice.target) if notice.channel == "robot" else (SEND_NOTICE, notice.id)
+
+
+def jobs_for(notices: Iterable) -> list[Job]:
+    """The jobs that send these rows, each once: the private rows' in order, then one flush
+    per robot."""
+    private: list[Job] = []
+    robots: dict[Job, None] = {}
+    for notice in notices:
+        job = job_of(notice)
+        if job[0] == FLUSH_ROBOT:
+            robots.setdefault(job)
+        else:
+            private.append(job)
+    return [*private, *robots]
+
+
 class Jobs:
     """What both runners share; each provides `call(name, arg, delay)`."""
 
@@ -81,25 +102,25 @@ class Jobs:
         raise NotImplementedError
 
     def hand_over(self, notices: Iterable, more: Iterable[Job] = ()) -> bool:
-        """Committed outbox rows: a private one to its own job, group-robot ones straight to
-        their robot's flush (the only job that sends robot messages); then `more` jobs (a
-        handler's after-commit ones). False when the runner did not take them all: when Redis
-        is down or hangs, asking again for each row would only add its timeout to the reply's
-        wait, and the relay hands them all over."""
-        robots: dict[str, None] = {}
-        jobs: list[Job] = []
-        for notice in notices:
-            if notice.channel == "robot":
-                robots.setdefault(notice.target)
-            else:
-                jobs.append((SEND_NOTICE, notice.id))
-        return self.call_many([*jobs, *((FLUSH_ROBOT, target) for target in robots), *more])
+        """Committed outbox rows (the jobs of `jobs_for`), then `more` jobs (a handler's
+        after-commit ones). False when the runner did not take them all: when Redis is down or
+        hangs, asking again for each row would only add its timeout to the reply's wait, and
+        the relay hands them all over."""
+        return self.call_many([*jobs_for(notices), *more])
+
+    def requeue(self, notices: Iterable) -> list[int]:
+        """Hand pending outbox rows over again (the relay), as after commit: the jobs of
+        `jobs_for`. Returns the ids of the rows handed over."""
+        rows = list(notices)
+        self.call_many(jobs_for(rows))
+        return [row.id for row in rows]
 
     def call_many(self, jobs: list[Job]) -> bool:
         """Queue each job in turn, stopping at the first the runner does not take (False)."""
         return all(self.call(name, arg) for name, arg in jobs)
 
     def enqueue(self, notice_ids: Iterable[int]) -> bool:
+        """A send_notice job per id (for a robot row, that job only asks for the flush)."""
         return self.call_many([(SEND_NOTICE, notice_id) for notice_id in notice_ids])
 
     def schedule_flush(self, target: str, delay: float = 0) -> bool:
@@ -133,11 +154,6 @@ class InProcessJobs(Jobs):
                 return True
         self._submit((name, arg), 0, delay)
         return True
-
-    def requeue(self, notice_ids: Iterable[int]) -> list[int]:
-        ids = list(notice_ids)
-        self.enqueue(ids)
-        return ids
 
     def close(self) -> None:
         """Stop retrying; whatever is still pending stays in the outbox."""
@@ -245,13 +261,14 @@ class RQJobs(Jobs):
             options["job_timeout"] = TIMEOUTS[name]
         return options
 
-    def requeue(self, notice_ids: Iterable[int]) -> list[int]:
-        """Enqueue the notices whose job will not run (lost with Redis, or its worker killed)."""
-        ids = list(notice_ids)
-        will_run = self._will_run([job_id(SEND_NOTICE, i) for i in ids])
-        again = [i for i in ids if job_id(SEND_NOTICE, i) not in will_run]
-        self.enqueue(again)
-        return again
+    def requeue(self, notices: Iterable) -> list[int]:
+        """Queue the jobs of the rows whose job will not run (lost with Redis, or its worker
+        killed): a robot row's is its robot's flush."""
+        rows = list(notices)
+        will_run = self._will_run(list(dict.fromkeys(job_id(*job_of(row)) for row in rows)))
+        again = [row for row in rows if job_id(*job_of(row)) not in will_run]
+        self.call_many(jobs_for(again))
+        return [row.id for row in again]
 
     def _will_run(self, job_ids: list[str]) -> set[str]:
         from rq.job import Job as RQJob

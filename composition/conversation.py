@@ -28,7 +28,7 @@ from bot.text import normalise, without_trailing_punctuation
 from handlers import run_match
 from handlers.arrival import arrive
 from handlers.context import Context
-from handlers.help import HINT
+from handlers.help import hint
 from handlers.media import attach_photo
 from models import NotAllowed, Notice, Person, ProcessedMessage, UserError, utcnow
 
@@ -202,14 +202,14 @@ class Conversation:
         if not text:
             if inbound.kind == "voice":
                 return "没听清楚，请再说一遍，或者直接打字。"
-            return HINT
+            return hint(ctx.person)
         return self._command(ctx, text)
 
     def _command(self, ctx: Context, text: str) -> str:
         said = without_trailing_punctuation(text)
         match = self.router.match(said) or self.router.match_homophone(said)
         if match is None:
-            return self.understand(ctx, text) or HINT
+            return self.understand(ctx, text) or hint(ctx.person)
         return self._run(ctx, match)
 
     @staticmethod

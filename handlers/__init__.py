@@ -27,7 +27,7 @@ ROUTER = Router([
 def run_command(ctx, text: str) -> str:
     """The reply to one command, with the role check every channel shares (chat, phone page)."""
     match = ROUTER.match(text)
-    return help.HINT if match is None else run_match(ctx, match)
+    return help.hint(ctx.person) if match is None else run_match(ctx, match)
 
 
 def run_match(ctx, match) -> str:

@@ -51,31 +51,44 @@ def describe(wish: Wish) -> str:
 # --- services the dashboard calls too ---------------------------------------------------------
 
 
-def set_category(ctx: Context, wish: Wish, category: str) -> None:
+# Each returns whether it changed the wish: a correction to what the wish already is writes
+# nothing (no timeline row).
+
+
+def set_category(ctx: Context, wish: Wish, category: str) -> bool:
     ctx.scope.require_staff_of(wish)
     category = category.strip()
     if category not in CATEGORIES:
         raise BadInput(f"没有这个类别。可选：{'、'.join(CATEGORIES)}")
-    note = f"类别：{wish.category or OTHER} → {category}"
+    if category == (wish.category or OTHER):
+        return False
+    note = f"{wish.category or OTHER} → {category}"  # the label (修改类别) names the field
     ctx.change(wish, "category", lambda: wish.describe_as(category=category), note=note)
+    return True
 
 
-def set_urgency(ctx: Context, wish: Wish, level: int) -> None:
+def set_urgency(ctx: Context, wish: Wish, level: int) -> bool:
     ctx.scope.require_staff_of(wish)
     if level not in URGENCY_LABELS:
         raise BadInput("紧急程度写 1 到 4：1不急 2一般 3较急 4紧急")
-    note = f"紧急程度：{URGENCY_LABELS.get(wish.urgency, wish.urgency)} → {URGENCY_LABELS[level]}"
+    if level == wish.urgency:
+        return False
+    note = f"{URGENCY_LABELS.get(wish.urgency, wish.urgency)} → {URGENCY_LABELS[level]}"
     ctx.change(wish, "urgency", lambda: wish.describe_as(urgency=level), note=note)
+    return True
 
 
-def set_beneficiaries(ctx: Context, wish: Wish, count: int) -> None:
+def set_beneficiaries(ctx: Context, wish: Wish, count: int) -> bool:
     """More than one beneficiary makes it a common (共性) wish; one makes it individual again."""
     ctx.scope.require_staff_of(wish)
     if not 1 <= count <= MAX_BENEFICIARIES:
         raise BadInput(f"受益人数要在1到{MAX_BENEFICIARIES}之间。")
+    if count == wish.beneficiaries and wish.kind == ("common" if count > 1 else "individual"):
+        return False
     before = describe(wish)
     ctx.change(wish, "kind", lambda: wish.describe_as(beneficiaries=count),
                note=lambda: f"{before} → {describe(wish)}")
+    return True
 
 
 # --- chat commands -----------------------------------------------------------------------------
@@ -87,7 +100,8 @@ def change_category(ctx: Context, args: str) -> str:
     wish = ctx.wish_from(token, "分类 12 生活用品", for_update=True)
     if not category:
         return f"心愿 {wish.ref} 现在是「{wish.category or OTHER}」。可选：{'、'.join(CATEGORIES)}"
-    set_category(ctx, wish, category)
+    if not set_category(ctx, wish, category):
+        return f"心愿 {wish.ref} 的类别本来就是「{wish.category or OTHER}」，没有改动。"
     return f"心愿 {wish.ref} 的类别已改为「{wish.category}」。"
 
 
@@ -97,7 +111,8 @@ def change_urgency(ctx: Context, args: str) -> str:
     wish = ctx.wish_from(token, "紧急 12 4", for_update=True)
     level_text = level_text.strip()
     level = _URGENCY_WORDS.get(level_text) or (int(level_text) if level_text.isdigit() else 0)
-    set_urgency(ctx, wish, level)
+    if not set_urgency(ctx, wish, level):
+        return f"心愿 {wish.ref} 的紧急程度本来就是「{URGENCY_LABELS[level]}」，没有改动。"
     return f"心愿 {wish.ref} 的紧急程度已改为「{URGENCY_LABELS[level]}」。"
 
 
@@ -108,7 +123,10 @@ def change_beneficiaries(ctx: Context, args: str) -> str:
     match = _COUNT.match(count_text.strip())
     if not match:
         raise BadInput(f"请写上受益人数，比如：共性 {wish.id} 20人")
-    set_beneficiaries(ctx, wish, int(match.group(1)))
+    changed = set_beneficiaries(ctx, wish, int(match.group(1)))
+    if not changed:
+        what = f"共性心愿，受益{wish.beneficiaries}人" if wish.kind == "common" else "个人心愿"
+        return f"心愿 {wish.ref} 本来就是{what}，没有改动。"
     if wish.kind == "common":
         return f"心愿 {wish.ref} 已设为共性心愿，受益{wish.beneficiaries}人。"
     return f"心愿 {wish.ref} 已改回个人心愿。"

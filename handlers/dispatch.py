@@ -6,6 +6,7 @@ from sqlalchemy import Select, select
 from bot.router import CommandGroup
 from bot.text import split_first
 from models import (
+    AlreadyTaken,
     BadInput,
     Claim,
     InvalidState,
@@ -14,6 +15,7 @@ from models import (
     Wish,
     normalise_phone,
 )
+from models.wish import CLAIMED, PENDING_REVIEW, PUBLISHED
 
 from . import notices
 from .context import Context
@@ -30,6 +32,12 @@ def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
         raise BadInput(f"{member.name}还不是志愿者，不能派单。")
     if wish.claim_of(member):
         raise InvalidState(f"{member.name}已经认领了心愿 {wish.ref}。")
+    # The dispatcher's words where Wish.claim_by's are a claiming member's.
+    if wish.status == CLAIMED or (wish.status == PUBLISHED and not wish.open_slots):
+        taken = "、".join(claim.member.name for claim in wish.active_claims)
+        raise AlreadyTaken(f"心愿 {wish.ref} 的名额已满（{taken}已认领），不能再派单。")
+    if wish.status == PENDING_REVIEW:
+        raise InvalidState(f"心愿 {wish.ref} 还没有审核发布，发布后才能派单：审核 {wish.id} 通过")
     return ctx.change_claim(wish, "assign", lambda: wish.claim_by(member, assigned_by=ctx.person),
                             notices.wish_claimed, f"派给 {member.name}")
 

@@ -207,7 +207,7 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
     if claim.assigned_by is not None:
         taken = f"心愿 {wish.ref} 已派给 {_claimer_label(claim)}{remaining}。"
         to_claimer = (f"网格员{claim.assigned_by.name}给您派了心愿 {wish.ref}：{shorten(wish.content, 80)}\n{contact}\n"
-                      f"完成后回复「完成 {wish.id}」；不方便请回复「放弃 {wish.id}」。")
+                      + _when_done(claim.member, wish, f"完成后回复「完成 {wish.id}」；不方便请回复「放弃 {wish.id}」。"))
     else:
         taken = f"心愿 {wish.ref} 已由 {_claimer_label(claim)} 认领{remaining}。"
         to_claimer = (f"您认领了心愿 {wish.ref}：{shorten(wish.content, 80)}\n{contact}\n"
@@ -219,6 +219,14 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
                   _wish_template("claimed", wish, "已认领", _claimer_label(claim))),
         to_person(session, claim.member, "contact", to_claimer, wish),
     ]
+
+
+def _when_done(member: Person, wish: Wish, reply: str) -> str:
+    """What a claimer replies when done (`reply`); for one without WeChat or WeCom, whom a grid
+    worker tells (to_person), a word to that grid worker instead: the member cannot reply."""
+    if member.reachable:
+        return reply
+    return f"（{member.name}没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"
 
 
 def claim_released(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
@@ -308,7 +316,8 @@ def claim_reminder(session: Session, claim: Claim, days: int) -> list[Notice]:
     wish = claim.wish
     return [to_person(session, claim.member, "reminder",
                       f"您认领的心愿 {wish.ref}（{_brief(wish)}）已经{days}天了。"
-                      f"完成后请回复「完成 {wish.id}」；做不了请回复「放弃 {wish.id}」。", wish)]
+                      + _when_done(claim.member, wish, f"完成后请回复「完成 {wish.id}」；做不了请回复「放弃 {wish.id}」。"),
+                      wish)]
 
 
 def claims_expired(session: Session, wish: Wish, claims: list[Claim], days: int) -> list[Notice]:

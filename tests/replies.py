@@ -3,6 +3,9 @@ from __future__ import annotations
 
 # The answer to text that is no command.
 HINT = "没看懂您的意思。有困难直接告诉我您需要什么，比如：需要一副老花镜；发「帮助」看看怎么用。"
+# The same for a volunteer who is no resident, and for staff: what they can do instead.
+MEMBER_HINT = "没看懂您的意思。发「心愿列表」看看可以认领的心愿，比如认领12号心愿就发：认领 12；发「帮助」看看怎么用。"
+STAFF_HINT = "没看懂您的意思。发「待审核」看等您审核的心愿，发「我的网格」看本网格的心愿；发「帮助」看看怎么用。"
 
 # 帮助, by role: each role sees the usage lines of the commands it may use.
 HELP = {

@@ -101,7 +101,7 @@ def test_the_group_bot_knows_people_only_by_their_wecom_identity(group):
     chat.say("o-wang", "许愿 需要一副老花镜")
     params, body = seal(mention("o-liu", "审核 1 通过", "m2"))  # an openid is no WeCom UserID
     answer = opened(app.test_client().post("/wecom/aibot", query_string=params, data=body).data)
-    assert "不是您能用的命令" in answer["stream"]["content"]
+    assert answer["stream"]["content"] == "「审核」不是您能用的命令。发「帮助」看看您能做什么。"  # a newcomer, a resident
     with app.extensions["wishbot"].db.sessions() as session:
         assert session.get(Wish, 1).status == "pending_review"
 

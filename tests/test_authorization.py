@@ -6,11 +6,13 @@ Chat: every command of the router × every kind of actor. Dashboard: every route
 
 One wish (#1) of 王秀兰 in 新城社区/第一网格 is the target; its text carries a phone number, so the
 matrix also says who reads it as written and who reads it scrubbed. The actors act in order,
-refused ones first, so a state change by an allowed actor never hides a refusal.
+refused ones first, so a state change by an allowed actor never hides a refusal. Every reply is
+checked word for word: a refusal by its outcome's text, an allowed actor's against REPLIES.
 """
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -26,8 +28,9 @@ from .conftest import APPID, STAFF_PASSWORD, make_settings
 from .phone_oauth import WeChatOAuth, tampered
 from .test_dashboard import csrf, log_in
 from .test_phone_flow import open_as
+from .replies import HELP
 from .test_roster import csv_bytes
-from .world import add_people
+from .world import add_people, stamps
 
 PUBLIC = "https://wish.example.org"  # the same as tests/test_phone_flow.py's
 
@@ -108,6 +111,87 @@ CHAT_MATRIX = {
     "我的网格": ("published", "我的网格", STAFF),
 }
 ORDER = (ROLE, AREA, NOT_THEIRS, SCRUBS, SEES, OK)  # refusals first
+ALLOWED = (OK, SEES, SCRUBS)
+
+
+def same(reply: str, *actors: str) -> dict[str, str]:
+    return dict.fromkeys(actors, reply)
+
+
+def scoped_reply(template: str) -> dict[str, str]:
+    """A staff command's reply naming the actor's area ({where})."""
+    return {actor: template.replace("{where}", where) for actor, where in STAFF_AREAS.items()}
+
+
+STAFF_AREAS = {"gw_this_grid": "新城社区/第一网格", "gw_other_grid": "新城社区/第二网格",
+               "gw_other_community": "东山社区/第一网格", "staff_this_community": "新城社区",
+               "staff_other_community": "东山社区", "admin": "全部社区"}
+ASK_COMMUNITY = ("您是想许这个心愿吗：需要一个助听器\n是的话，请告诉我您住在哪个社区，回复数字或社区名：\n"
+                 "1. 新城社区\n2. 东山社区\n（不是就回复「不是」）")
+RECEIVED = "收到您的心愿 #1，网格员审核后会发布。"
+CARD = "心愿 #1（待认领）\n{content}\n类别：医疗器械·一般\n社区网格：新城社区/第一网格\n许愿人：{requester}"
+AS_WRITTEN = CARD.format(content=CONTENT, requester="王秀兰，13800000001，新城小区3号楼401")
+# The timeline, for its staff ({at0}, {at1}: when each row was written, from tests/world.py's stamps).
+TIMELINE = "\n· {at0} 王秀兰（微信）提交心愿：待审核\n· {at1} 刘芳（微信）审核发布：待审核→待认领"
+NOTHING_TO_REVIEW = "{where}现在没有等您审核的心愿和报到申请。"
+TO_REVIEW = ("{where}等您审核 1 条：\n心愿 #1 需要一副老花镜，儿子电话139-1111-222（王**，{day}）\n"
+             "回复「审核 1 通过」或「审核 1 驳回 原因」。")
+GRID = ("{where}：\n待审核 0 个\n待认领 {open}\n已认领 0 个\n超过3天没人认领 0 个\n认领超过7天未完成 0 个\n"
+        "发「待审核」看要审核的心愿，发「查询 12」看12号心愿。")
+PROXY = "已为 张桂兰 登记心愿 #{}，已发布到志愿者群。有消息会发给您转告。"
+REGISTERED = "收到您的报到申请 R{}（新城社区），审核通过后会通知您。"
+
+# keyword -> the exact reply each allowed actor gets, in the matrix's order (refusals first, so
+# the first allowed actor makes the change and those after it find it made). Placeholders: {n},
+# the actor's number in that order; {month}, {year}, {day} (12月1日), {mmdd} (12-01): today's,
+# local; {at0}, {at1}: the wish's timeline stamps.
+REPLIES = {
+    "帮助": {**same(HELP["resident"], "stranger", "resident"), "member": HELP["member"],
+             **same(HELP["gridworker"], *STAFF_OF_IT, *STAFF_ELSEWHERE)},
+    "许愿": {"stranger": ASK_COMMUNITY, "resident": RECEIVED},
+    "我的心愿": {"stranger": "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。",
+                 "resident": "您的心愿：\n#1 需要一副老花镜，儿子电话139-1111 —— 待审核"},  # as written: hers
+    "我的心愿是": {"stranger": ASK_COMMUNITY, "resident": RECEIVED},
+    "撤回": {"resident": "心愿 #1 已撤回。"},
+    "确认": {"resident": "心愿 #1 已确认圆梦，谢谢您！", **same("心愿 #1 已经确认过了，谢谢您！", *STAFF_OF_IT)},
+    "心愿列表": {"member": "待认领的心愿：\n#1【医疗器械】需要一副老花镜，儿子电话139****2222（王**）\n"
+                           "想认领哪个，就回复「认领」加编号，比如：认领 1"},
+    # The claimer is given the wish as written (and the contact details, privately).
+    "认领": {"member": f"认领成功！心愿 #1：{CONTENT}\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。"},
+    "放弃": {"member": "已放弃心愿 #1，它会重新开放给大家认领。"},
+    "完成": {"member": "谢谢您！心愿 #1 已报告完成，可以再发一张照片留作记录。"},
+    "我的认领": {"member": "您的认领：\n#1 需要一副老花镜，儿子电话… —— 进行中"},
+    "查询": {**same(CARD.format(content=SCRUBBED, requester="王**"), "stranger", "member", *STAFF_ELSEWHERE),
+             "resident": AS_WRITTEN, **same(AS_WRITTEN + TIMELINE, *STAFF_OF_IT)},
+    "报到": {"stranger": REGISTERED.format(1), "resident": REGISTERED.format(2),
+             "member": "您已经是新城社区的志愿者了，不用再报到。",
+             **{actor: REGISTERED.format(r) for r, actor in enumerate(
+                 ("gw_this_grid", "gw_other_grid", "gw_other_community", "staff_this_community",
+                  "staff_other_community", "admin"), 3)}},
+    "审核": {"gw_this_grid": "心愿 #1 已发布到志愿者群。",
+             **same("心愿 #1 已经审核过了，现在是「待认领」。", "staff_this_community", "admin")},
+    # Each grid worker's wish goes to their own community's volunteers; an admin belongs to none.
+    "代许愿": {**{actor: PROXY.format(w) for w, actor in enumerate(
+        ("gw_this_grid", "gw_other_grid", "gw_other_community", "staff_this_community", "staff_other_community"), 1)},
+        "admin": "您还没有登记所在社区，不能代许愿。"},
+    "派单": {"gw_this_grid": "心愿 #1 已派给 李建国，已私信通知本人。",
+             **same("李建国已经认领了心愿 #1。", "staff_this_community", "admin")},
+    "分类": {"gw_this_grid": "心愿 #1 的类别已改为「生活用品」。",
+             **same("心愿 #1 的类别本来就是「生活用品」，没有改动。", "staff_this_community", "admin")},
+    "紧急": {"gw_this_grid": "心愿 #1 的紧急程度已改为「较急」。",
+             **same("心愿 #1 的紧急程度本来就是「较急」，没有改动。", "staff_this_community", "admin")},
+    "共性": {"gw_this_grid": "心愿 #1 已设为共性心愿，受益20人。",
+             **same("心愿 #1 本来就是共性心愿，受益20人，没有改动。", "staff_this_community", "admin")},
+    "统计": scoped_reply("{where} {month}月统计：\n征集 0 个，发布 0 个，认领 0 个，\n完成 0 个，确认圆梦 0 个。"),
+    "工时": same("已记录 李建国 在心愿 #1 的工时：2小时（待许愿人确认后核实）。", *STAFF_OF_IT),
+    "我的服务": {"member": "李建国，您{year}年的服务记录：\n已核实工时 0 小时，积分 0 分\n完成心愿 1 个\n最近的服务：\n"
+                           "· {mmdd} #1 需要一副老花镜，儿子电… 未填工时 待核实"},
+    "待审核": {**scoped_reply(NOTHING_TO_REVIEW), **{actor: TO_REVIEW.replace("{where}", STAFF_AREAS[actor])
+                                                     for actor in STAFF_OF_IT}},
+    "我的网格": {**scoped_reply(GRID.replace("{open}", "0 个")),
+                 **{actor: GRID.replace("{where}", STAFF_AREAS[actor]).replace("{open}", "1 个：#1")
+                    for actor in STAFF_OF_IT}},
+}
 
 SETUP = {  # state -> the transcript that reaches it, said by those allowed to
     None: [],
@@ -136,18 +220,23 @@ def outcome(keyword: str, reply: str) -> str:
         return AREA
     if reply == "心愿 #1 不是您提交的。":
         return NOT_THEIRS
-    if keyword == "查询":
-        assert "139-1111-2222" in reply or SCRUBBED in reply, reply
-        return SEES if "139-1111-2222" in reply else SCRUBS
-    assert reply and "系统繁忙" not in reply, reply
+    if keyword == "查询":  # the reply itself is checked against REPLIES
+        return SEES if CONTENT in reply else SCRUBS if SCRUBBED in reply else reply
     return OK
 
 
 def test_every_command_has_a_row():
     keywords = [command.keywords[0] for command in ROUTER.commands]
     assert sorted(keywords) == sorted(CHAT_MATRIX), "a command without a row in the matrix (or a stale row)"
+    assert sorted(REPLIES) == sorted(CHAT_MATRIX)
     for keyword, (_state, _message, outcomes) in CHAT_MATRIX.items():
         assert set(outcomes) == set(ACTORS), keyword
+        assert set(REPLIES[keyword]) == {a for a, o in outcomes.items() if o in ALLOWED}, keyword
+
+
+def today() -> dict[str, object]:
+    now = local_time(utcnow())
+    return dict(month=now.month, year=now.year, day=f"{now.month}月{now.day}日", mmdd=f"{now:%m-%d}")
 
 
 @pytest.mark.parametrize("keyword", [command.keywords[0] for command in ROUTER.commands])
@@ -155,10 +244,16 @@ def test_each_command_for_each_actor(chat, everyone, keyword):
     state, message, expected = CHAT_MATRIX[keyword]
     for openid, text in SETUP[state]:
         chat.say(openid, text)
-    seen = {}
+    seen, heard, numbers = {}, {}, {}
     for n, actor in enumerate(sorted(ACTORS, key=lambda a: ORDER.index(expected[a]))):
-        seen[actor] = outcome(keyword, chat.say(ACTORS[actor], message.format(n=n)))
+        numbers[actor] = n
+        heard[actor] = chat.say(ACTORS[actor], message.format(n=n))
+        seen[actor] = outcome(keyword, heard[actor])
     assert seen == expected
+    at = dict(enumerate(stamps(chat.app, 1))) if state else {}
+    marks = {**today(), "at0": at.get(0), "at1": at.get(1)}
+    want = {actor: reply.format(n=numbers[actor], **marks) for actor, reply in REPLIES[keyword].items()}
+    assert {actor: heard[actor] for actor in want} == want
 
 
 # --- the dashboard and everything else in url_map ------------------------------------------------
@@ -478,19 +573,32 @@ def page_outcome(response) -> str:
     return NOT_YET if "还没有发布" in body else PLAIN
 
 
-def action_outcome(client, response, path: str) -> str:
+PHONE_KEYWORDS = {"claim": "认领", "release": "放弃", "complete": "完成"}
+PHONE_DONE = {  # what each action's chat command answers when it is done
+    "claim": f"认领成功！心愿 #1：{CONTENT}\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。",
+    "release": "已放弃心愿 #1，它会重新开放给大家认领。",
+    "complete": "谢谢您！心愿 #1 已报告完成，可以再发一张照片留作记录。",
+}
+
+
+def flashes(body: str) -> list[tuple[str, str]]:
+    return [(kind, html.unescape(text)) for kind, text in
+            re.findall(r'<p class="flash (\w+)" role="status">(.*?)</p>', body, re.S)]
+
+
+def action_outcome(client, response, path: str, action: str) -> str:
+    """The outcome the page's flashed answer (the chat command's exact reply) names; anything
+    else is returned as it is, so the matrix's comparison shows it."""
     if response.status_code == 403:
         return FORBIDDEN
     assert response.status_code == 302, response.status_code
-    body = client.get(path).get_data(as_text=True)  # the flashed answer of the chat command
-    if 'class="flash ok"' in body:
-        return OK
-    if "不是您能用的命令" in body:
-        return ROLE
-    if "已被认领" in body:
-        return TAKEN
-    assert 'class="flash error"' in body, body
-    return NOT_THEIRS
+    said = flashes(client.get(path).get_data(as_text=True))
+    return {
+        ("ok", PHONE_DONE[action]): OK,
+        ("error", f"「{PHONE_KEYWORDS[action]}」不是您能用的命令。发「帮助」看看您能做什么。"): ROLE,
+        ("error", "心愿 #1 已被认领，请看看其他心愿。"): TAKEN,
+        ("error", "您没有认领心愿 #1。"): NOT_THEIRS,
+    }.get(said[0] if len(said) == 1 else None, repr(said))
 
 
 @pytest.mark.parametrize("key", sorted(PHONE_MATRIX), ids="-".join)
@@ -513,7 +621,7 @@ def test_each_phone_action_for_each_person(app, chat, everyone, wechat_api, key)
             continue
         action = endpoint.removeprefix("phone.")
         response = client.post(f"{path}/{action}", data={"csrf_token": csrf(client, "/admin/login")})
-        seen[actor] = action_outcome(client, response, path)
+        seen[actor] = action_outcome(client, response, path, action)
         if endpoint == "phone.claim" and seen[actor] == OK and actor != "member":
             chat.say(PHONE_ACTORS[actor], "放弃 1")  # the wish open again for the next one
     assert seen == expected

@@ -55,14 +55,14 @@ def test_the_grid_worker_corrects_what_the_bot_guessed(chat, app):
     chat.dialog([("o-liu", "查询 1", "心愿 #1（待审核）\n想给孙子买个书包\n类别：生活用品·较急·共性20人\n"
                   "社区网格：新城社区/第一网格\n许愿人：王秀兰，13800000001，新城小区3号楼401\n"
                   f"· {at[0]} 王秀兰（微信）提交心愿：待审核\n"
-                  f"· {at[1]} 刘芳（微信）修改类别：类别：学习用品 → 生活用品\n"
-                  f"· {at[2]} 刘芳（微信）修改紧急程度：紧急程度：一般 → 紧急\n"
-                  f"· {at[3]} 刘芳（微信）修改紧急程度：紧急程度：紧急 → 较急\n"
+                  f"· {at[1]} 刘芳（微信）修改类别：学习用品 → 生活用品\n"
+                  f"· {at[2]} 刘芳（微信）修改紧急程度：一般 → 紧急\n"
+                  f"· {at[3]} 刘芳（微信）修改紧急程度：紧急 → 较急\n"
                   f"· {at[4]} 刘芳（微信）修改受益人数：生活用品·较急 → 生活用品·较急·共性20人")])
     with session_of(app) as s:
         notes = s.scalars(select(WishEvent.note).where(WishEvent.action.in_(["category", "urgency", "kind"]))
                           .order_by(WishEvent.id)).all()
-    assert notes[0] == "类别：学习用品 → 生活用品" and notes[1] == "紧急程度：一般 → 紧急"
+    assert notes[:2] == ["学习用品 → 生活用品", "一般 → 紧急"]  # the label names the field, the note does not
 
     chat.dialog([("o-liu", "共性 1 1人", "心愿 #1 已改回个人心愿。")])
     assert stored(app, 1).kind == "individual"
@@ -94,3 +94,20 @@ def test_refusals_and_bad_values_change_nothing(chat, app):
     ])
     wish = stored(app, 1)
     assert (wish.category, wish.urgency, wish.kind) == ("学习用品", 2, "individual")
+
+
+def test_a_correction_to_what_the_wish_already_is_says_so_and_writes_nothing(chat, app):
+    chat.dialog([
+        ("o-wang", "许愿 想给孙子买个书包", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "分类 1 学习用品", "心愿 #1 的类别本来就是「学习用品」，没有改动。"),
+        ("o-liu", "紧急 1 一般", "心愿 #1 的紧急程度本来就是「一般」，没有改动。"),
+        ("o-liu", "共性 1 1人", "心愿 #1 本来就是个人心愿，没有改动。"),
+        ("o-liu", "共性 1 20人", "心愿 #1 已设为共性心愿，受益20人。"),
+        ("o-liu", "共性 1 20", "心愿 #1 本来就是共性心愿，受益20人，没有改动。"),
+    ])
+    at = stamps(app, 1)
+    assert len(at) == 2  # submitted, and the one real change
+    chat.dialog([("o-liu", "查询 1", "心愿 #1（待审核）\n想给孙子买个书包\n类别：学习用品·一般·共性20人\n"
+                  "社区网格：新城社区/第一网格\n许愿人：王秀兰，13800000001，新城小区3号楼401\n"
+                  f"· {at[0]} 王秀兰（微信）提交心愿：待审核\n"
+                  f"· {at[1]} 刘芳（微信）修改受益人数：学习用品·一般 → 学习用品·一般·共性20人")])

@@ -3,6 +3,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
 from bot.channels import simulate
 from bot.channels.errors import MalformedMessage, SignatureError
@@ -142,7 +143,8 @@ def test_vector_b_opens_into_inbound():
 def test_vector_b_reply_is_sealed_for_the_user():
     oa = OfficialAccount(B_TOKEN, B_APPID, KEY, freshness=at(B_ARGS["timestamp"]))
     body = oa.render(oa.open(B_ARGS, B_BODY), "收到")
-    assert "收到" not in body and "<Encrypt>" in body
+    assert unsealed(body, WeChatCrypto(B_TOKEN, KEY, B_APPID)) == text_reply(
+        "oyORnuP8q7ou2gfYjqLzSIWZf0rs", "gh_10f6c3c3ac5a", "收到")
     assert simulate.read_reply(body, token=B_TOKEN, appid=B_APPID, aes_key=KEY) == "收到"
 
 
@@ -175,6 +177,28 @@ def test_vector_c_wrong_corp_id_is_refused():
 
 # --- round trips ------------------------------------------------------------------------------
 
+SEALED = ["Encrypt", "MsgSignature", "TimeStamp", "Nonce"]
+
+
+def fields(xml: str) -> dict[str, str]:
+    """A flat XML message's fields, CreateTime checked to be a number and left out."""
+    found = {child.tag: child.text for child in ET.fromstring(xml)}
+    assert found.pop("CreateTime").isdigit()
+    return found
+
+
+def unsealed(reply: str, crypto) -> dict[str, str]:
+    """A sealed reply, opened with wechatpy's own crypto (not ours): its outer fields are exactly
+    the sealed ones, and what is inside is a plain reply's fields."""
+    outer = {child.tag: child.text for child in ET.fromstring(reply)}
+    assert sorted(outer) == sorted(SEALED)
+    return fields(crypto.decrypt_message(reply, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"]))
+
+
+def text_reply(to: str, by: str, content: str) -> dict[str, str]:
+    return {"ToUserName": to, "FromUserName": by, "MsgType": "text", "Content": content}
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_round_trip(mode):
     xml = simulate.build_text_message(OPENID, "许愿 帮我修水管 <&>", msg_id=987654321)
@@ -187,7 +211,8 @@ def test_round_trip(mode):
     assert envelope.encrypted is (mode is not None)
 
     reply = oa.render(envelope, "已收到心愿 #12")
-    assert ("<Encrypt>" in reply) is (mode is not None)
+    inside = unsealed(reply, WeChatCrypto(TOKEN, KEY, APPID)) if mode else fields(reply)
+    assert inside == text_reply(OPENID, "gh_wishbot", "已收到心愿 #12")
     assert simulate.read_reply(reply, token=TOKEN, appid=APPID, aes_key=KEY if mode else None) \
         == "已收到心愿 #12"
 
@@ -225,7 +250,7 @@ def test_wecom_round_trip():
     assert (inbound.channel, inbound.sender, inbound.text, inbound.agent_id, inbound.message_key) \
         == ("wecom", "zhangsan", "统计", "1000002", "wecom:77")
     reply = app.render(envelope, "本网格 3 个心愿")
-    assert "<Encrypt>" in reply
+    assert unsealed(reply, WeComCrypto(TOKEN, KEY, "wwcorp")) == text_reply("zhangsan", "wwcorp", "本网格 3 个心愿")
     assert simulate.read_reply(reply, token=TOKEN, appid="wwcorp", aes_key=KEY) == "本网格 3 个心愿"
     assert app.render(envelope, None) == ""
 

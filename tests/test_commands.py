@@ -8,7 +8,7 @@ from bot.text import normalise, parse_number, split_first
 from handlers import ROUTER
 from models import Claim, Wish
 
-from .replies import HELP
+from .replies import HELP, HINT, MEMBER_HINT, STAFF_HINT
 
 
 @pytest.mark.parametrize("said", ["认领 123", "认领123", "认领 #１２３", "认领　＃123", "认领#123", "认领 # 123"])
@@ -126,12 +126,18 @@ def test_empty_and_overlong_wishes_are_refused(chat, app):
         assert s.scalar(select(Wish)) is None
 
 
-def test_text_that_is_no_command_gets_a_hint(chat):
-    from handlers.help import HINT
+def test_text_that_is_no_command_gets_a_hint_that_fits_the_sender(chat):
+    """A resident (or someone new) is asked what they need; a volunteer who is no resident,
+    who cannot wish, is shown the wishes to claim; staff their queue."""
     from handlers.natural import GREETING_REPLY
 
-    chat.dialog([("o-wang", "你好", GREETING_REPLY), ("o-li", "今天天气不错", HINT)])
-    assert HINT == "没看懂您的意思。有困难直接告诉我您需要什么，比如：需要一副老花镜；发「帮助」看看怎么用。"
+    chat.dialog([
+        ("o-wang", "你好", GREETING_REPLY),
+        ("o-wang", "今天天气不错", HINT),
+        ("o-new", "今天天气不错", HINT),
+        ("o-li", "今天天气不错", MEMBER_HINT),
+        ("o-liu", "今天天气不错", STAFF_HINT),
+    ])
 
 
 def test_help_lists_the_commands_of_your_role(chat):

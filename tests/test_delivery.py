@@ -19,12 +19,12 @@ from werkzeug import Response
 
 from bot.db import Database
 from bot.delivery import MAX_ATTEMPTS, Delivery, Outbound, compose
-from bot.jobs import InProcessJobs
+from bot.jobs import InProcessJobs, Jobs
 from bot.outbound.errors import DeliveryError, Throttled
 from bot.outbound.official import OfficialAccountAPI
 from bot.outbound.robot import MARKDOWN_LIMIT, TEXT_LIMIT, GroupRobot, split_message
 from bot.outbound.tokens import MemoryTokenStore
-from bot.pacing import WINDOW, Budget, MemoryPacer, RedisPacer
+from bot.pacing import WINDOW, Budget, MemoryPacer, RedisPacer, robot_key
 from handlers.notices import pass_on_by_phone
 from models import Notice, WishEvent, utcnow
 
@@ -44,22 +44,20 @@ class Clock:
         return self.now
 
 
-class FollowUps:
-    """Records what delivery asks of the job runner."""
+class FollowUps(Jobs):
+    """Records the jobs delivery asks the job runner for."""
 
     def __init__(self):
-        self.enqueued: list[int] = []
-        self.later: list[tuple[str, float]] = []
+        self.calls: list[tuple[str, object, float]] = []
 
-    def enqueue(self, ids):
-        self.enqueued += list(ids)
+    def call(self, name, arg, delay=0):
+        self.calls.append((name, arg, delay))
+        return True
 
-    def schedule_flush(self, target, delay=0):
-        self.later.append((target, delay))
-
-    def requeue(self, ids):
-        self.enqueue(ids)
-        return list(ids)
+    @property
+    def later(self) -> list[tuple[str, float]]:
+        """The robot flushes asked for: (target, delay)."""
+        return [(arg, delay) for name, arg, delay in self.calls if name == "flush_robot"]
 
 
 @pytest.fixture
@@ -406,6 +404,60 @@ def test_relay_hands_pending_rows_back(db, delivery):
     assert delivery.relay(min_age=3600) == []
 
 
+def add_private_notice(db, target: str = "o-x") -> int:
+    with db.transaction() as session:
+        row = Notice(event="claimed", audience="private", channel="official", target=target, text="hi")
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_the_relay_hands_robot_rows_straight_to_their_robots_flush(db, delivery):
+    """As after commit: a private row its own job, the robot rows one flush per robot (not a
+    send_notice job each, which would only ask for the flush)."""
+    first = add_robot_notices(db, 2)
+    private = add_private_notice(db)
+    other = add_robot_notices(db, 1, target=GRIDWORKERS_KEY)
+    assert delivery.relay() == [*first, private, *other]
+    assert delivery.jobs.calls == [("send_notice", private, 0), ("flush_robot", VOLUNTEERS_KEY, 0),
+                                   ("flush_robot", GRIDWORKERS_KEY, 0)]
+
+
+def test_a_robot_row_passed_on_goes_straight_to_its_robots_flush(db, delivery, httpserver):
+    """A private notice refused for good (45015, no template) is passed on to the grid workers'
+    robot: the new row is handed over as that robot's flush."""
+    httpserver.expect_request("/cgi-bin/stable_token").respond_with_json({"access_token": "T", "expires_in": 7200})
+    httpserver.expect_request("/cgi-bin/message/custom/send").respond_with_json(
+        {"errcode": 45015, "errmsg": "response out of time limit"})
+    delivery.outside_window = lambda session, refused: [Notice(
+        event="pass_on", audience="gridworkers", channel="robot", target=GRIDWORKERS_KEY, text="请电话转告",
+        fallback_for_id=refused.id)]
+    refused = add_private_notice(db)
+    delivery.send_notice(refused)
+    assert delivery.jobs.calls == [("flush_robot", GRIDWORKERS_KEY, 0)]
+    assert statuses(db) == [("failed", 1), ("pending", 0)]
+
+
+def test_on_redis_a_relayed_robot_row_is_one_flush_job_queued_once(db, redis_url):
+    """Real RQ: the robot rows the relay finds are one queued job, their robot's flush; relayed
+    again while it waits, nothing more is queued."""
+    from rq import Queue
+
+    from bot.jobs import QUEUE_NAME, RQJobs
+
+    connection = redis.Redis.from_url(redis_url)
+    jobs = RQJobs(connection)
+    delivery = Delivery(db, Outbound(robot=GroupRobot("http://127.0.0.1:9", 2),
+                                     official=OfficialAccountAPI("http://127.0.0.1:9", "wx", "s", MemoryTokenStore(), 2)),
+                        MemoryPacer(Budget.per_minute(20)), jobs, outside_window=pass_on_by_phone)
+    ids = add_robot_notices(db, 3)
+    assert delivery.relay() == ids
+    assert Queue(QUEUE_NAME, connection=connection).job_ids == [f"flush-{robot_key(VOLUNTEERS_KEY)}"]
+    assert delivery.relay() == []  # its flush will run: nothing queued again
+    assert Queue(QUEUE_NAME, connection=connection).job_ids == [f"flush-{robot_key(VOLUNTEERS_KEY)}"]
+    connection.close()
+
+
 # --- 45015: the resident has not written for two days -----------------------------------------------
 
 SILENT = {"o-wang", "o-li"}
@@ -455,9 +507,12 @@ def test_outside_the_48_hour_window_the_grid_workers_pass_it_on_by_phone(silent_
         timeline = session.scalars(select(WishEvent.action).where(WishEvent.wish_id == 1)).all()
         assert timeline.count("pass_on") == len(refused)
 
-    pushes = [t for t in chat.group_pushes(GRIDWORKERS_KEY) if "请电话转告" in t]
+    pushes = [t for t in chat.group_pushes(GRIDWORKERS_KEY) if t.startswith("【请电话转告】")]
     assert len(pushes) == len(refused)
-    assert any("许愿人 王**" in t and "已有人认领" in t for t in pushes)
-    assert any("认领人 李建国" in t and "#1" in t and "（电话）" in t for t in pushes)
-    for text in pushes:
-        assert "13800000001" not in text and "新城小区" not in text and "王秀兰" not in text
+    to_wang = "【请电话转告】心愿 #1 的许愿人 王**（电话可发「查询 1」查看）超过48小时没有和公众号互动，收不到消息。请打电话告诉TA：\n"
+    to_li = "【请电话转告】心愿 #1 的认领人 李建国 超过48小时没有和公众号互动，收不到消息。请打电话告诉TA：\n"
+    assert sorted(pushes) == sorted([  # the requester's details never in the group, the claimer's contact text scrubbed
+        to_wang + "您的心愿 #1 已发布，有人认领会告诉您。",
+        to_wang + "您的心愿 #1 已有人认领：李建国（市税务局），会尽快联系您。",
+        to_li + "您认领了心愿 #1：需要一副老花镜\n许愿人：王**，电话：（电话），地址：（地址）\n完成后回复「完成 1」。",
+    ])

@@ -1,9 +1,11 @@
 """派单: a grid worker assigns a wish to a member, who may give it back."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
 
-from models import Claim, Wish
+from sqlalchemy import func, select, update
+
+from models import Claim, Wish, utcnow
 
 from .world import VOLUNTEERS_KEY, add_people, assert_no_secrets, session_of
 
@@ -61,7 +63,7 @@ def test_assign_by_phone_when_names_clash(chat, app):
 def test_refusals_and_bad_input_change_nothing(chat, app):
     chat.dialog([
         ("o-wang", "许愿 需要一根拐杖", "收到您的心愿 #1，网格员审核后会发布。"),
-        ("o-liu", "派单 1 李建国", "心愿 #1 还在等网格员审核，发布后才能认领。"),
+        ("o-liu", "派单 1 李建国", "心愿 #1 还没有审核发布，发布后才能派单：审核 1 通过"),
         ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
         ("o-li", "派单 1 陈晓梅", "「派单」不是您能用的命令。发「帮助」看看您能做什么。"),
         ("o-zhou", "派单 1 李建国", "心愿 #1 不在您负责的网格。"),
@@ -77,9 +79,24 @@ def test_refusals_and_bad_input_change_nothing(chat, app):
 
     chat.dialog([
         ("o-liu", "派单 1 李建国", "心愿 #1 已派给 李建国，已私信通知本人。"),
-        ("o-liu", "派单 1 陈晓梅", "心愿 #1 已被认领，请看看其他心愿。"),
+        ("o-liu", "派单 1 陈晓梅", "心愿 #1 的名额已满（李建国已认领），不能再派单。"),
     ])
     assert claims_of(app, 1) == ("claimed", [("o-li", "active", "o-liu")])
+
+
+def test_assigning_a_wish_whose_slots_are_all_taken_is_answered_for_the_dispatcher(chat, app):
+    """Not the words a claiming member gets (已被认领，请看看其他心愿): who holds the slots, and
+    that no more can be assigned."""
+    add_people(app, dict(openid="o-zhang", role="member", name="张伟", phone="13900000003", community="新城社区"))
+    chat.dialog([
+        ("o-wang", "许愿 需要两个人帮忙搬家", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "审核 1 通过 2人", "心愿 #1 已发布到志愿者群。"),
+        ("o-li", "认领 1", "认领成功！心愿 #1：需要两个人帮忙搬家\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。"),
+        ("o-liu", "派单 1 陈晓梅", "心愿 #1 已派给 陈晓梅，已私信通知本人。"),
+        ("o-liu", "派单 1 张伟", "心愿 #1 的名额已满（李建国、陈晓梅已认领），不能再派单。"),
+        ("o-zhang", "认领 1", "心愿 #1 已被认领，请看看其他心愿。"),  # a member claiming keeps theirs
+    ])
+    assert claims_of(app, 1) == ("claimed", [("o-li", "active", None), ("o-chen", "active", "o-liu")])
 
 
 def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
@@ -92,9 +109,21 @@ def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
         ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
         ("o-liu", "派单 1 李四", "心愿 #1 已派给 李四，TA没有绑定微信，请电话通知。"),
     ])
-    assert chat.private_notices("o-liu") == [
-        "【请转告 李四，电话 13912340000】网格员刘芳给您派了心愿 #1：需要一副老花镜\n"
-        "许愿人：王秀兰，电话：13800000001，地址：新城小区3号楼401\n完成后回复「完成 1」；不方便请回复「放弃 1」。"]
+    # Worded for the grid worker who tells them: 李四 cannot reply 完成/放弃.
+    told = ["【请转告 李四，电话 13912340000】网格员刘芳给您派了心愿 #1：需要一副老花镜\n"
+            "许愿人：王秀兰，电话：13800000001，地址：新城小区3号楼401\n"
+            "（李四没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"]
+    assert chat.private_notices("o-liu") == told
+
+    # Three days on, the reminder goes the same way, in the same words.
+    with session_of(app) as s:
+        s.execute(update(Claim).values(created_at=utcnow() - timedelta(days=3.1)))
+        s.commit()
+    runtime = app.extensions["wishbot"]
+    assert len(runtime.send_reminders()) == 1
+    assert chat.private_notices("o-liu") == told + [
+        "【请转告 李四，电话 13912340000】您认领的心愿 #1（需要一副老花镜）已经3天了。"
+        "（李四没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"]
 
 
 def test_a_member_of_another_community_is_not_assignable(chat, app):

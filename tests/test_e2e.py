@@ -79,15 +79,24 @@ def group_pushes(server) -> list[str]:
 
 def test_the_loop_across_real_processes(deployment, wechat_api):
     url, env = deployment
-    assert "#1" in say(env, url, "o-wang", "许愿 需要一副老花镜")
-    assert "#1" in say(env, url, "o-liu", "审核 1 通过")
-    assert "认领成功" in say(env, url, "o-li", "认领 1")
-    assert "#1" in say(env, url, "o-li", "完成 1 已送到")
-    assert "圆梦" in say(env, url, "o-wang", "确认 1 很好")
+    heard = [(openid, text, say(env, url, openid, text)) for openid, text in [
+        ("o-wang", "许愿 需要一副老花镜"), ("o-liu", "审核 1 通过"), ("o-li", "认领 1"), ("o-li", "完成 1 已送到"),
+        ("o-wang", "确认 1 很好")]]
+    assert heard == [
+        ("o-wang", "许愿 需要一副老花镜", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
+        ("o-li", "认领 1", "认领成功！心愿 #1：需要一副老花镜\n许愿人的联系方式已私信发给您。完成后回复「完成 1」。"),
+        ("o-li", "完成 1 已送到", "谢谢您！心愿 #1 已报告完成，可以再发一张照片留作记录。"),
+        ("o-wang", "确认 1 很好", "心愿 #1 已确认圆梦，谢谢您！"),
+    ]
 
-    wait_for(lambda: any("已圆梦" in t for t in group_pushes(wechat_api)), timeout=30)
-    pushes = group_pushes(wechat_api)
-    assert any("新心愿 #1" in t for t in pushes) and any("#1" in t and "认领" in t for t in pushes)
-    assert all("13800000001" not in t for t in pushes)
+    confirmed = "心愿 #1 已圆梦，许愿人已确认，感谢各位！"
+    wait_for(lambda: confirmed in group_pushes(wechat_api), timeout=30)
+    assert group_pushes(wechat_api) == [
+        "新心愿 #1（新城社区第一网格，王**）：需要一副老花镜\n回复「认领 1」认领。",
+        "心愿 #1 已由 李建国（市税务局） 认领。",
+        "心愿 #1 已由 李建国（市税务局） 完成，谢谢！",
+        confirmed,
+    ]
     token_fetches = [r for r, _ in wechat_api.log if r.path == "/cgi-bin/stable_token"]
     assert len(token_fetches) == 1

@@ -10,6 +10,7 @@ from handlers.help import HINT, WELCOME
 from handlers.natural import GREETING_REPLY, THANKS_REPLY
 from models import Claim, Person, Wish, WishDraft, local_time, utcnow
 
+from .replies import MEMBER_HINT
 from .world import GRIDWORKERS_KEY, session_of
 
 CHOOSE_COMMUNITY = ("是的话，请告诉我您住在哪个社区，回复数字或社区名：\n1. 新城社区\n2. 东山社区\n"
@@ -197,7 +198,7 @@ def test_spoken_numbers_speech_punctuation_and_a_misheard_keyword(chat, app):
 
 def test_a_homophone_opening_an_ordinary_sentence_stays_a_sentence(chat):
     # 确认 (que ren) and 缺人 sound alike, but a sentence follows, not a number.
-    assert chat.say("o-li", "缺人手吗") == HINT
+    assert chat.say("o-li", "缺人手吗") == MEMBER_HINT
 
 
 def test_the_demos_printed_conversation_starts_from_a_newcomer_and_ends_confirmed(client, app, wechat_api):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from models import Proof, Wish, WishEvent
 
 from .conftest import wait_for
-from .replies import HINT
+from .replies import HINT, MEMBER_HINT
 from .world import session_of, stamps
 
 NOT_YET = "收到照片。如果是完成心愿的照片，请先发「完成 编号」，再发照片。"
@@ -36,7 +36,7 @@ def test_natural_phrasing_does_not_swallow_other_text(chat, app):
     assert chat.voice("o-wang", "我想许个愿。") == "请说说您的心愿，比如：我想许个愿，需要一副老花镜。"
     assert chat.voice("o-wang", "") == "没听清楚，请再说一遍，或者直接打字。"
     # A member without the resident role is not taken to be wishing.
-    chat.dialog([("o-li", "我想许个愿，需要一个书包", HINT)])
+    chat.dialog([("o-li", "我想许个愿，需要一个书包", MEMBER_HINT)])
     assert wishes(app) == []
 
 

@@ -19,7 +19,7 @@ def token(app) -> str:
 
 def whole_story(chat) -> None:
     chat.say("o-wang", "许愿 需要一副老花镜")
-    chat.say("o-liu", "分类 1 医疗器械")
+    chat.say("o-liu", "分类 1 生活用品")
     chat.say("o-liu", "审核 1 通过")
     chat.say("o-li", "认领 1")
     chat.say("o-li", "放弃 1")
@@ -47,13 +47,13 @@ def test_every_change_is_kept(chat, app):
 
 def test_staff_read_the_timeline_in_chat(chat, app):
     whole_story(chat)
-    card = ("心愿 #1（已圆梦）\n需要一副老花镜\n类别：医疗器械·一般\n社区网格：新城社区/第一网格\n许愿人：{}\n"
+    card = ("心愿 #1（已圆梦）\n需要一副老花镜\n类别：生活用品·一般\n社区网格：新城社区/第一网格\n许愿人：{}\n"
             "认领：陈晓梅（已完成）")
     at = stamps(app, 1)
     chat.dialog([
         ("o-liu", "查询 1", card.format("王秀兰，13800000001，新城小区3号楼401") + "\n评价：看得清楚了，5分\n" + "\n".join([
             f"· {at[0]} 王秀兰（微信）提交心愿：待审核",
-            f"· {at[1]} 刘芳（微信）修改类别：类别：医疗器械 → 医疗器械",
+            f"· {at[1]} 刘芳（微信）修改类别：医疗器械 → 生活用品",
             f"· {at[2]} 刘芳（微信）审核发布：待审核→待认领",
             f"· {at[3]} 李建国（微信）认领：待认领→已认领",
             f"· {at[4]} 李建国（微信）放弃认领：已认领→待认领",

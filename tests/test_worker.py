@@ -356,7 +356,8 @@ def test_a_resident_out_of_the_window_is_told_by_the_grid_workers(bed, api):
     bed.start_worker()
     wait_for(lambda: bed.robot_messages(GRIDWORKERS_KEY), timeout=30)
     [told] = [text_of(m) for m in bed.robot_messages(GRIDWORKERS_KEY)]
-    assert "请电话转告" in told and "王**" in told and "#1" in told and "13800000001" not in told
+    assert told == ("【请电话转告】心愿 #1 的许愿人 王**（电话可发「查询 1」查看）超过48小时没有和公众号互动，收不到消息。"
+                    "请打电话告诉TA：\n您的心愿 #1 已有人认领：李建国（市税务局），会尽快联系您。")
     # The robot has the message; the worker records that it went out just after.
     wait_for(lambda: [n.status for n in bed.notices() if "已有人认领" in n.text] == ["failed", "sent"], timeout=10)
     refused, passed_on = [n for n in bed.notices() if "已有人认领" in n.text]  # the ledger: both rows
@@ -382,11 +383,17 @@ def test_the_scheduler_sends_digests_reminders_and_releases(bed, api):
     wait_for(lambda: bed.robot_messages(GRIDWORKERS_KEY) and len(bed.calls(SEND)) >= 2, timeout=30)
 
     [digest] = [text_of(m) for m in bed.robot_messages(GRIDWORKERS_KEY)]
-    assert "每日汇总" in digest and "待审核 1 个：\n· #4" in digest and "超过3天没人认领" in digest and "#3" in digest
+    assert digest == ("【每日汇总】新城社区/第一网格\n新心愿 3 个：\n· #1 第1个心愿\n· #2 第2个心愿\n· #3 第3个心愿\n"
+                      "待审核 1 个：\n· #4 需要一副老花镜\n超过3天没人认领 1 个：\n· #3 第3个心愿")
+    wait_for(lambda: len(bed.calls(SEND)) >= 3, timeout=30)  # the reminder, the release, and its word to the resident
     private = {(c["touser"], c["text"]["content"]) for c in bed.calls(SEND)}
-    assert any(who == "o-li" and "#1" in text and "已经3天" in text for who, text in private)
-    assert any(who == "o-chen" and "#2" in text and "自动放弃" in text for who, text in private)
-    wait_for(lambda: any("#2" in text_of(m) and "重新开放" in text_of(m) for m in bed.robot_messages()))
+    assert private == {
+        ("o-li", "您认领的心愿 #1（第1个心愿）已经3天了。完成后请回复「完成 1」；做不了请回复「放弃 1」。"),
+        ("o-chen", "您认领的心愿 #2 14天没有完成，已自动放弃，重新开放给其他志愿者。谢谢您！"),
+        ("o-wang", "您的心愿 #2，陈晓梅（市司法局）认领14天没有完成，已自动取消。心愿已重新开放，会有其他志愿者来认领。"),
+    }
+    reopened = "心愿 #2 重新开放认领：第2个心愿\n回复「认领 2」认领。"
+    wait_for(lambda: reopened in [text_of(m) for m in bed.robot_messages()])
     with bed.db.sessions() as session:
         assert session.get(Wish, 2).status == "published"
         claims = {c.wish_id: c for c in session.scalars(select(Claim))}
