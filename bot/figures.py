@@ -304,7 +304,7 @@ class Area:
 
 
 def compute(session: Session, narrow: Narrow, month: str | None, now: datetime, rolled_up: bool = True,
-            area: Area | None = None) -> Figures:
+            area: Area | None = None, _retry: bool = True) -> Figures:
     """The figures page. For everything (`narrow` is `everything`), or a community or grid
     given as `area` too, the counts come from the clock's roll-up (bot/rollup.py) once it is
     built, corrected for what changed since; `rolled_up=False` counts directly. Either way the
@@ -327,11 +327,15 @@ def compute(session: Session, narrow: Narrow, month: str | None, now: datetime, 
     if rollup is not None:
         key = month or ALL_MONTHS
         found, present = rollup.areas(session, key)
-        return Figures(
+        result = Figures(
             month=month, months=months, monthly=rollup.monthly(session, months),
             totals=rollup.stage_totals(session, key), areas=named_areas(session, found, present),
             units=rollup.units(session, key), members=rollup.honour_roll(session, key, HONOUR_ROLL),
             categories=rollup.categories(session, key), **medians)
+        if rollup.still_current(session):
+            return result
+        # The clock's look committed meanwhile (a minute's chance of a page's time): once more.
+        return compute(session, narrow, month, now, rolled_up=_retry, area=area, _retry=False)
     return Figures(
         month=month, months=months, monthly=monthly_counts(session, narrow, months),
         totals=stage_totals(session, narrow, period),

@@ -1,5 +1,6 @@
-"""The figures' roll-up: what an admin's figures page counts, kept by the clock so that a page
-reads a few thousand summed rows instead of every wish and claim of a city's years.
+"""The figures' roll-up: what the figures page and the monthly report count (for the city, a
+community or a grid), kept by the clock so that a page reads a few thousand summed rows instead
+of every wish and claim of a city's years.
 
 `figure_tally` holds counts per area (community, grid): each stage per month and in all,
 wishes collected per category, claims taken and completed per member; `figure_sum` the same
@@ -16,8 +17,9 @@ difference is taken against what was recorded). Every change to a wish or its cl
 through Context.change, which writes the timeline row in the same transaction.
 
 A person's unit and name are joined when read (a member who changes unit takes their history
-along, as the direct query does). Not rolled up: the medians (computed live, over an indexed
-range) and the service-hour figures (handlers.service_figures).
+along, as the direct query does). The medians of all months (PostgreSQL) keep bucket counts the
+same way and read the middle rows through an index; a month's medians are computed live over its
+indexed range. Not rolled up: the service-hour figures (handlers.service_figures).
 """
 from __future__ import annotations
 
@@ -49,9 +51,13 @@ MEMBER_KINDS = (TAKEN, DONE)
 # counts; the middle one is then read from its bucket through an index on (bucket, duration).
 DURATIONS = {"to_claim": ("published_at", "claimed_at"), "to_complete": ("claimed_at", "completed_at")}
 GRACE = timedelta(minutes=2)  # longer than any transaction that changes a wish
+# More changed wishes than this (the clock stopped for long, a bulk import): a reader counts
+# directly and the next look rebuilds, rather than correcting by that many.
+MAX_CHANGED = 5000
 STATE_ID = 1
 
 Key = tuple[str, str, int, int, str, int]  # kind, month, community, grid (0: none), category, member
+
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
@@ -79,8 +85,7 @@ def duration_seconds(start_attr: str, end_attr: str):
 
 def duration_bucket(seconds):
     """64 buckets an e-fold (several hundred in all; a bucket holds a few tenths of a percent of
-    the durations).
-    Constants inline, as the index has them."""
+    the durations). Constants inline, as the migration's index has them."""
     one, zero, per = literal_column("1"), literal_column("0"), literal_column("64")
     return cast(func.floor(func.ln(func.greatest(seconds, zero) + one) * per), Integer)
 
@@ -256,6 +261,9 @@ def refresh(db: Database) -> int:
         now = utcnow()  # before anything is read
         max_id = session.scalar(select(func.max(Wish.id))) or 0
         ids = [i for i in changed_wishes(session, state) if i <= max_id]
+        if len(ids) > MAX_CHANGED:
+            rebuild(session, state)
+            return -1
         delta, (wishes, claims) = _difference(session, ids)
         sums: Counter = Counter()
         for key, n in delta.items():
@@ -296,6 +304,7 @@ class Rollup:
     delta: Counter = field(default_factory=Counter)
     community: int | None = None  # the reader's area: a community, or a grid, or (neither) all
     grid: int | None = None
+    built_at: datetime | None = None  # the look the reader started from
 
     @classmethod
     def load(cls, session: Session, community: int | None = None, grid: int | None = None) -> "Rollup | None":
@@ -303,9 +312,18 @@ class Rollup:
         state = session.get(FigureState, STATE_ID)
         if state is None:
             return None
-        delta, _ = _difference(session, changed_wishes(session, state))
+        changed = changed_wishes(session, state)
+        if len(changed) > MAX_CHANGED:
+            return None
+        delta, _ = _difference(session, changed)
         area = cls(Counter(), community, grid)
-        return cls(Counter({key: n for key, n in delta.items() if area._holds(key)}), community, grid)
+        return cls(Counter({key: n for key, n in delta.items() if area._holds(key)}), community, grid,
+                   state.built_at)
+
+    def still_current(self, session: Session) -> bool:
+        """Whether no look committed while this reader read (on PostgreSQL each statement sees
+        the latest commit: the stored rows and the correction must come from the same look)."""
+        return session.scalar(select(FigureState.built_at).where(FigureState.id == STATE_ID)) == self.built_at
 
     def _holds(self, key: Key) -> bool:
         if self.grid is not None:
