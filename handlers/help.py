@@ -16,16 +16,18 @@ MEMBER_HINT = "没看懂您的意思。发「心愿列表」看看可以认领�
 STAFF_HINT = "没看懂您的意思。发「待审核」看等您审核的心愿，发「我的网格」看本网格的心愿；发「帮助」看看怎么用。"
 
 
-def hint(person: Person) -> str:
-    """The answer to text that is no command, for what the sender can do: a resident (and
-    anyone new) is asked what they need; a volunteer is shown the wishes to claim; staff their
-    queue."""
+def for_role(person: Person, *, resident: str, member: str, staff: str) -> str:
+    """The text meant for what the sender can do: a resident (and anyone new) is asked what they
+    need; a volunteer is shown the wishes to claim; staff their queue."""
     roles = person.role_set
     if "resident" in roles or not roles:
-        return HINT
-    if "member" in roles:
-        return MEMBER_HINT
-    return STAFF_HINT
+        return resident
+    return member if "member" in roles else staff
+
+
+def hint(person: Person) -> str:
+    """The answer to text that is no command."""
+    return for_role(person, resident=HINT, member=MEMBER_HINT, staff=STAFF_HINT)
 
 
 def usages(ctx: Context) -> list[str]:

@@ -16,6 +16,7 @@ import re
 
 from . import intake, needs
 from .context import Context
+from .help import for_role
 from .registration import answer_community
 from .wishes import submit_wish
 
@@ -27,6 +28,8 @@ _SPOKEN_WISH = re.compile(
 )
 ASK_FOR_CONTENT = "请说说您的心愿，比如：我想许个愿，需要一副老花镜。"
 GREETING_REPLY = "您好！我是微心愿助手。有困难直接告诉我您需要什么，比如：需要一副老花镜。发「帮助」看全部用法。"
+MEMBER_GREETING = "您好！我是微心愿助手。发「心愿列表」看看可以认领的心愿；发「帮助」看全部用法。"
+STAFF_GREETING = "您好！我是微心愿助手。发「待审核」看等您审核的心愿；发「帮助」看全部用法。"
 THANKS_REPLY = "不客气！有需要随时告诉我。"
 
 
@@ -54,7 +57,7 @@ def understand(ctx: Context, text: str) -> str | None:
         if reading.kind == needs.VAGUE:
             return intake.ASK_WHAT
     if reading.kind == needs.GREETING:
-        return GREETING_REPLY
+        return for_role(ctx.person, resident=GREETING_REPLY, member=MEMBER_GREETING, staff=STAFF_GREETING)
     if reading.kind == needs.THANKS:
         return THANKS_REPLY
     return None

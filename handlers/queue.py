@@ -41,7 +41,7 @@ def list_waiting(ctx: Context, args: str) -> str:
     if not wishes and not registrations:
         return page.empty_note(total, "待审核")
     lines = [f"{scope}等您审核 {total} 条："]
-    lines += [f"心愿 {w.ref} {w.content[:24]}（{w.requester.masked_name}，{_day(w.created_at)}）" for w in wishes]
+    lines += [f"心愿 {w.ref} {ctx.wish_text(w, 24)}（{w.requester.masked_name}，{_day(w.created_at)}）" for w in wishes]
     lines += [f"报到 {r.ref} {r.name}（{r.unit_name}，{r.community.name}）" for r in registrations]
     lines += filter(None, [page.more(total, "待审核")])
     example = wishes[0].ref.lstrip("#") if wishes else registrations[0].ref

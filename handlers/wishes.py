@@ -45,7 +45,7 @@ def list_my_wishes(ctx: Context, args: str) -> str:
         return "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
     if not wishes:
         return page.empty_note(total, "我的心愿")
-    lines = [f"{w.ref} {w.content[:20]} —— {w.status_label}" for w in wishes]
+    lines = [f"{w.ref} {ctx.wish_text(w, 20)} —— {w.status_label}" for w in wishes]
     return "\n".join(["您的心愿：", *lines, *filter(None, [page.more(total, "我的心愿")])])
 
 

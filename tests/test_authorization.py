@@ -134,7 +134,7 @@ AS_WRITTEN = CARD.format(content=CONTENT, requester="王秀兰，13800000001，�
 # The timeline, for its staff ({at0}, {at1}: when each row was written, from tests/world.py's stamps).
 TIMELINE = "\n· {at0} 王秀兰（微信）提交心愿：待审核\n· {at1} 刘芳（微信）审核发布：待审核→待认领"
 NOTHING_TO_REVIEW = "{where}现在没有等您审核的心愿和报到申请。"
-TO_REVIEW = ("{where}等您审核 1 条：\n心愿 #1 需要一副老花镜，儿子电话139-1111-222（王**，{day}）\n"
+TO_REVIEW = ("{where}等您审核 1 条：\n心愿 #1 需要一副老花镜，儿子电话…（王**，{day}）\n"
              "回复「审核 1 通过」或「审核 1 驳回 原因」。")
 GRID = ("{where}：\n待审核 0 个\n待认领 {open}\n已认领 0 个\n超过3天没人认领 0 个\n认领超过7天未完成 0 个\n"
         "发「待审核」看要审核的心愿，发「查询 12」看12号心愿。")
@@ -150,7 +150,7 @@ REPLIES = {
              **same(HELP["gridworker"], *STAFF_OF_IT, *STAFF_ELSEWHERE)},
     "许愿": {"stranger": ASK_COMMUNITY, "resident": RECEIVED},
     "我的心愿": {"stranger": "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。",
-                 "resident": "您的心愿：\n#1 需要一副老花镜，儿子电话139-1111 —— 待审核"},  # as written: hers
+                 "resident": "您的心愿：\n#1 需要一副老花镜，儿子电话… —— 待审核"},  # as written: hers
     "我的心愿是": {"stranger": ASK_COMMUNITY, "resident": RECEIVED},
     "撤回": {"resident": "心愿 #1 已撤回。"},
     "确认": {"resident": "心愿 #1 已确认圆梦，谢谢您！", **same("心愿 #1 已经确认过了，谢谢您！", *STAFF_OF_IT)},

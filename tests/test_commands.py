@@ -128,7 +128,7 @@ def test_empty_and_overlong_wishes_are_refused(chat, app):
 
 def test_text_that_is_no_command_gets_a_hint_that_fits_the_sender(chat):
     """A resident (or someone new) is asked what they need; a volunteer who is no resident,
-    who cannot wish, is shown the wishes to claim; staff their queue."""
+    who cannot wish, is shown the wishes to claim; staff their queue — greeted or not."""
     from handlers.natural import GREETING_REPLY
 
     chat.dialog([
@@ -137,6 +137,8 @@ def test_text_that_is_no_command_gets_a_hint_that_fits_the_sender(chat):
         ("o-new", "今天天气不错", HINT),
         ("o-li", "今天天气不错", MEMBER_HINT),
         ("o-liu", "今天天气不错", STAFF_HINT),
+        ("o-li", "你好", "您好！我是微心愿助手。发「心愿列表」看看可以认领的心愿；发「帮助」看全部用法。"),
+        ("o-liu", "你好", "您好！我是微心愿助手。发「待审核」看等您审核的心愿；发「帮助」看全部用法。"),
     ])
 
 
