@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Float, Integer, Select, String, and_, case, cast, delete, func, insert, literal_column, null, select, text, true,
-    union, union_all,
+    tuple_, union, union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -221,9 +221,8 @@ def rebuild(session: Session, state: FigureState | None = None) -> FigureState:
     session.execute(insert(FigureClaim).from_select(
         [c.key for c in _RECORDED_CLAIM],
         select(*_claim_columns(dialect)).where(Claim.wish_id.in_(select(FigureWish.wish_id)))))
-    columns = ["kind", "month", "community_id", "grid_id", "category", "member_id", "n"]
-    session.execute(insert(FigureTally).from_select(columns, union_all(*_tally_from_recorded())))
-    sums = ["kind", "month", "category", "member_id", "n"]
+    session.execute(insert(FigureTally).from_select([*TALLY_KEY, "n"], union_all(*_tally_from_recorded())))
+    sums = [*SUM_KEY, "n"]
     session.execute(insert(FigureSum).from_select(sums, select(
         FigureTally.kind, FigureTally.month, FigureTally.category, FigureTally.member_id, func.sum(FigureTally.n))
         .group_by(FigureTally.kind, FigureTally.month, FigureTally.category, FigureTally.member_id)))
@@ -242,12 +241,25 @@ def rebuild(session: Session, state: FigureState | None = None) -> FigureState:
     return state
 
 
-def _add(session: Session, model, where, values: dict, n: int) -> None:
-    row = session.scalar(select(model).where(where))
-    if row is None:
-        session.add(model(**values, n=n))
-    else:
-        row.n += n
+TALLY_KEY = ("kind", "month", "community_id", "grid_id", "category", "member_id")  # a Key's columns
+SUM_KEY = ("kind", "month", "category", "member_id")
+CHUNK = 500  # keys asked for in one statement
+
+
+def _add(session: Session, model, key_columns: tuple[str, ...], counts: Counter) -> None:
+    """Add each count to its row of `model` (keyed by `key_columns`), making the rows that are
+    missing: the existing rows are read a chunk of keys at a time, not one query a key."""
+    keys = [key for key, n in counts.items() if n]
+    columns = tuple_(*(getattr(model, name) for name in key_columns))
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        rows = {tuple(getattr(row, name) for name in key_columns): row
+                for row in session.scalars(select(model).where(columns.in_(chunk)))}
+        for key in chunk:
+            if key in rows:
+                rows[key].n += counts[key]
+            else:
+                session.add(model(**dict(zip(key_columns, key)), n=counts[key]))
 
 
 def refresh(db: Database) -> int:
@@ -267,20 +279,12 @@ def refresh(db: Database) -> int:
         delta, (wishes, claims) = _difference(session, ids)
         sums: Counter = Counter()
         for key, n in delta.items():
-            kind, month, community, grid, category, member = key
-            _add(session, FigureTally, and_(
-                FigureTally.kind == kind, FigureTally.month == month, FigureTally.community_id == community,
-                FigureTally.grid_id == grid, FigureTally.category == category, FigureTally.member_id == member),
-                dict(kind=kind, month=month, community_id=community, grid_id=grid, category=category,
-                     member_id=member), n)
+            kind, _, _, _, category, member = key
             sums[_sum_key(key)] += n
             if kind in MEMBER_KINDS:
                 sums[(kind, ALL_MONTHS, category, member)] += n
-        for (kind, month, category, member), n in sums.items():
-            if n:
-                _add(session, FigureSum, and_(FigureSum.kind == kind, FigureSum.month == month,
-                                              FigureSum.category == category, FigureSum.member_id == member),
-                     dict(kind=kind, month=month, category=category, member_id=member), n)
+        _add(session, FigureTally, TALLY_KEY, delta)
+        _add(session, FigureSum, SUM_KEY, sums)
         if ids:
             session.execute(delete(FigureClaim).where(FigureClaim.wish_id.in_(ids)))
             session.execute(delete(FigureWish).where(FigureWish.wish_id.in_(ids)))

@@ -15,17 +15,9 @@ from handlers.context import Context
 from models import FigureState, FigureSum, FigureTally, Person, Unit, Wish, WishEvent, utcnow
 from models.wish import ACTIVE, CLAIMED, COMPLETED, PUBLISHED
 
-from .test_figures_sql import MEMBERS, build_city
+from .test_figures_sql import MEMBERS, city  # noqa: F401 (city: the fixture)
 
 MONTHS = ("2026-11", "2026-10", "2025-02", None)
-
-
-@pytest.fixture
-def city(database_url):
-    db = Database(database_url)
-    build_city(db)
-    yield db
-    db.dispose()
 
 
 def _areas(session) -> list[tuple[figures.Narrow, figures.Area | None]]:
