@@ -125,11 +125,20 @@ class Settings:
             raw = environ.get(name) if name else None
             if not raw:
                 continue
-            value = _PARSE.get(spec.type, str)(raw)
+            try:
+                value = _PARSE.get(spec.type, str)(raw)
+            except ValueError as error:
+                if spec.type not in ("int", "float"):
+                    raise  # the parser's own message names the variable
+                raise ValueError(f"{name}: {raw!r} is not a number") from error
             values[spec.name] = value.rstrip("/") if spec.metadata["url"] else value
         if "secret_key" not in values:
             values["secret_key"] = _instance_secret_key()
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if self.proxy_hops < 0:
+            raise ValueError(f"WISHBOT_PROXY_HOPS: {self.proxy_hops} is not 0 or more")
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

@@ -40,3 +40,14 @@ def test_without_a_secret_key_the_environment_s_settings_keep_one_in_instance(tm
 def test_every_variable_is_named_once():
     names = [spec.metadata["env"] for spec in fields(Settings) if "env" in spec.metadata]
     assert len(names) == len(set(names)) >= 25
+
+
+def test_a_number_that_is_no_number_is_named_with_its_variable():
+    import pytest
+
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({"WISHBOT_PROXY_HOPS": "abc"})
+    assert str(refused.value) == "WISHBOT_PROXY_HOPS: 'abc' is not a number"
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({"WISHBOT_PROXY_HOPS": "-1"})
+    assert str(refused.value) == "WISHBOT_PROXY_HOPS: -1 is not 0 or more"
