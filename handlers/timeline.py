@@ -4,8 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Person, Wish, WishEvent, local_time
-from models.privacy import scrub
+from models import Wish, WishEvent, local_time
 from models.wish import STATUS_LABELS
 
 
@@ -26,22 +25,3 @@ def event_line(event: WishEvent) -> str:
     details = "，".join(filter(None, [change(event), event.note]))
     return (f"· {local_time(event.created_at):%m-%d %H:%M} {who}（{event.channel_label}）{event.label}"
             + (f"：{details}" if details else ""))
-
-
-def event_json(event: WishEvent, masked: Person | None = None) -> dict:
-    """For the API: with `masked` (the requester, for a reader without contact rights) their
-    name is masked, as actor too, and the note is scrubbed of their details and any number."""
-    actor = event.actor
-    note = scrub(event.note, masked) if masked is not None and event.note else event.note
-    return {
-        "at": local_time(event.created_at).isoformat(),
-        "actor": (actor.masked_name if masked is not None and actor.id == masked.id else actor.name)
-        if actor else None,
-        "channel": event.channel,
-        "channel_label": event.channel_label,
-        "action": event.action,
-        "label": event.label,
-        "before": event.before,
-        "after": event.after,
-        "note": note,
-    }

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from models import ApiToken
+from models import ApiToken, Person, Wish, WishEvent, local_time
+from models.privacy import scrub
+from models.scope import Scope
 from web.api import hash_token
 
 
@@ -149,8 +151,9 @@ def _varied_wishes(chat) -> None:
 
 
 def test_a_page_is_what_wish_json_gives_for_each_wish(app, chat, client):
-    """The page is built from plain rows; each item is exactly the JSON of /api/wishes/<n>
-    (wish_json over the loaded wish), for tokens with and without contacts and a scoped one."""
+    """The page is built from plain rows; each item, and /api/wishes/<n>, is exactly what
+    wish_json (an independent builder over the loaded ORM objects, below) makes of the wish,
+    for tokens with and without contacts and a scoped one."""
     import json
 
     from flask import jsonify
@@ -158,7 +161,6 @@ def test_a_page_is_what_wish_json_gives_for_each_wish(app, chat, client):
 
     from models import Community, Wish
     from models.scope import Scope
-    from web.api import wish_json
 
     _varied_wishes(chat)
     db = app.extensions["wishbot"].db
@@ -182,6 +184,7 @@ def test_a_page_is_what_wish_json_gives_for_each_wish(app, chat, client):
             expected = [wish_json(w, scope) for w in wishes]
         assert len(items) == (4 if name != "xincheng" else 2)
         assert items == expected, name
+        assert [get(client, f"/api/wishes/{w['id']}", f"t-{name}").json for w in expected] == expected, name
         # Byte for byte: the response is what jsonify makes of wish_json's items.
         with app.test_request_context():
             first = expected[:3]
@@ -198,3 +201,56 @@ def test_a_page_is_four_queries_whatever_its_size(app, world, client, token):
     counts = {limit: _queries_for(app, client, f"/api/wishes?limit={limit}", token)[0] for limit in (1, 7, 40)}
     assert counts == {1: 4, 7: 4, 40: 4}
     assert _queries_for(app, client, "/api/wishes?after=100", token)[0] == 2  # no items: no claims or timeline
+
+
+# --- an independent oracle: the JSON of one wish from its loaded ORM objects -------------------
+
+def event_json(event: WishEvent, masked: Person | None = None) -> dict:
+    """For the API: with `masked` (the requester, for a reader without contact rights) their
+    name is masked, as actor too, and the note is scrubbed of their details and any number."""
+    actor = event.actor
+    note = scrub(event.note, masked) if masked is not None and event.note else event.note
+    return {
+        "at": local_time(event.created_at).isoformat(),
+        "actor": (actor.masked_name if masked is not None and actor.id == masked.id else actor.name)
+        if actor else None,
+        "channel": event.channel,
+        "channel_label": event.channel_label,
+        "action": event.action,
+        "label": event.label,
+        "before": event.before,
+        "after": event.after,
+        "note": note,
+    }
+
+
+def wish_json(wish: Wish, scope: Scope) -> dict:
+    contacts = scope.may_see_contact(wish)
+    requester = wish.requester
+    return {
+        "id": wish.id,
+        "ref": wish.ref,
+        "status": wish.status,
+        "content": wish.content if contacts else scrub(wish.content, requester),
+        "category": wish.category,
+        "urgency": wish.urgency,
+        "slots": wish.slots,
+        "taken_slots": wish.taken_slots,
+        "community": wish.community.name,
+        "street": wish.community.street.name if wish.community.street else None,
+        "grid": wish.grid.name if wish.grid else None,
+        "requester": requester.name if contacts else requester.masked_name,
+        **({"requester_phone": requester.phone, "requester_address": requester.address} if contacts else {}),
+        "created_at": wish.created_at.isoformat(),
+        "published_at": wish.published_at.isoformat() if wish.published_at else None,
+        "completed_at": wish.completed_at.isoformat() if wish.completed_at else None,
+        "confirmed_at": wish.confirmed_at.isoformat() if wish.confirmed_at else None,
+        "rating": wish.rating,
+        "claims": [
+            {"openid": c.member.openid, "name": c.member.name, "status": c.status,
+             "unit": c.member.unit.name if c.member.unit else None,
+             "hours": c.hours, "hours_verified": c.hours_verified}
+            for c in wish.claims
+        ],
+        "timeline": [event_json(event, None if contacts else wish.requester) for event in wish.events],
+    }

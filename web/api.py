@@ -14,7 +14,6 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select, text
 from sqlalchemy.orm import aliased
 
-from handlers.timeline import event_json
 from models import ApiToken, Claim, Community, Grid, Person, Street, Unit, Wish, WishEvent, local_time
 from models.directory import mask_name
 from models.privacy import scrub
@@ -46,47 +45,16 @@ def _require_token(session) -> Scope:
     return Scope.of_token(stored)
 
 
-def wish_json(wish: Wish, scope: Scope) -> dict:
-    contacts = scope.may_see_contact(wish)
-    requester = wish.requester
-    return {
-        "id": wish.id,
-        "ref": wish.ref,
-        "status": wish.status,
-        "content": wish.content if contacts else scrub(wish.content, requester),
-        "category": wish.category,
-        "urgency": wish.urgency,
-        "slots": wish.slots,
-        "taken_slots": wish.taken_slots,
-        "community": wish.community.name,
-        "street": wish.community.street.name if wish.community.street else None,
-        "grid": wish.grid.name if wish.grid else None,
-        "requester": requester.name if contacts else requester.masked_name,
-        **({"requester_phone": requester.phone, "requester_address": requester.address} if contacts else {}),
-        "created_at": wish.created_at.isoformat(),
-        "published_at": wish.published_at.isoformat() if wish.published_at else None,
-        "completed_at": wish.completed_at.isoformat() if wish.completed_at else None,
-        "confirmed_at": wish.confirmed_at.isoformat() if wish.confirmed_at else None,
-        "rating": wish.rating,
-        "claims": [
-            {"openid": c.member.openid, "name": c.member.name, "status": c.status,
-             "unit": c.member.unit.name if c.member.unit else None,
-             "hours": c.hours, "hours_verified": c.hours_verified}
-            for c in wish.claims
-        ],
-        "timeline": [event_json(event, None if contacts else wish.requester) for event in wish.events],
-    }
-
-
 @api.get("/api/wishes/<number>")
 def get_wish(number: str):
+    """One wish, built as a page's items are."""
     with _db().reads() as session:
         scope = _require_token(session)
         wish_id = parse_id(number)
-        wish = session.get(Wish, wish_id) if wish_id else None
-        if wish is None or not scope.covers(wish):
+        items = _items(session, scope, scope.wishes(_page_query()).where(Wish.id == wish_id)) if wish_id else []
+        if not items:
             return jsonify(error="not found"), 404
-        return jsonify(wish_json(wish, scope))
+        return jsonify(items[0])
 
 
 PAGE_SIZE = 100
@@ -154,7 +122,8 @@ def _events_of(session, ids: list[int]) -> dict[int, list[dict]]:
 
 
 def _event_row_json(e, masked: _Requester | None) -> dict:
-    """event_json (handlers.timeline) from a plain row: the same keys, values and order."""
+    """One timeline row: with `masked` (the requester, for a token without contact rights) their
+    name is masked, as actor too, and the note is scrubbed of their details and any number."""
     note = e["note"]
     if masked is not None and note:
         note = scrub(note, masked)
@@ -175,7 +144,7 @@ def _event_row_json(e, masked: _Requester | None) -> dict:
 
 
 def _row_json(w, contacts: bool, claims: list, events: list) -> dict:
-    """wish_json from plain rows, for a scope with no person (an API token): the same JSON."""
+    """A wish's JSON from plain rows, for a scope with no person (an API token)."""
     requester = _Requester(w["requester_id"], w["requester_name"], w["requester_phone"], w["requester_address"])
     masked = None if contacts else requester
     return {
@@ -211,7 +180,7 @@ def list_wishes():
     """Wishes by id. Pages by cursor: `after` is the last id of the previous page (the answer's
     `next_after`), so a page deep in the list costs what the first one does; `offset` still works.
     Built from plain rows in a fixed number of queries (the token, the page, its claims, its
-    timeline), whatever the page's size; each item is what wish_json gives for the wish."""
+    timeline), whatever the page's size; each item is what /api/wishes/<n> gives for the wish."""
     with _db().reads() as session:
         scope = _require_token(session)
         query = scope.wishes(_page_query()).order_by(Wish.id)
@@ -226,16 +195,20 @@ def list_wishes():
             query = query.where(Wish.id > after)
         else:
             query = query.offset(parse_id(request.args.get("offset")) or 0)
-        rows = session.execute(query.limit(limit)).mappings().all()
-        ids = [w["id"] for w in rows]
-        claims = _claims_of(session, ids) if ids else {}
-        events = _events_of(session, ids) if ids else {}
-        # The listed wishes lie in the token's area, and a token names no person: its contact
-        # right is the same for each (Scope.may_see_contact).
-        contacts = scope.contacts
-        return jsonify(wishes=[_row_json(w, contacts, claims.get(w["id"], []), events.get(w["id"], []))
-                               for w in rows],
-                       count=len(rows), next_after=ids[-1] if len(rows) == limit else None)
+        items = _items(session, scope, query.limit(limit))
+        return jsonify(wishes=items, count=len(items), next_after=items[-1]["id"] if len(items) == limit else None)
+
+
+def _items(session, scope: Scope, query) -> list[dict]:
+    """The wishes `query` selects (from _page_query, in the scope) with their claims and
+    timelines: three statements whatever their number."""
+    rows = session.execute(query).mappings().all()
+    ids = [w["id"] for w in rows]
+    claims = _claims_of(session, ids) if ids else {}
+    events = _events_of(session, ids) if ids else {}
+    # The wishes lie in the token's area, and a token names no person: its contact right is the
+    # same for each (Scope.may_see_contact).
+    return [_row_json(w, scope.contacts, claims.get(w["id"], []), events.get(w["id"], [])) for w in rows]
 
 
 @api.get("/healthz")
