@@ -9,9 +9,9 @@ from sqlalchemy.orm import joinedload
 from bot.hours import find_hours
 from bot.router import CommandGroup
 from bot.text import split_first
-from models import BadInput, Claim, Registration, Wish
-from models.privacy import brief, shorten
-from models.wish import ACTIVE, PUBLISHED, format_hours
+from models import BadInput, Claim, Person, Registration, Wish
+from models.privacy import Contact, brief, shorten
+from models.wish import ACTIVE, PUBLISHED, format_hours, wish_ref
 from models.workflow import REGISTRATION_APPROVED
 
 from . import notices
@@ -36,8 +36,10 @@ def _open_wishes(in_community: bool, staff: bool, in_category: bool) -> Listing:
         condition.append(here)
     if in_category:
         condition.append(Wish.category == bindparam("category"))
-    return Listing(select(Wish).where(*condition).order_by(Wish.urgency.desc(), Wish.id)
-                   .options(joinedload(Wish.requester)))
+    return Listing(select(Wish.id, Wish.category, Wish.content, Person.id.label("requester_id"), Person.name,
+                          Person.phone, Person.address)
+                   .join(Person, Wish.requester_id == Person.id).where(*condition)
+                   .order_by(Wish.urgency.desc(), Wish.id), rows=True, counted=select(Wish.id).where(*condition))
 
 
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）", read_only=True)
@@ -55,8 +57,10 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     if not wishes:
         return page.empty_note(total, command)
     # An open list is read by anyone: every wish's text scrubbed (查询 shows more to those who may see it).
-    lines = [f"{w.ref}【{w.category or OTHER}】{brief(w.content, 24, w.requester)}（{w.requester.masked_name}）"
-             for w in wishes]
+    lines = []
+    for w in wishes:
+        requester = Contact(w.requester_id, w.name, w.phone, w.address)
+        lines.append(f"{wish_ref(w.id)}【{w.category or OTHER}】{brief(w.content, 24, requester)}（{requester.masked_name}）")
     footer = [page.more(total, command), f"想认领哪个，就回复「认领」加编号，比如：认领 {wishes[0].id}"]
     return "\n".join(["待认领的心愿：", *lines, *filter(None, footer)])
 

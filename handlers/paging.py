@@ -48,14 +48,18 @@ class Listing:
     evaluate once (a window count would drag every row's columns and joins through the sort).
     A page past the end has no row to carry it, so only then is the total asked on its own."""
 
-    def __init__(self, query: Select):
-        self._total = select(func.count()).select_from(query.order_by(None).subquery())
+    def __init__(self, query: Select, *, rows: bool = False, counted: Select | None = None):
+        """`rows`: the query selects columns, and a page is its plain rows (which cost a fraction
+        of loading mapped objects); else it selects one entity, and a page is those objects.
+        `counted`: what the total counts, when the query joins what counting need not read."""
+        self._total = select(func.count()).select_from((query if counted is None else counted).order_by(None).subquery())
         self._page = (query.add_columns(self._total.scalar_subquery())
                       .offset(bindparam("page_offset", type_=Integer)).limit(PAGE_SIZE))
+        self._rows = rows
 
     def page(self, session: Session, page: Page, **values) -> tuple[list, int]:
-        """The page's rows (one entity each) and the total."""
+        """The page's entities or rows (a row also carries the total, as its last column) and the total."""
         rows = session.execute(self._page, {**values, "page_offset": page.offset}).all()
         if rows:
-            return [row[0] for row in rows], rows[0][1]
+            return (rows if self._rows else [row[0] for row in rows]), rows[0][-1]
         return [], (session.scalar(self._total, values) or 0) if page.number > 1 else 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -90,7 +91,68 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
 
 
-class Person(Timestamped, Base):
+class PersonFacts:
+    """What a person is, read from plain attributes (id, name, roles, window_until, ...): the rules
+    the mapped Person and the read path's Sender (a plain row) share, written once."""
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_set.intersection(roles))
+
+    @property
+    def is_staff(self) -> bool:
+        return self.has_role(*STAFF_ROLES)
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    def needs_hearing(self, channel: str, now: datetime, *, message: bool, event: str = "") -> bool:
+        """Whether Person.heard_from would change what matters (see WINDOW_REFRESH)."""
+        if self.last_channel != channel:
+            return True
+        if channel != "wechat":
+            return False
+        if event == "unsubscribe":
+            return True
+        if message:
+            return (not self.window_open(now) or self.window_sends < MESSAGE_SENDS
+                    or self._window_end() < now + MESSAGE_WINDOW - WINDOW_REFRESH)
+        return event in ("subscribe", "scan", "click") and not self.window_open(now)
+
+    def _window_end(self) -> datetime:
+        until = self.window_until
+        return until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+
+    def window_open(self, now: datetime) -> bool | None:
+        """Whether a customer-service message may reach them now; None when they have never
+        written since this was recorded (then WeChat's answer tells)."""
+        if self.window_until is None:
+            return None
+        return self._window_end() > now and self.window_sends > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Sender(PersonFacts):
+    """A person as a read-only chat answer needs them, from one plain row: what they are and
+    where, without the mapped object's cost (composition/conversation.py)."""
+
+    id: int
+    name: str
+    roles: str
+    community_id: int | None
+    grid_id: int | None
+    unit_id: int | None
+    last_channel: str | None
+    window_until: datetime | None
+    window_sends: int
+    grid_community_id: int | None  # see Person.grid_community_id
+
+
+class Person(PersonFacts, Timestamped, Base):
     """Anyone the bot knows. A person may hold several roles ("resident,member")."""
 
     __tablename__ = "person"
@@ -113,25 +175,15 @@ class Person(Timestamped, Base):
     grid: Mapped[Optional[Grid]] = relationship()
     unit: Mapped[Optional[Unit]] = relationship()
 
-    @property
-    def role_set(self) -> frozenset[str]:
-        return frozenset(r for r in self.roles.split(",") if r)
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.role_set.intersection(roles))
-
     def add_role(self, role: str) -> None:
         if role not in ROLES:
             raise BadInput(f"没有这个角色：{role}")
         self.roles = ",".join(sorted(self.role_set | {role}))
 
     @property
-    def is_staff(self) -> bool:
-        return self.has_role(*STAFF_ROLES)
-
-    @property
-    def masked_name(self) -> str:
-        return mask_name(self.name)
+    def grid_community_id(self) -> int | None:
+        """The community of their grid; their own when they have no grid."""
+        return self.grid.community_id if self.grid is not None else self.community_id
 
     # --- how to reach them ----------------------------------------------------------------
 
@@ -159,30 +211,6 @@ class Person(Timestamped, Base):
             self.window_until, self.window_sends = now + MESSAGE_WINDOW, MESSAGE_SENDS
         elif event in ("subscribe", "scan", "click") and not self.window_open(now):
             self.window_until, self.window_sends = now + EVENT_WINDOW, EVENT_SENDS
-
-    def needs_hearing(self, channel: str, now: datetime, *, message: bool, event: str = "") -> bool:
-        """Whether heard_from would change what matters (see WINDOW_REFRESH)."""
-        if self.last_channel != channel:
-            return True
-        if channel != "wechat":
-            return False
-        if event == "unsubscribe":
-            return True
-        if message:
-            return (not self.window_open(now) or self.window_sends < MESSAGE_SENDS
-                    or self._window_end() < now + MESSAGE_WINDOW - WINDOW_REFRESH)
-        return event in ("subscribe", "scan", "click") and not self.window_open(now)
-
-    def _window_end(self) -> datetime:
-        until = self.window_until
-        return until if until.tzinfo else until.replace(tzinfo=timezone.utc)
-
-    def window_open(self, now: datetime) -> bool | None:
-        """Whether a customer-service message may reach them now; None when they have never
-        written since this was recorded (then WeChat's answer tells)."""
-        if self.window_until is None:
-            return None
-        return self._window_end() > now and self.window_sends > 0
 
     def window_closed(self, now: datetime) -> None:
         self.window_until, self.window_sends = now, 0

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
-from .directory import Person
+from .directory import Person, mask_name
 
 _D = "[0-9０-９]"  # a digit, half- or full-width
 _S = "[ \u3000\\-－–—]?"  # at most one separator between digits
@@ -38,6 +39,20 @@ _LOCAL = re.compile(f"{_EDGE_BEFORE}{_D}{{3,4}}{_S}{_D}{{4}}{_EDGE_AFTER}")
 _DOOR = re.compile(f"(?<=[路街巷弄道村里同区园苑院])\\s*{_D}+(?=\\s*号)|{_D}+(?=\\s*(?:号楼|号院|栋|幢|单元|室|楼|层))")
 # A cut inside a number (or its mask) drops the whole number: half a number is noise, never a clue.
 _NUMBER_OR_MASK = re.compile(f"(?:{_D}|[*＊])(?:[ \\-－]?(?:{_D}|[*＊]))*")
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """What scrub reads of a person (and the masked name a group sees), from a plain row."""
+
+    id: int
+    name: str
+    phone: str | None
+    address: str | None
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
 
 
 def _plain_digits(text: str) -> str:
@@ -68,7 +83,7 @@ def _mask_door(match: re.Match) -> str:
     return "*"
 
 
-def scrub(text: str | None, *people: Person | None) -> str:
+def scrub(text: str | None, *people: Person | Contact | None) -> str:
     """The text with these people's phone, address and full name masked, and every phone or ID
     number in it masked (`139****2222`)."""
     text = text or ""
@@ -96,6 +111,6 @@ def shorten(text: str, limit: int) -> str:
     return text[:cut].rstrip() + "…"
 
 
-def brief(text: str | None, limit: int, *people: Person | None) -> str:
+def brief(text: str | None, limit: int, *people: Person | Contact | None) -> str:
     """Scrubbed, then shortened — never the other way round."""
     return shorten(scrub(text, *people), limit)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from .directory import Community, Grid, Person
+from .directory import Community, Grid, Person, PersonFacts
 from .errors import NotAllowed
 from .messaging import ApiToken, Notice
 from .staff import StaffUser
@@ -46,15 +46,14 @@ class Scope:
         return cls(ALL)
 
     @classmethod
-    def of_person(cls, person: Person) -> "Scope":
+    def of_person(cls, person: PersonFacts) -> "Scope":
         """A chat person: admins everywhere; grid workers their grid (their community when they
         have none: that is how community staff act in chat); everyone else no area."""
         if person.has_role("admin"):
             return cls(ALL, person_id=person.id)
         if person.has_role("gridworker"):
             if person.grid_id is not None:
-                community_id = person.grid.community_id if person.grid is not None else person.community_id
-                return cls(GRID, community_id, person.grid_id, person.id)
+                return cls(GRID, person.grid_community_id, person.grid_id, person.id)
             if person.community_id is not None:
                 return cls(COMMUNITY, person.community_id, None, person.id)
         return cls(NONE, person_id=person.id)

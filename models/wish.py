@@ -92,6 +92,9 @@ class Wish(Timestamped, Base):
         # An area's wishes in id order: a community's or grid's ledger export walks these.
         Index("ix_wish_community_id_id", "community_id", "id"),
         Index("ix_wish_grid_id_id", "grid_id", "id"),
+        # 心愿列表: a community's open wishes, most urgent first, and how many there are.
+        Index("ix_wish_open_list", "community_id", text("urgency DESC"), "id",
+              sqlite_where=text(f"status = '{PUBLISHED}'"), postgresql_where=text(f"status = '{PUBLISHED}'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     content: Mapped[str] = mapped_column(Text)

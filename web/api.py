@@ -8,15 +8,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select, text
 from sqlalchemy.orm import aliased
 
 from models import ApiToken, Claim, Community, Grid, Person, Street, Unit, Wish, WishEvent, local_time
 from models.directory import mask_name
-from models.privacy import scrub
+from models.privacy import Contact, scrub
 from models.scope import Scope
 from models.wish import ACTIVE, CHANNEL_LABELS, COMPLETED, EVENT_LABELS, wish_ref
 from web.common import clean_text, parse_id
@@ -61,29 +59,15 @@ PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 
 
-@dataclass(frozen=True)
-class _Requester:
-    """What scrub and the timeline read of a requester, from a plain row."""
-
-    id: int
-    name: str
-    phone: str | None
-    address: str | None
-
-    @property
-    def masked_name(self) -> str:
-        return mask_name(self.name)
-
-
-_Street, _Requesters, _Members, _Units, _Actors = (aliased(Street), aliased(Person), aliased(Person),
+_Street, Contacts, _Members, _Units, _Actors = (aliased(Street), aliased(Person), aliased(Person),
                                                    aliased(Unit), aliased(Person))
 # A page's wishes with their community, street, grid and requester: one row each.
 PAGE_COLUMNS = (
     Wish.id, Wish.status, Wish.content, Wish.category, Wish.urgency, Wish.slots, Wish.created_at,
     Wish.published_at, Wish.completed_at, Wish.confirmed_at, Wish.rating, Wish.requester_id,
     Community.name.label("community"), _Street.name.label("street"), Grid.name.label("grid"),
-    _Requesters.name.label("requester_name"), _Requesters.phone.label("requester_phone"),
-    _Requesters.address.label("requester_address"),
+    Contacts.name.label("requester_name"), Contacts.phone.label("requester_phone"),
+    Contacts.address.label("requester_address"),
 )
 
 
@@ -92,7 +76,7 @@ def _page_query():
             .join(Community, Wish.community_id == Community.id)
             .outerjoin(_Street, Community.street_id == _Street.id)
             .outerjoin(Grid, Wish.grid_id == Grid.id)
-            .join(_Requesters, Wish.requester_id == _Requesters.id))
+            .join(Contacts, Wish.requester_id == Contacts.id))
 
 
 def _claims_of(session, ids: list[int]) -> dict[int, list[dict]]:
@@ -121,7 +105,7 @@ def _events_of(session, ids: list[int]) -> dict[int, list[dict]]:
     return events
 
 
-def _event_row_json(e, masked: _Requester | None) -> dict:
+def _event_row_json(e, masked: Contact | None) -> dict:
     """One timeline row: with `masked` (the requester, for a token without contact rights) their
     name is masked, as actor too, and the note is scrubbed of their details and any number."""
     note = e["note"]
@@ -145,7 +129,7 @@ def _event_row_json(e, masked: _Requester | None) -> dict:
 
 def _row_json(w, contacts: bool, claims: list, events: list) -> dict:
     """A wish's JSON from plain rows, for a scope with no person (an API token)."""
-    requester = _Requester(w["requester_id"], w["requester_name"], w["requester_phone"], w["requester_address"])
+    requester = Contact(w["requester_id"], w["requester_name"], w["requester_phone"], w["requester_address"])
     masked = None if contacts else requester
     return {
         "id": w["id"],
