@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 
 import redis
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
@@ -49,6 +49,7 @@ from bot.jobs import QUEUE_NAME
 from handlers import directory
 from models import Claim, Person, Wish
 from models.base import utcnow
+from models.wish import PUBLISHED, WITHDRAWN
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/wishbot_bench_webhook"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -182,6 +183,14 @@ def add_published(db: Database, count: int) -> list[int]:
         session.add_all(wishes)
         session.flush()
         return [w.id for w in wishes]
+
+
+def withdraw_unclaimed(db: Database, wish_ids: list[int]) -> None:
+    """The claim pool a write phase did not reach leaves the list: a phase publishes thousands
+    more wishes than it claims (it cannot know how many it will send), and the read mix should
+    browse the community it was seeded with, not ten thousand open wishes."""
+    with db.transaction() as session:
+        session.execute(update(Wish).where(Wish.id.in_(wish_ids), Wish.status == PUBLISHED).values(status=WITHDRAWN))
 
 
 # --- servers and load -------------------------------------------------------------------------
@@ -448,6 +457,7 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
                     if mix == "write" and target == "wishbot":
                         sent = sent_messages(messages, phase, args.wrk_threads)
                         problems += check_wishes(db, client, [m for m in sent if m.text.startswith("许愿")], tag)
+                        withdraw_unclaimed(db, world.to_claim)
             lines.append(result.line(f"{backend} {mix}"))
             figures[f"{backend} {mix}"] = result.ratio()
             print(lines[-1], flush=True)

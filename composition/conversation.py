@@ -78,13 +78,16 @@ def fit_reply(reply: str | None) -> str | None:
 class Conversation:
     def __init__(self, db: Database, after_commit: Callable[[list[Notice], list[tuple[str, int]]], None],
                  router: Router, understand: Callable[[Context, str], str | None], points_per_hour: float = 1.0,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, note_heard: Callable[[str], None] | None = None):
         self.db = db
         self.settings = settings
         self.after_commit = after_commit  # (outbox rows, (job name, id) pairs) once committed
         self.router = router
         self.understand = understand  # text that is no command: a wish in the resident's own words?
         self.points_per_hour = points_per_hour
+        # Records a read-only message's hearing (`id:channel:message:event:unix time`, see
+        # bot.jobs.NOTE_HEARD) at once; without it, a job does after the answer.
+        self.note_heard = note_heard
 
     def handle(self, inbound: Inbound, guard: Guard | None = None) -> str | None:
         """The reply text for one delivery (None: no reply)."""
@@ -144,11 +147,19 @@ class Conversation:
             except UserError as refusal:
                 reply = refusal.reply
             stale = person.needs_hearing(inbound.channel, now, **_hearing(inbound))
-        if stale:  # rarely (the window is kept to the hour), and by a job: this path takes no write lock
-            hearing = _hearing(inbound)
-            self.after_commit([], [(NOTE_HEARD, f"{person.id}:{inbound.channel}:{int(hearing['message'])}:"
-                                                f"{hearing['event']}:{int(now.timestamp())}")])
+        if stale:  # rarely: the window is kept to the hour
+            self._note_heard(_hearing_of(person.id, inbound, now))
         return fit_reply(reply)
+
+    def _note_heard(self, hearing: str) -> None:
+        if self.note_heard is None:
+            self.after_commit([], [(NOTE_HEARD, hearing)])
+            return
+        try:
+            self.note_heard(hearing)
+        except Exception as error:  # the row is held by a long transaction, or the database away
+            log.warning("noting hearing %s at once failed (%s); left to its job", hearing, error)
+            self.after_commit([], [(NOTE_HEARD, hearing)])
 
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:
@@ -233,6 +244,11 @@ class Conversation:
 def _identity(inbound: Inbound):
     """The column that holds the sender's identity on this channel."""
     return Person.wecom_userid if inbound.channel == "wecom" else Person.openid
+
+
+def _hearing_of(person_id: int, inbound: Inbound, now) -> str:
+    hearing = _hearing(inbound)
+    return f"{person_id}:{inbound.channel}:{int(hearing['message'])}:{hearing['event']}:{int(now.timestamp())}"
 
 
 def _hearing(inbound: Inbound) -> dict:

@@ -24,6 +24,7 @@ from .conversation import Conversation
 
 log = logging.getLogger(__name__)
 RETAG = "wishbot.retag"  # session.info key: people whose roles changed in this transaction
+HEARING_LOCK_WAIT = "100ms"  # how long a reply may wait to note its sender's window (PostgreSQL)
 
 
 class Runtime:
@@ -127,8 +128,13 @@ class Runtime:
 
     @cached_property
     def conversation(self) -> Conversation:
+        # A read-only message whose sender's window is due to be noted: PostgreSQL writes the one row
+        # at once, in a short transaction of its own that holds up no other writer, for less than
+        # queueing and running a job costs; on SQLite, whose one write lock every writer queues
+        # on, a job writes it after the answer (composition/conversation.py).
         return Conversation(self.db, self.after_commit, ROUTER, understand,
-                            points_per_hour=self.settings.points_per_hour, settings=self.settings)
+                            points_per_hour=self.settings.points_per_hour, settings=self.settings,
+                            note_heard=None if self.db.is_sqlite else self.note_heard_at_once)
 
     @cached_property
     def pacer(self):
@@ -239,13 +245,25 @@ class Runtime:
 
     def note_heard(self, hearing: str) -> None:
         """Record that a person wrote (`id:channel:message:event:unix time`), for a read-only
-        message that was answered without a write."""
+        message answered without a write: by its job (which may wait for the row)."""
+        self._note_heard(hearing)
+
+    def note_heard_at_once(self, hearing: str) -> None:
+        """The same on a reply's path (PostgreSQL): never waiting long for a row another
+        transaction holds; a lock wait past HEARING_LOCK_WAIT raises, and its job is queued instead."""
+        self._note_heard(hearing, lock_wait=HEARING_LOCK_WAIT)
+
+    def _note_heard(self, hearing: str, lock_wait: str | None = None) -> None:
         from datetime import datetime, timezone
+
+        from sqlalchemy import text
 
         from models import Person
 
         person_id, channel, message, event, stamp = hearing.split(":")
         with self.db.transaction() as session:
+            if lock_wait is not None:
+                session.execute(text(f"SET LOCAL lock_timeout = '{lock_wait}'"))
             person = session.get(Person, int(person_id))
             if person is not None:
                 person.heard_from(channel, datetime.fromtimestamp(int(stamp), timezone.utc),

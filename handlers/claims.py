@@ -4,14 +4,13 @@ from __future__ import annotations
 import functools
 
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import joinedload
 
 from bot.hours import find_hours
 from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Claim, Person, Registration, Wish
 from models.privacy import Contact, brief, shorten
-from models.wish import ACTIVE, PUBLISHED, format_hours, wish_ref
+from models.wish import ACTIVE, PUBLISHED, claim_label, format_hours, wish_ref
 from models.workflow import REGISTRATION_APPROVED
 
 from . import notices
@@ -42,6 +41,11 @@ def _open_wishes(in_community: bool, staff: bool, in_category: bool) -> Listing:
                    .order_by(Wish.urgency.desc(), Wish.id), rows=True, counted=select(Wish.id).where(*condition))
 
 
+def _requester(row) -> Contact:
+    """The requester of a listed wish, from the columns the listings select with it."""
+    return Contact(row.requester_id, row.name, row.phone, row.address)
+
+
 @group.command("心愿列表", roles={"member"}, usage="心愿列表 —— 看看可以认领的心愿（心愿列表 2 看第2页）", read_only=True)
 def list_open_wishes(ctx: Context, args: str) -> str:
     category, page = take_page(args)
@@ -57,10 +61,8 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     if not wishes:
         return page.empty_note(total, command)
     # An open list is read by anyone: every wish's text scrubbed (查询 shows more to those who may see it).
-    lines = []
-    for w in wishes:
-        requester = Contact(w.requester_id, w.name, w.phone, w.address)
-        lines.append(f"{wish_ref(w.id)}【{w.category or OTHER}】{brief(w.content, 24, requester)}（{requester.masked_name}）")
+    lines = [f"{wish_ref(w.id)}【{w.category or OTHER}】{brief(w.content, 24, _requester(w))}（{_requester(w).masked_name}）"
+             for w in wishes]
     footer = [page.more(total, command), f"想认领哪个，就回复「认领」加编号，比如：认领 {wishes[0].id}"]
     return "\n".join(["待认领的心愿：", *lines, *filter(None, footer)])
 
@@ -98,8 +100,11 @@ def complete_claim(ctx: Context, args: str) -> str:
 
 
 
-_MY_CLAIMS = Listing(select(Claim).where(Claim.member_id == bindparam("member")).order_by(Claim.id.desc())
-                     .options(joinedload(Claim.wish).joinedload(Wish.requester)))
+_MY_CLAIMS = Listing(select(Claim.status, Wish.id, Wish.content, Person.id.label("requester_id"), Person.name,
+                            Person.phone, Person.address)
+                     .join(Wish, Claim.wish_id == Wish.id).join(Person, Wish.requester_id == Person.id)
+                     .where(Claim.member_id == bindparam("member")).order_by(Claim.id.desc()),
+                     rows=True, counted=select(Claim.id).where(Claim.member_id == bindparam("member")))
 
 
 @group.command("我的认领", roles={"member"}, usage="我的认领 —— 查看我认领的心愿", read_only=True)
@@ -111,8 +116,8 @@ def list_my_claims(ctx: Context, args: str) -> str:
     if not claims:
         return page.empty_note(total, "我的认领")
     # As written while the claim is active; scrubbed once it ended.
-    lines = [f"{c.wish.ref} {shorten(c.wish.content, 20) if c.status == ACTIVE else brief(c.wish.content, 20, c.wish.requester)}"
-             f" —— {c.status_label}" for c in claims]
+    lines = [f"{wish_ref(c.id)} {shorten(c.content, 20) if c.status == ACTIVE else brief(c.content, 20, _requester(c))}"
+             f" —— {claim_label(c.status)}" for c in claims]
     return "\n".join(["您的认领：", *lines, *filter(None, [page.more(total, "我的认领")])])
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select, text, update
 
 from bot.db import ReadOnlyViolation
-from models import ProcessedMessage, Unit, Wish
+from models import Person, ProcessedMessage, Unit, Wish
 
 from .conftest import wait_for
 
@@ -66,6 +66,45 @@ def test_read_only_commands_answer_while_another_process_holds_the_write_lock(ch
         lock.release()
 
 
+def window_sends(app, openid: str) -> int:
+    with app.extensions["wishbot"].db.reads() as session:
+        return session.scalar(select(Person.window_sends).where(Person.openid == openid))
+
+
+def forget_window(app, openid: str) -> None:
+    with app.extensions["wishbot"].db.transaction() as session:
+        session.execute(update(Person).where(Person.openid == openid).values(window_until=None, window_sends=0))
+
+
+def test_a_read_only_message_notes_its_senders_window_at_once_on_postgresql(chat, app):
+    chat.say("o-li", "帮助")
+    chat.settle()
+    forget_window(app, "o-li")
+    assert chat.say("o-li", "帮助").startswith("您可以发：")
+    if not app.extensions["wishbot"].db.is_sqlite:
+        assert window_sends(app, "o-li") == 5  # before any job ran
+    chat.settle()
+    wait_for(lambda: window_sends(app, "o-li") == 5)
+
+
+def test_a_read_only_answer_does_not_wait_for_its_senders_row_and_the_window_is_noted_later(chat, app):
+    chat.say("o-li", "帮助")
+    chat.settle()
+    forget_window(app, "o-li")
+    db = app.extensions["wishbot"].db
+    holder = db.engine.connect()
+    holder.begin()  # on SQLite, the write lock
+    holder.execute(select(Person.id).where(Person.openid == "o-li").with_for_update())
+    try:
+        assert answered_within(2, lambda: chat.say("o-li", "帮助")).startswith("您可以发：")
+        assert window_sends(app, "o-li") == 0
+    finally:
+        holder.rollback()
+        holder.close()
+    chat.settle()
+    wait_for(lambda: window_sends(app, "o-li") == 5)  # by the job the answer left it to
+
+
 def test_a_read_only_command_records_nothing_and_its_retry_reads_again(chat, app):
     publish(chat, 1)
     recorded = count(app, ProcessedMessage)
@@ -121,6 +160,7 @@ def test_answers_cost_the_same_queries_for_one_wish_or_many(chat, app, command):
     for number in publish(chat, 8)[:4]:
         assert chat.say("o-li", f"认领 {number}").startswith("认领成功")
     assert chat.say("o-chen", f"认领 {shared}").startswith("认领成功")
+    ask()  # the claims' notices used sends of o-li's window: this read notes it again (at once on PostgreSQL)
     assert statements(app, ask) == few <= (2 if command != "查询" else 3)  # the sender, then the answer
 
 
