@@ -1,8 +1,8 @@
 """One message, one transaction: deduplicate, find the sender, route, reply.
 
 A retried delivery (same message key) hits the unique constraint on ProcessedMessage and
-gets the stored reply. A UserError rolls back the handler's changes (a savepoint) but the
-delivery is still recorded with its reply. Any other error rolls everything back, is logged,
+gets the stored reply. A UserError rolls back the handler's changes, and the delivery is then
+recorded with its reply in a transaction of its own. Any other error rolls everything back, is logged,
 and the user gets a polite "busy" answer — never the exception text, never silence.
 
 A command that only reads (`read_only` in the router: lists, 查询, 帮助) from a sender already
@@ -167,30 +167,40 @@ class Conversation:
 
     def _handle_once(self, inbound: Inbound, guard: Guard | None = None
                      ) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
+        try:
+            with self.db.transaction() as session:
+                record = self._record(session, inbound)
+                person = self._sender(session, inbound)
+                ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
+                              router=self.router, points_per_hour=self.points_per_hour, settings=self.settings)
+                self._check(guard, session, person)
+                reply = self._route(ctx, inbound)
+                self._check(guard, session, person)  # what the handler did may be out of bounds
+                record.reply = reply = fit_reply(reply)
+                return reply, ctx.notices, ctx.jobs
+        except UserError as refusal:
+            return self._refuse(inbound, fit_reply(refusal.reply)), [], []
+
+    def _refuse(self, inbound: Inbound, reply: str | None) -> str | None:
+        """A refused command changes nothing but the delivery's record (and who wrote): its whole
+        transaction was rolled back, so they are recorded in one of their own. Refusals are rare;
+        a savepoint around every handler cost each message more than this costs the few."""
         with self.db.transaction() as session:
-            # Recorded first, with no look beforehand: a retry of a delivery already answered
-            # fails on the unique key at once, and a concurrent retry waits on it until this one
-            # commits, then fails; either rolls back having done nothing and answers with the
-            # stored reply (handle). Recorded last, both would run the command and use up wish
-            # numbers.
-            record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
-            session.add(record)
-            session.flush()
-            person = self._sender(session, inbound)
-            ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
-                          router=self.router, points_per_hour=self.points_per_hour, settings=self.settings)
-            try:
-                with session.begin_nested():
-                    self._check(guard, session, person)
-                    reply = self._route(ctx, inbound)
-                    self._check(guard, session, person)  # what the handler did may be out of bounds
-            except UserError as refusal:
-                ctx.notices.clear()
-                ctx.jobs.clear()
-                reply = refusal.reply
-            record.reply = reply = fit_reply(reply)
-            session.flush()
-            return reply, ctx.notices, ctx.jobs
+            self._record(session, inbound).reply = reply
+            self._sender(session, inbound)
+        return reply
+
+    @staticmethod
+    def _record(session: Session, inbound: Inbound) -> ProcessedMessage:
+        """The delivery, recorded first with no look beforehand: a retry of a delivery already
+        answered fails on the unique key at once, and a concurrent retry waits on it until this
+        one commits, then fails; either rolls back having done nothing and answers with the
+        stored reply (handle). Recorded last, both would run the command and use up wish
+        numbers."""
+        record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
+        session.add(record)
+        session.flush()
+        return record
 
     @staticmethod
     def _check(guard: Guard | None, session: Session, person: PersonFacts) -> None:
