@@ -23,7 +23,9 @@ from models.wish import NOTE_LIMIT
 def _wish_by_number(for_update: bool, load: tuple):
     """Built once per shape: building and keying a statement costs more than running it."""
     query = select(Wish).where(Wish.id == bindparam("number")).options(*load)
-    return query.with_for_update() if for_update else query
+    # Only the wish's row: what `load` joins in is read, never locked (PostgreSQL also refuses to
+    # lock the nullable side of an outer join).
+    return query.with_for_update(of=Wish) if for_update else query
 
 
 @dataclass
