@@ -233,13 +233,17 @@ class RQJobs(Jobs):
     def call_many(self, jobs: list[Job]) -> bool:
         """All the jobs in two round trips, whatever their number (which of them will run anyway,
         then one pipeline for the others), instead of several each: a message's notices are
-        handed over while its reply waits. All are taken, or none (False: the relay will)."""
+        handed over while its reply waits. All are taken, or none (False: the relay will).
+        Redis is not asked about a private row's send_notice: it is asked for when its row was
+        just committed or made pending again (its job is new, or done with the row), or by the
+        relay, which looked first (requeue) — so a message whose notices are all private costs
+        one round trip."""
         # one job per unit of work; an unknown name is refused here, before Redis is asked
         by_id = {job_id(name, arg): (name, arg, self._options(name, arg)) for name, arg in jobs}
         if not by_id:
             return True
         try:
-            will_run = self._will_run(list(by_id))
+            will_run = self._will_run([key for key, (name, _, _) in by_id.items() if name != SEND_NOTICE])
             todo = [self.queue.prepare_data("worker.run", (name, arg), timeout=options.pop("job_timeout", None),
                                             **options)
                     for key, (name, arg, options) in by_id.items() if key not in will_run]
@@ -271,6 +275,8 @@ class RQJobs(Jobs):
         return [row.id for row in again]
 
     def _will_run(self, job_ids: list[str]) -> set[str]:
+        if not job_ids:
+            return set()
         from rq.job import Job as RQJob
 
         jobs = RQJob.fetch_many(job_ids, connection=self.queue.connection)
