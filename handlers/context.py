@@ -108,7 +108,6 @@ class Context:
         Returns what the rule returned."""
         before = None if new else wish.status
         result = rule() if rule is not None else None
-        self.session.flush()
         self.log(wish, action, before, note() if callable(note) else note)
         if announce is not None:
             extra = () if result is None else (result,)
