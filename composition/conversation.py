@@ -169,8 +169,7 @@ class Conversation:
                      ) -> tuple[str | None, list[Notice], list[tuple[str, int]]]:
         try:
             with self.db.transaction() as session:
-                record = self._record(session, inbound)
-                person = self._sender(session, inbound)
+                record, person = self._delivery(session, inbound)
                 ctx = Context(session=session, person=person, channel=inbound.channel, inbound=inbound,
                               router=self.router, points_per_hour=self.points_per_hour, settings=self.settings)
                 self._check(guard, session, person)
@@ -186,21 +185,22 @@ class Conversation:
         transaction was rolled back, so they are recorded in one of their own. Refusals are rare;
         a savepoint around every handler cost each message more than this costs the few."""
         with self.db.transaction() as session:
-            self._record(session, inbound).reply = reply
-            self._sender(session, inbound)
+            record, _person = self._delivery(session, inbound)
+            record.reply = reply
         return reply
 
-    @staticmethod
-    def _record(session: Session, inbound: Inbound) -> ProcessedMessage:
-        """The delivery, recorded first with no look beforehand: a retry of a delivery already
-        answered fails on the unique key at once, and a concurrent retry waits on it until this
-        one commits, then fails; either rolls back having done nothing and answers with the
-        stored reply (handle). Recorded last, both would run the command and use up wish
-        numbers."""
+    def _delivery(self, session: Session, inbound: Inbound) -> tuple[ProcessedMessage, Person]:
+        """The delivery's record and its sender (heard from), written in one flush before the
+        command runs, with no look for the delivery beforehand: a retry of a delivery already
+        answered fails on the record's unique key at once, and a concurrent retry waits on it
+        (or on the sender's row) until this one commits, then fails; either rolls back having
+        done nothing and answers with the stored reply (handle). Recorded after the command,
+        both would run it and use up wish numbers."""
+        person = self._sender(session, inbound)
         record = ProcessedMessage(key=inbound.message_key, sender=inbound.sender, text=inbound.text)
         session.add(record)
         session.flush()
-        return record
+        return record, person
 
     @staticmethod
     def _check(guard: Guard | None, session: Session, person: PersonFacts) -> None:
@@ -219,7 +219,6 @@ class Conversation:
             person = Person(name=NEW_PERSON_NAME, roles="resident")
             setattr(person, _identity(inbound).key, inbound.sender)
             session.add(person)
-            session.flush()
         person.heard_from(inbound.channel, utcnow(), **_hearing(inbound))
         return person
 
