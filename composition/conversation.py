@@ -8,7 +8,8 @@ and the user gets a polite "busy" answer — never the exception text, never sil
 A command that only reads (`read_only` in the router: lists, 查询, 帮助) from a sender already
 known skips all of that: it is answered from committed data through Database.reads(), takes no
 write lock and records nothing, so a retry simply reads again. Only what changes data needs
-the recorded answer.
+the recorded answer. (The sender's 48-hour window is noted apart from the answer, when due:
+see Conversation._note_heard.)
 """
 from __future__ import annotations
 
