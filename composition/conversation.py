@@ -153,14 +153,14 @@ class Conversation:
         return fit_reply(reply)
 
     def _note_heard(self, hearing: str) -> None:
-        if self.note_heard is None:
-            self.after_commit([], [(NOTE_HEARD, hearing)])
-            return
-        try:
-            self.note_heard(hearing)
-        except Exception as error:  # the row is held by a long transaction, or the database away
-            log.warning("noting hearing %s at once failed (%s); left to its job", hearing, error)
-            self.after_commit([], [(NOTE_HEARD, hearing)])
+        """At once where the runtime can; else, or when that fails, by the note_heard job."""
+        if self.note_heard is not None:
+            try:
+                self.note_heard(hearing)
+                return
+            except Exception as error:  # the row is held by a long transaction, or the database away
+                log.warning("noting hearing %s at once failed (%s); left to its job", hearing, error)
+        self.after_commit([], [(NOTE_HEARD, hearing)])
 
     def _stored(self, key: str) -> ProcessedMessage | None:
         with self.db.sessions() as session:

@@ -65,8 +65,10 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     if not wishes:
         return page.empty_note(total, command)
     # An open list is read by anyone: every wish's text scrubbed (查询 shows more to those who may see it).
-    lines = [f"{wish_ref(w.id)}【{w.category or OTHER}】{brief(w.content, 24, _requester(w))}（{_requester(w).masked_name}）"
-             for w in wishes]
+    lines = []
+    for w in wishes:
+        requester = _requester(w)
+        lines.append(f"{wish_ref(w.id)}【{w.category or OTHER}】{brief(w.content, 24, requester)}（{requester.masked_name}）")
     footer = [page.more(total, command), f"想认领哪个，就回复「认领」加编号，比如：认领 {wishes[0].id}"]
     return "\n".join(["待认领的心愿：", *lines, *filter(None, footer)])
 
