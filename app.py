@@ -5,6 +5,7 @@ import gc
 import logging
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.settings import Settings
@@ -46,8 +47,19 @@ def _webhook_app(app: Flask) -> Flask:
     hook = Flask(__name__)
     hook.config = app.config  # one configuration: the body limit, TESTING
     hook.extensions["wishbot"] = app.extensions["wishbot"]
+    hook.session_interface = _NoSessions()
     hook.register_blueprint(webhook)
     return hook
+
+
+class _NoSessions(SessionInterface):
+    """Every request gets Flask's null session: no cookie is read, signed or written."""
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        pass
 
 
 def _paths(hook: Flask) -> frozenset[str]:

@@ -59,7 +59,11 @@ class Listing:
 
     def page(self, session: Session, page: Page, **values) -> tuple[list, int]:
         """The page's entities or rows (a row also carries the total, as its last column) and the total."""
-        rows = session.execute(self._page, {**values, "page_offset": page.offset}).all()
+        if self._rows:  # plain rows need none of the ORM's machinery: straight to the connection
+            session.flush()  # what session.execute would autoflush (nothing, in a read)
+            rows = session.connection().execute(self._page, {**values, "page_offset": page.offset}).all()
+        else:
+            rows = session.execute(self._page, {**values, "page_offset": page.offset}).all()
         if rows:
             return (rows if self._rows else [row[0] for row in rows]), rows[0][-1]
         return [], (session.scalar(self._total, values) or 0) if page.number > 1 else 0
