@@ -1,14 +1,16 @@
 """The database: one engine per process, sessions, and the one place transactions open."""
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, exc
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 READS = "wishbot_reads"  # execution option of the engine behind Database.reads()
 IDLE_BEFORE_PING = 10.0  # seconds a pooled connection may sit unused before it is checked
@@ -63,7 +65,7 @@ def make_engine(url: str, **options) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
         _configure_sqlite(engine)
         return engine
     engine = create_engine(url, **options)
@@ -80,10 +82,14 @@ class Database:
         # PostgreSQL: autocommit, so a read costs one round trip a query and no BEGIN/ROLLBACK;
         # on an engine (and pool) of its own, whose connections stay in autocommit, because
         # switching a pooled connection's isolation level costs a round trip each way.
-        self.engines = (self.engine,) if self.is_sqlite else (self.engine, make_engine(url, isolation_level="AUTOCOMMIT"))
-        self._read_sessions = sessionmaker(self.engines[-1].execution_options(**{READS: True}), autoflush=False,
+        autocommit = {} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        reading = make_engine(url, **autocommit) if autocommit else self.engine
+        kept = make_engine(url, poolclass=NullPool, **autocommit)  # see KeptConnections
+        self.engines = (self.engine, *([reading] if autocommit else []), kept)
+        self._read_sessions = sessionmaker(reading.execution_options(**{READS: True}), autoflush=False,
                                            info=dict(info or {}))
         event.listen(self._read_sessions, "before_flush", _refuse_writes)
+        self._kept = KeptConnections(kept.execution_options(**{READS: True}))
 
     @property
     def is_sqlite(self) -> bool:
@@ -103,9 +109,64 @@ class Database:
         with self._read_sessions() as session:
             yield session
 
+    @contextmanager
+    def chat_reads(self) -> Iterator[Session]:
+        """reads() on a connection this thread keeps from one call to the next: for the few short
+        queries of a chat answer, where checking a connection out of the pool and back, and
+        setting it up, cost as much as the queries themselves. Not for streaming results."""
+        with self._read_sessions(bind=self._kept.connection()) as session:
+            yield session
+
     def dispose(self) -> None:
+        self._kept.close()
         for engine in self.engines:
             engine.dispose()
+
+
+class KeptConnections:
+    """A connection per thread, opened on its first use and kept (outside any pool, so that
+    threads never starve the pool that transactions use); replaced once it is broken, or when
+    it has sat unused a while and no longer answers (a database restart)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._local = threading.local()
+        self._all: list[Connection] = []  # every thread's, to close them all on dispose
+        self._lock = threading.Lock()
+
+    def connection(self) -> Connection:
+        kept, used = getattr(self._local, "connection", None), getattr(self._local, "used", 0.0)
+        now = time.monotonic()
+        if kept is not None and (kept.closed or kept.invalidated
+                                 or now - used >= IDLE_BEFORE_PING and not self._answers(kept)):
+            self._forget(kept)
+            kept = None
+        if kept is None:
+            kept = self._local.connection = self.engine.connect()
+            with self._lock:
+                self._all.append(kept)
+        self._local.used = now
+        return kept
+
+    def _answers(self, connection: Connection) -> bool:
+        try:
+            self.engine.dialect.do_ping(connection.connection.dbapi_connection)
+            return True
+        except self.engine.dialect.loaded_dbapi.Error:
+            return False
+
+    def _forget(self, connection: Connection) -> None:
+        with self._lock:
+            self._all.remove(connection)
+        connection.invalidate()  # closes it without a word to a server that may be gone
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            kept, self._all = self._all, []
+        for connection in kept:
+            connection.close()
+        self.engine.dispose()
 
 
 def _refuse_writes(session, _flush_context, _instances) -> None:

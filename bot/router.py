@@ -65,6 +65,7 @@ class Router:
         # Longest first, so `心愿列表` wins over `心愿`.
         self._by_keyword = sorted(seen.items(), key=lambda item: -len(item[0]))
 
+        self._usages: dict[frozenset[str], tuple[str, ...]] = {}
         self._by_sound: dict[tuple[str, ...], list[tuple[str, Command]]] = {}
         for keyword, command in self._by_keyword:
             if all(is_cjk(char) for char in keyword):
@@ -100,7 +101,9 @@ class Router:
 
     def usages_for(self, roles: Iterable[str]) -> list[str]:
         roles = frozenset(roles)
-        return [c.usage for c in self.commands if c.usage and c.allows(roles)]
+        if roles not in self._usages:  # a handful of role sets; the commands never change
+            self._usages[roles] = tuple(c.usage for c in self.commands if c.usage and c.allows(roles))
+        return list(self._usages[roles])
 
 
 def _sound(word: str) -> tuple[str, ...]:

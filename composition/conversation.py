@@ -133,7 +133,7 @@ class Conversation:
     def _answer_reading(self, inbound: Inbound, match: Match, guard: Guard | None = None) -> str | None:
         """The answer to a read-only command; None when the sender is new (the write path adds them)."""
         now = utcnow()
-        with self.db.reads() as session:
+        with self.db.chat_reads() as session:
             row = session.connection().execute(_SENDER_FACTS[_identity(inbound).key],
                                                {"identity": inbound.sender}).first()
             if row is None:

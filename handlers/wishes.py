@@ -9,7 +9,8 @@ from bot.numbers import chinese_or_arabic
 from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Wish
-from models.wish import PENDING_REVIEW, WITHDRAWN
+from models.privacy import shorten
+from models.wish import PENDING_REVIEW, WITHDRAWN, status_label, wish_ref
 
 from . import intake, notices, submission
 from .context import Context
@@ -34,7 +35,8 @@ def submit_wish_in_own_words(ctx: Context, args: str) -> str:
     return submit_wish(ctx, args)
 
 
-_MY_WISHES = Listing(select(Wish).where(Wish.requester_id == bindparam("requester")).order_by(Wish.id.desc()))
+_MY_WISHES = Listing(select(Wish.id, Wish.content, Wish.status).where(Wish.requester_id == bindparam("requester"))
+                     .order_by(Wish.id.desc()), rows=True)
 
 
 @group.command("我的心愿", roles={"resident"}, usage="我的心愿 —— 查看我的心愿", read_only=True)
@@ -45,7 +47,8 @@ def list_my_wishes(ctx: Context, args: str) -> str:
         return "您还没有心愿。有困难直接告诉我您需要什么，比如：需要一副老花镜。"
     if not wishes:
         return page.empty_note(total, "我的心愿")
-    lines = [f"{w.ref} {ctx.wish_text(w, 20)} —— {w.status_label}" for w in wishes]
+    # Their own wishes: the text as written (models.scope: a requester may see their own).
+    lines = [f"{wish_ref(w.id)} {shorten(w.content, 20)} —— {status_label(w.status)}" for w in wishes]
     return "\n".join(["您的心愿：", *lines, *filter(None, [page.more(total, "我的心愿")])])
 
 
