@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
 from bot.hours import find_hours
@@ -30,7 +30,9 @@ _WITH_CLAIMS = (joinedload(Wish.claims), joinedload(Wish.requester), joinedload(
 def _open_wishes(in_community: bool, staff: bool, in_category: bool) -> Listing:
     """Published wishes of the member's community. Staff volunteer where they registered too
     (they keep their own community when approved elsewhere — see Registration.approve)."""
-    condition = [Wish.status == PUBLISHED]
+    # Written into the statement, not bound: only then may SQLite and PostgreSQL's cached plans use
+    # the partial index ix_wish_open_list (SQLite re-plans a statement whose bound value decides it).
+    condition = [Wish.status == literal_column(f"'{PUBLISHED}'")]
     if in_community:
         here = Wish.community_id == bindparam("community")
         if staff:
