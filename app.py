@@ -5,11 +5,10 @@ import gc
 import logging
 
 from flask import Flask
-from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.settings import Settings
-from bot.webhook import webhook
+from bot.webhook import WebhookApp, webhook
 from composition.runtime import Runtime
 from web import register_dashboard
 from web.common import largest_body
@@ -22,11 +21,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["wishbot"] = runtime
-    app.register_blueprint(webhook)  # in url_map, for url_for and the authorization matrix
+    app.register_blueprint(webhook)  # in url_map, for url_for and the authorization matrix; served by WebhookApp
     app.register_blueprint(api)
     register_dashboard(app)
-    hook = _webhook_app(app)
-    app.wsgi_app = WebhookFirst(hook, _paths(hook), app.wsgi_app)
+    app.wsgi_app = WebhookFirst(WebhookApp(runtime, settings.max_body_bytes), app.wsgi_app)
     if settings.proxy_hops:  # the login throttle keys on the client, not on the proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     from handlers.needs import warm_up
@@ -39,42 +37,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return app
 
 
-def _webhook_app(app: Flask) -> Flask:
-    """The same webhook blueprint in an app of its own, with the same configuration and runtime.
-    WeChat signs its requests and sends no cookies, so the dashboard's session, login, CSRF and
-    login-throttle machinery (which cost a message as much as its own database work) has nothing
-    to do for them and never runs."""
-    hook = Flask(__name__)
-    hook.config = app.config  # one configuration: the body limit, TESTING
-    hook.extensions["wishbot"] = app.extensions["wishbot"]
-    hook.session_interface = _NoSessions()
-    hook.register_blueprint(webhook)
-    return hook
-
-
-class _NoSessions(SessionInterface):
-    """Every request gets Flask's null session: no cookie is read, signed or written."""
-
-    def open_session(self, app, request):
-        return None
-
-    def save_session(self, app, session, response):
-        pass
-
-
-def _paths(hook: Flask) -> frozenset[str]:
-    """Every path of the webhook blueprint (/wechat, /wecom, /wecom/aibot): none has a variable part."""
-    return frozenset(rule.rule for rule in hook.url_map.iter_rules() if rule.endpoint != "static")
-
-
 class WebhookFirst:
-    """WSGI: the webhook blueprint's paths to the webhook app, everything else to the full one."""
+    """WSGI: WeChat's paths to the webhook's own app, everything else to the dashboard's."""
 
-    def __init__(self, webhook_app, paths: frozenset[str], app):
-        self.webhook_app, self.paths, self.app = webhook_app, paths, app
+    def __init__(self, webhook_app: WebhookApp, app):
+        self.webhook_app, self.app = webhook_app, app
 
     def __call__(self, environ, start_response):
-        target = self.webhook_app if environ.get("PATH_INFO") in self.paths else self.app
+        target = self.webhook_app if environ.get("PATH_INFO") in self.webhook_app.paths else self.app
         return target(environ, start_response)
 
 

@@ -61,6 +61,18 @@ def test_malformed_bodies_are_4xx_and_store_nothing(chat, client, app, body):
     assert count(app, ProcessedMessage) == 0
 
 
+def test_another_method_is_405_and_a_fault_is_a_bare_500_that_is_logged(chat, client, app, monkeypatch, caplog):
+    assert client.put("/wechat", data=b"<xml/>").status_code == 405
+    assert client.get("/wecom/aibot/x").status_code == 404  # the dashboard's 404: not a webhook path
+    channel = app.extensions["wishbot"].wechat_channel
+    monkeypatch.setattr(channel, "render", lambda envelope, reply: 1 / 0)
+    xml = simulate.build_text_message("o-wang", "帮助", msg_id=45)
+    params, body = simulate.sign_request(xml, token=TOKEN, appid=APPID, aes_key=AES_KEY, mode="safe")
+    response = client.post("/wechat", query_string=params, data=body)
+    assert response.status_code == 500 and b"ZeroDivisionError" not in response.data
+    assert "POST /wechat failed" in caplog.text and "ZeroDivisionError" in caplog.text
+
+
 def test_oversized_body_is_413(chat, client, app):
     xml = simulate.build_text_message("o-wang", "许愿 " + "很" * 70_000, msg_id=44)
     params, body = simulate.sign_request(xml, token=TOKEN)
