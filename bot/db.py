@@ -60,10 +60,15 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError() from error  # the pool replaces it with a fresh one
 
 
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def make_engine(url: str, **options) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if not _in_memory(url):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
         _configure_sqlite(engine)
@@ -84,8 +89,10 @@ class Database:
         # switching a pooled connection's isolation level costs a round trip each way.
         autocommit = {} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
         reading = make_engine(url, **autocommit) if autocommit else self.engine
-        kept = make_engine(url, poolclass=NullPool, **autocommit)  # see KeptConnections
-        self.engines = (self.engine, *([reading] if autocommit else []), kept)
+        # See KeptConnections. An in-memory SQLite database lives in its connection: it keeps the
+        # main engine's (one per thread), as a connection of its own would be another, empty one.
+        kept = self.engine if _in_memory(url) else make_engine(url, poolclass=NullPool, **autocommit)
+        self.engines = tuple(dict.fromkeys((self.engine, reading, kept)))
         self._read_sessions = sessionmaker(reading.execution_options(**{READS: True}), autoflush=False,
                                            info=dict(info or {}))
         event.listen(self._read_sessions, "before_flush", _refuse_writes)

@@ -257,3 +257,18 @@ def test_the_kept_read_connections_of_every_thread_close_with_the_database(chat,
     assert len(kept) == 4  # one per thread that answered a read
     db.dispose()
     assert all(connection.closed for connection in kept)
+
+
+def test_chat_reads_see_an_in_memory_database_written_in_the_same_thread():
+    from bot.db import Database
+    from models.base import Base
+
+    db = Database("sqlite://")
+    try:
+        Base.metadata.create_all(db.engine)
+        with db.transaction() as session:
+            session.add(Unit(name="共建单位甲"))
+        with db.chat_reads() as session:
+            assert session.scalars(select(Unit.name)).all() == ["共建单位甲"]
+    finally:
+        db.dispose()
