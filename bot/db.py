@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -152,6 +153,8 @@ class KeptConnections:
             kept = self._local.connection = self.engine.connect()
             with self._lock:
                 self._all.append(kept)
+            # A thread that ends (a pool's thread replaced) takes its connection with it.
+            weakref.finalize(threading.current_thread(), self._forget, kept, quietly=True)
         self._local.used = now
         return kept
 
@@ -162,10 +165,13 @@ class KeptConnections:
         except self.engine.dialect.loaded_dbapi.Error:
             return False
 
-    def _forget(self, connection: Connection) -> None:
+    def _forget(self, connection: Connection, *, quietly: bool = False) -> None:
         with self._lock:
+            if connection not in self._all:
+                return  # closed already (with the database, or replaced)
             self._all.remove(connection)
-        connection.invalidate()  # closes it without a word to a server that may be gone
+        if not quietly:
+            connection.invalidate()  # closes it without a word to a server that may be gone
         connection.close()
 
     def close(self) -> None:

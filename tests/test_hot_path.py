@@ -272,3 +272,16 @@ def test_chat_reads_see_an_in_memory_database_written_in_the_same_thread():
             assert session.scalars(select(Unit.name)).all() == ["共建单位甲"]
     finally:
         db.dispose()
+
+
+def test_a_thread_that_ends_closes_its_kept_read_connection(chat, app):
+    import gc
+
+    db = app.extensions["wishbot"].db
+    thread = threading.Thread(target=lambda: chat.say("o-li", "帮助"))
+    thread.start()
+    thread.join()
+    [kept] = db._kept._all
+    del thread
+    gc.collect()
+    assert kept.closed and db._kept._all == []
