@@ -147,6 +147,7 @@ class KeptConnections:
         now = time.monotonic()
         if kept is not None and (kept.closed or kept.invalidated
                                  or now - used >= IDLE_BEFORE_PING and not self._answers(kept)):
+            self._local.on_thread_end.detach()
             self._forget(kept)
             kept = None
         if kept is None:
@@ -154,7 +155,7 @@ class KeptConnections:
             with self._lock:
                 self._all.append(kept)
             # A thread that ends (a pool's thread replaced) takes its connection with it.
-            weakref.finalize(threading.current_thread(), self._forget, kept, quietly=True)
+            self._local.on_thread_end = weakref.finalize(threading.current_thread(), self._forget, kept, quietly=True)
         self._local.used = now
         return kept
 
