@@ -116,12 +116,16 @@ class WebhookApp:
         return response(environ, start_response)
 
 
-webhook = Blueprint("webhook", __name__)
+def _blueprint() -> Blueprint:
+    """The same views for a Flask app, each given the app's runtime and Flask's request."""
+    blueprint = Blueprint("webhook", __name__)
+    for name, (path, method, view) in ENDPOINTS.items():
+        blueprint.add_url_rule(path, name, _flask_view(view), methods=[method])
+    return blueprint
 
 
-def _as_flask_view(view: View):
+def _flask_view(view: View):
     return lambda: view(current_app.extensions["wishbot"], request)
 
 
-for _name, (_path, _method, _view) in ENDPOINTS.items():
-    webhook.add_url_rule(_path, _name, _as_flask_view(_view), methods=[_method])
+webhook = _blueprint()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import bindparam, literal_column, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from bot.hours import find_hours
@@ -11,7 +11,7 @@ from bot.router import CommandGroup
 from bot.text import split_first
 from models import BadInput, Claim, Person, Registration, Wish
 from models.privacy import Contact, brief, shorten
-from models.wish import ACTIVE, PUBLISHED, claim_label, format_hours, wish_ref
+from models.wish import ACTIVE, PUBLISHED, claim_label, format_hours, status_literal, wish_ref
 from models.workflow import REGISTRATION_APPROVED
 
 from . import notices
@@ -26,13 +26,15 @@ group = CommandGroup()
 _WITH_CLAIMS = (joinedload(Wish.claims), joinedload(Wish.requester), joinedload(Wish.community))
 
 
+# A listed wish's requester, joined in as Person: what scrub and the masked name read (_requester).
+_REQUESTER_COLUMNS = (Person.id.label("requester_id"), Person.name, Person.phone, Person.address)
+
+
 @functools.cache
 def _open_wishes(in_community: bool, staff: bool, in_category: bool) -> Listing:
     """Published wishes of the member's community. Staff volunteer where they registered too
     (they keep their own community when approved elsewhere — see Registration.approve)."""
-    # Written into the statement, not bound: only then may SQLite and PostgreSQL's cached plans use
-    # the partial index ix_wish_open_list (SQLite re-plans a statement whose bound value decides it).
-    condition = [Wish.status == literal_column(f"'{PUBLISHED}'")]
+    condition = [Wish.status == status_literal(PUBLISHED)]  # ix_wish_open_list
     if in_community:
         here = Wish.community_id == bindparam("community")
         if staff:
@@ -41,8 +43,7 @@ def _open_wishes(in_community: bool, staff: bool, in_category: bool) -> Listing:
         condition.append(here)
     if in_category:
         condition.append(Wish.category == bindparam("category"))
-    return Listing(select(Wish.id, Wish.category, Wish.content, Person.id.label("requester_id"), Person.name,
-                          Person.phone, Person.address)
+    return Listing(select(Wish.id, Wish.category, Wish.content, *_REQUESTER_COLUMNS)
                    .join(Person, Wish.requester_id == Person.id).where(*condition)
                    .order_by(Wish.urgency.desc(), Wish.id), rows=True, counted=select(Wish.id).where(*condition))
 
@@ -109,8 +110,7 @@ def complete_claim(ctx: Context, args: str) -> str:
 
 
 
-_MY_CLAIMS = Listing(select(Claim.status, Wish.id, Wish.content, Person.id.label("requester_id"), Person.name,
-                            Person.phone, Person.address)
+_MY_CLAIMS = Listing(select(Claim.status, Wish.id, Wish.content, *_REQUESTER_COLUMNS)
                      .join(Wish, Claim.wish_id == Wish.id).join(Person, Wish.requester_id == Person.id)
                      .where(Claim.member_id == bindparam("member")).order_by(Claim.id.desc()),
                      rows=True, counted=select(Claim.id).where(Claim.member_id == bindparam("member")))

@@ -12,7 +12,7 @@ from bot.db import Database
 from bot.settings import Settings
 from models import Claim, Grid, Notice, Wish, utcnow
 from models.privacy import brief
-from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED, REJECTED, WITHDRAWN
+from models.wish import ACTIVE, PENDING_REVIEW, PUBLISHED, REJECTED, WITHDRAWN, status_literal
 
 from . import notices
 from .context import Context
@@ -34,13 +34,14 @@ def send_digests(db: Database, settings: Settings, now: datetime | None = None) 
                                                    Wish.status.not_in(_NOT_NEW)))),
             ("待审核", _due(session, due_wish.where(Wish.status == PENDING_REVIEW))),
             (f"超过{settings.unclaimed_days}天没人认领", _due(session, due_wish.where(
-                Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=settings.unclaimed_days)))),
+                Wish.status == status_literal(PUBLISHED),
+                Wish.published_at <= now - timedelta(days=settings.unclaimed_days)))),
         ]
         wish_lines = _wish_lines(session, {i for _, due in sections for _, ids in due.values() for i in ids})
         sections = [(title, {grid: (n, [wish_lines[i] for i in ids]) for grid, (n, ids) in due.items()})
                     for title, due in sections]
         open_claims = _due(session, select(Claim.id, Wish.grid_id).join(Wish, Claim.wish_id == Wish.id)
-                           .where(Claim.status == ACTIVE,
+                           .where(Claim.status == status_literal(ACTIVE),
                                   Claim.created_at <= now - timedelta(days=settings.open_claim_days)))
         claim_lines = _claim_lines(session, {i for _, ids in open_claims.values() for i in ids})
         sections.append((f"认领超过{settings.open_claim_days}天未完成",
@@ -101,7 +102,7 @@ def send_reminders(db: Database, settings: Settings, now: datetime | None = None
     now = now or utcnow()
     with db.transaction() as session:
         ctx = Context.system(session)
-        active = select(Claim).where(Claim.status == ACTIVE).order_by(Claim.id)
+        active = select(Claim).where(Claim.status == status_literal(ACTIVE)).order_by(Claim.id)
         idle = active.where(Claim.created_at <= now - timedelta(days=settings.release_days))
         by_wish: dict[int, list[Claim]] = {}
         for claim in session.scalars(idle).all():

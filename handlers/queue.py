@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.router import CommandGroup
 from models import Claim, Registration, Wish, local_time, utcnow
-from models.wish import ACTIVE, CLAIMED, PENDING_REVIEW, PUBLISHED
+from models.wish import ACTIVE, CLAIMED, PENDING_REVIEW, PUBLISHED, status_literal
 from models.workflow import REGISTRATION_PENDING
 
 from .context import Context
@@ -60,12 +60,12 @@ def show_grid(ctx: Context, args: str) -> str:
         return list(ctx.session.scalars(query.order_by(Wish.id).distinct()))
 
     waiting = numbers(select(Wish.id).where(in_scope, Wish.status == PENDING_REVIEW))
-    open_ = numbers(select(Wish.id).where(in_scope, Wish.status == PUBLISHED))
+    open_ = numbers(select(Wish.id).where(in_scope, Wish.status == status_literal(PUBLISHED)))
     claimed = numbers(select(Wish.id).where(in_scope, Wish.status == CLAIMED))
     unclaimed = numbers(select(Wish.id).where(
-        in_scope, Wish.status == PUBLISHED, Wish.published_at <= now - timedelta(days=unclaimed_days)))
+        in_scope, Wish.status == status_literal(PUBLISHED), Wish.published_at <= now - timedelta(days=unclaimed_days)))
     late = numbers(select(Wish.id).join(Claim, Claim.wish_id == Wish.id).where(
-        in_scope, Claim.status == ACTIVE, Claim.created_at <= now - timedelta(days=open_claim_days)))
+        in_scope, Claim.status == status_literal(ACTIVE), Claim.created_at <= now - timedelta(days=open_claim_days)))
     return "\n".join([
         f"{scope}：",
         _counted("待审核", waiting),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, text
+from sqlalchemy import ColumnElement, Float, ForeignKey, Index, String, Text, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
@@ -60,6 +60,16 @@ _NOT_OPEN = {
 # For answers built from selected columns rather than loaded rows (the chat's lists).
 def wish_ref(number: int) -> str:
     return f"#{number}"
+
+
+def status_literal(status: str) -> ColumnElement[str]:
+    """A wish's or claim's status written into a statement rather than bound, for a condition that
+    must match a partial index's own (`status = 'published'`, `status = 'active'`): with a bound
+    value, SQLite re-plans the statement on every run and PostgreSQL's cached plans cannot use
+    the index."""
+    if status not in STATUS_LABELS and status not in CLAIM_LABELS:
+        raise ValueError(f"not a status: {status!r}")
+    return literal_column(f"'{status}'")
 
 
 def status_label(status: str) -> str:

@@ -285,3 +285,16 @@ def test_a_thread_that_ends_closes_its_kept_read_connection(chat, app):
     del thread
     gc.collect()
     assert kept.closed and db._kept._all == []
+
+
+def test_the_open_list_writes_its_partial_indexs_condition_into_the_statement():
+    """Bound, `status = ?` makes SQLite re-plan the statement on every run."""
+    from sqlalchemy.dialects import sqlite
+
+    from handlers.claims import _open_wishes
+    from models.wish import status_literal
+
+    sql = str(_open_wishes(True, False, False)._page.compile(dialect=sqlite.dialect()))
+    assert "wish.status = 'published'" in sql and "wish.status = ?" not in sql
+    with pytest.raises(ValueError):
+        status_literal("published' OR '1'='1")

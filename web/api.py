@@ -59,15 +59,15 @@ PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 
 
-_Street, Contacts, _Members, _Units, _Actors = (aliased(Street), aliased(Person), aliased(Person),
+_Street, _Requesters, _Members, _Units, _Actors = (aliased(Street), aliased(Person), aliased(Person),
                                                    aliased(Unit), aliased(Person))
 # A page's wishes with their community, street, grid and requester: one row each.
 PAGE_COLUMNS = (
     Wish.id, Wish.status, Wish.content, Wish.category, Wish.urgency, Wish.slots, Wish.created_at,
     Wish.published_at, Wish.completed_at, Wish.confirmed_at, Wish.rating, Wish.requester_id,
     Community.name.label("community"), _Street.name.label("street"), Grid.name.label("grid"),
-    Contacts.name.label("requester_name"), Contacts.phone.label("requester_phone"),
-    Contacts.address.label("requester_address"),
+    _Requesters.name.label("requester_name"), _Requesters.phone.label("requester_phone"),
+    _Requesters.address.label("requester_address"),
 )
 
 
@@ -76,7 +76,7 @@ def _page_query():
             .join(Community, Wish.community_id == Community.id)
             .outerjoin(_Street, Community.street_id == _Street.id)
             .outerjoin(Grid, Wish.grid_id == Grid.id)
-            .join(Contacts, Wish.requester_id == Contacts.id))
+            .join(_Requesters, Wish.requester_id == _Requesters.id))
 
 
 def _claims_of(session, ids: list[int]) -> dict[int, list[dict]]:
