@@ -131,7 +131,8 @@ def test_the_read_session_refuses_to_write(app):
     assert count(app, Unit) == units
 
 
-def statements(app, say) -> int:
+def executed(app, say) -> list[str]:
+    """The SQL that `say` sent from this thread."""
     seen = []
     engines = app.extensions["wishbot"].db.engines  # reads have their own on PostgreSQL
     here = threading.current_thread()  # the test client answers in this thread; jobs run in others
@@ -147,7 +148,11 @@ def statements(app, say) -> int:
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", listener)
-    return len(seen)
+    return seen
+
+
+def statements(app, say) -> int:
+    return len(executed(app, say))
 
 
 @pytest.mark.parametrize("command", ["心愿列表", "我的认领", "查询"])
@@ -287,14 +292,15 @@ def test_a_thread_that_ends_closes_its_kept_read_connection(chat, app):
     assert kept.closed and db._kept._all == []
 
 
-def test_the_open_list_writes_its_partial_indexs_condition_into_the_statement():
+def test_the_open_list_writes_its_partial_indexs_condition_into_the_statement(chat, app):
     """Bound, `status = ?` makes SQLite re-plan the statement on every run."""
-    from sqlalchemy.dialects import sqlite
-
-    from handlers.claims import _open_wishes
     from models.wish import status_literal
 
-    sql = str(_open_wishes(True, False, False)._page.compile(dialect=sqlite.dialect()))
-    assert "wish.status = 'published'" in sql and "wish.status = ?" not in sql
+    publish(chat, 1)
+    replies = []
+    seen = executed(app, lambda: replies.append(chat.say("o-li", "心愿列表")))
+    assert replies[0].startswith("待认领的心愿：\n#")
+    [page] = [statement for statement in seen if "ORDER BY wish.urgency DESC" in statement]
+    assert "wish.status = 'published'" in page
     with pytest.raises(ValueError):
         status_literal("published' OR '1'='1")
