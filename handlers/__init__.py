@@ -13,14 +13,15 @@ from . import (
     registration,
     review,
     service,
+    stand_in,
     stats,
     wishes,
 )
 
 ROUTER = Router([
     help.group, wishes.group, claims.group, query.group,
-    registration.group, review.group, proxy.group, dispatch.group, categories.group, stats.group, queue.group,
-    service.group,
+    registration.group, review.group, proxy.group, dispatch.group, stand_in.group, categories.group, stats.group,
+    queue.group, service.group,
 ])
 
 

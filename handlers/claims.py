@@ -23,7 +23,7 @@ from .service import report_own_hours
 group = CommandGroup()
 # What a claim's rules and notices read of its wish (its claims; the group push's community,
 # the requester's name and contact), loaded with the wish rather than one query each.
-_WITH_CLAIMS = (joinedload(Wish.claims), joinedload(Wish.requester), joinedload(Wish.community))
+WITH_CLAIMS = (joinedload(Wish.claims), joinedload(Wish.requester), joinedload(Wish.community))
 
 
 # A listed wish's requester, joined in as Person: what scrub and the masked name read (_requester).
@@ -78,14 +78,14 @@ def list_open_wishes(ctx: Context, args: str) -> str:
 
 @group.command("认领", roles={"member"}, usage="认领 12 —— 认领12号心愿")
 def claim_wish(ctx: Context, args: str) -> str:
-    wish = ctx.only_wish(args, "认领 12（12 是心愿编号）", for_update=True, load=_WITH_CLAIMS)
+    wish = ctx.only_wish(args, "认领 12（12 是心愿编号）", for_update=True, load=WITH_CLAIMS)
     ctx.change_claim(wish, "claim", lambda: wish.claim_by(ctx.person), notices.wish_claimed)
     return f"认领成功！心愿 {wish.ref}：{ctx.wish_text(wish, 30)}\n许愿人的联系方式已私信发给您。完成后回复「完成 {wish.id}」。"
 
 
 @group.command("放弃", roles={"member"}, usage="放弃 12 —— 放弃认领12号心愿")
 def release_claim(ctx: Context, args: str) -> str:
-    wish = ctx.only_wish(args, "放弃 12（12 是心愿编号）", for_update=True, load=_WITH_CLAIMS)
+    wish = ctx.only_wish(args, "放弃 12（12 是心愿编号）", for_update=True, load=WITH_CLAIMS)
     ctx.change_claim(wish, "release", lambda: wish.release(ctx.person), notices.claim_released)
     return f"已放弃心愿 {wish.ref}，它会重新开放给大家认领。"
 
@@ -96,7 +96,7 @@ def complete_claim(ctx: Context, args: str) -> str:
     token, rest = split_first(args)
     hours, note = find_hours(rest)
     wish = ctx.wish_from(token, "完成 12 已送到 2小时（12 是心愿编号，说明和时长可不写）", for_update=True,
-                         load=_WITH_CLAIMS)
+                         load=WITH_CLAIMS)
     if hours is not None and wish.claim_of(ctx.person) is None:
         return report_own_hours(ctx, wish, hours)  # already reported done: the hours come later
     timeline = "；".join(filter(None, [note, hours is not None and f"工时 {format_hours(round(hours, 2))}"]))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, object_session
 from bot.links import links_of
 from models import Claim, Notice, Person, Registration, Wish
 from models.privacy import brief, scrub, shorten
-from models.wish import PUBLISHED
+from models.wish import PUBLISHED, format_hours
 
 from .context import Context
 
@@ -226,7 +226,8 @@ def _when_done(member: Person, wish: Wish, reply: str) -> str:
     worker tells (to_person), a word to that grid worker instead: the member cannot reply."""
     if member.reachable:
         return reply
-    return f"（{member.name}没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"
+    return (f"（{member.name}没有绑定微信，回复不了「完成」「放弃」：TA做完了，请您回复「代完成 {wish.id} {member.name}」；"
+            f"做不了，回复「代放弃 {wish.id} {member.name}」。）")
 
 
 def claim_released(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
@@ -234,8 +235,28 @@ def claim_released(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
     return _reopened(session, wish, [claim], "放弃了认领")
 
 
-def _reopened(session: Session, wish: Wish, claims: list[Claim], how: str) -> list[Notice]:
-    """One group push and one word to the resident however many claims ended at once."""
+def claim_cancelled(session: Session, wish: Wish, claim: Claim, *, staff: Person,
+                    reason: str | None) -> list[Notice]:
+    """Staff ended a claim for its member (代放弃): the wish reopens as when they give it up, and
+    the member, when they can be written to, hears who ended it."""
+    notices = _reopened(session, wish, [claim], "的认领已取消", by=staff)
+    if _told_directly(claim.member, staff):
+        why = f"（{reason}）" if reason else ""
+        notices.append(to_person(session, claim.member, "released",
+                                 f"网格员{staff.name}已取消您对心愿 {wish.ref} 的认领{why}，谢谢您的关心！", wish))
+    return notices
+
+
+def _told_directly(member: Person, staff: Person) -> bool:
+    """Whether a claimer should hear what staff did for them: not when staff is the claimer, nor
+    when the member has no chat, since then the one passing it on is staff, who knows."""
+    return member.id != staff.id and member.reachable
+
+
+def _reopened(session: Session, wish: Wish, claims: list[Claim], how: str,
+              by: Person | None = None) -> list[Notice]:
+    """One group push and one word to the resident however many claims ended at once; the one
+    who assigned a claim hears of it too, unless they ended it themselves (`by`)."""
     who = "、".join(_claimer_label(claim) for claim in claims)
     notices = [
         to_group(wish, "released", f"心愿 {wish.ref} 重新开放认领：{_brief(wish)}\n回复「认领 {wish.id}」认领。"),
@@ -244,8 +265,9 @@ def _reopened(session: Session, wish: Wish, claims: list[Claim], how: str) -> li
                   _wish_template("released", wish, "重新开放", f"{who}{how}")),
     ]
     for claim in claims:
-        if claim.assigned_by is not None and claim.assigned_by.id != claim.member_id:
-            notices.append(to_person(session, claim.assigned_by, "released",
+        assigner = claim.assigned_by
+        if assigner is not None and assigner.id != claim.member_id and (by is None or assigner.id != by.id):
+            notices.append(to_person(session, assigner, "released",
                                      f"您派的心愿 {wish.ref}，{claim.member.name}{how}。"
                                      f"可以改派给别人：派单 {wish.id} 加志愿者姓名", wish,
                                      _wish_template("released", wish, "可改派", f"{claim.member.name}{how}")))
@@ -260,6 +282,16 @@ def claim_completed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
             f"您的心愿 {wish.ref} 已完成。收到了请回复「确认 {wish.id}」，也可以加上您的评价。", wish,
             _wish_template("completed", wish, "已完成", f"收到了请回复：确认 {wish.id}"),
         ))
+    return notices
+
+
+def claim_completed_for(session: Session, wish: Wish, claim: Claim, *, staff: Person) -> list[Notice]:
+    """Staff reported a claim done for its member (代完成): as if they had, and the member hears it."""
+    notices = claim_completed(session, wish, claim)
+    if _told_directly(claim.member, staff):
+        hours = f"，工时 {format_hours(claim.hours)}" if claim.hours is not None else ""
+        notices.append(to_person(session, claim.member, "completed",
+                                 f"网格员{staff.name}已替您报告心愿 {wish.ref} 完成{hours}，谢谢您！", wish))
     return notices
 
 

@@ -241,11 +241,14 @@ class Wish(Timestamped, Base):
             self.claimed_at = None
         return claim
 
-    def complete_by(self, member: Person, note: str | None, hours: float | None = None) -> "Claim":
+    def complete_by(self, member: Person, note: str | None, hours: float | None = None,
+                    reported_by: Person | None = None) -> "Claim":
+        """The member's report, or staff's on their behalf (`reported_by`: the hours are theirs
+        to vouch for, as with 工时)."""
         claim = self._active_claim_of(member)
         note = limited(note, NOTE_LIMIT, "说明")
         if hours is not None:
-            claim.record_hours(hours, member)
+            claim.record_hours(hours, reported_by or member)
         claim.status = COMPLETED
         claim.note = note
         claim.ended_at = utcnow()
@@ -394,6 +397,7 @@ EVENT_LABELS = {
     "complete": "报告完成", "proof": "上传照片", "confirm": "确认圆梦",
     "category": "修改类别", "urgency": "修改紧急程度", "kind": "修改受益人数",
     "pass_on": "请网格员转告", "hours": "记录工时", "certify": "出具服务证明",
+    "complete_for": "代报完成", "cancel_claim": "取消认领",
 }
 CHANNEL_LABELS = {"wechat": "微信", "wecom": "企业微信", "web": "管理台", "cli": "命令行", "system": "系统",
                   "demo": "演示"}

@@ -112,7 +112,8 @@ def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
     # Worded for the grid worker who tells them: 李四 cannot reply 完成/放弃.
     told = ["【请转告 李四，电话 13912340000】网格员刘芳给您派了心愿 #1：需要一副老花镜\n"
             "许愿人：王秀兰，电话：13800000001，地址：新城小区3号楼401\n"
-            "（李四没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"]
+            "（李四没有绑定微信，回复不了「完成」「放弃」：TA做完了，请您回复「代完成 1 李四」；"
+            "做不了，回复「代放弃 1 李四」。）"]
     assert chat.private_notices("o-liu") == told
 
     # Three days on, the reminder goes the same way, in the same words.
@@ -123,7 +124,8 @@ def test_a_member_without_wechat_is_told_through_a_grid_worker(chat, app):
     assert len(runtime.send_reminders()) == 1
     assert chat.private_notices("o-liu") == told + [
         "【请转告 李四，电话 13912340000】您认领的心愿 #1（需要一副老花镜）已经3天了。"
-        "（李四没有绑定微信，回复不了「完成」「放弃」：做完或做不了时，请TA告诉您。）"]
+        "（李四没有绑定微信，回复不了「完成」「放弃」：TA做完了，请您回复「代完成 1 李四」；"
+            "做不了，回复「代放弃 1 李四」。）"]
 
 
 def test_a_member_of_another_community_is_not_assignable(chat, app):
