@@ -229,6 +229,74 @@ def test_assign_and_confirm_for_the_resident(app, client, chat, wishes):
     assert "确认圆梦" in page and "李建国" in page and "★★★★★" in page
 
 
+def claim_rows(app, number: int) -> list[tuple[int, str, float | None, str | None]]:
+    from models import Claim
+
+    with app.extensions["wishbot"].db.sessions() as session:
+        return [(c.id, c.status, c.hours, c.note) for c in session.scalars(
+            select(Claim).where(Claim.wish_id == number).order_by(Claim.id))]
+
+
+def test_staff_complete_or_cancel_a_claim_for_its_member(app, client, chat, wishes):
+    number = wishes["o-wang"]
+    chat.say("o-liu", f"审核 {number} 通过 2人")
+    chat.say("o-li", f"认领 {number}")
+    chat.say("o-chen", f"认领 {number}")
+    (li, _, _, _), (chen, _, _, _) = claim_rows(app, number)
+    log_in(client, "liufang")
+    page = client.get(f"/admin/wishes/{number}").get_data(as_text=True)
+    assert page.count("替TA报告完成") == 2 and page.count("取消认领</button>") == 2
+    token = csrf(client, f"/admin/wishes/{number}")
+
+    # Hours that are no number change nothing and say why.
+    response = client.post(f"/admin/wishes/{number}/claims/{li}/complete",
+                           data={"csrf_token": token, "note": "送到了", "hours": "很久"}, follow_redirects=True)
+    assert "工时请写小时数" in response.get_data(as_text=True)
+    assert [status for _, status, _, _ in claim_rows(app, number)] == ["active", "active"]
+
+    response = client.post(f"/admin/wishes/{number}/claims/{li}/complete",
+                           data={"csrf_token": token, "note": "送到了", "hours": "1.5"}, follow_redirects=True)
+    assert "已替 李建国 报告心愿" in response.get_data(as_text=True)
+    response = client.post(f"/admin/wishes/{number}/claims/{chen}/cancel",
+                           data={"csrf_token": token, "reason": "生病了"}, follow_redirects=True)
+    assert "已取消 陈晓梅 的认领" in response.get_data(as_text=True)
+    assert claim_rows(app, number) == [(li, "completed", 1.5, "送到了"), (chen, "released", None, None)]
+    assert chat.private_notices("o-chen")[-1] == f"网格员刘芳已取消您对心愿 #{number} 的认领（生病了），谢谢您的关心！"
+    assert session_scalar(app, select(Wish.status).where(Wish.id == number)) == "published"  # one slot reopened
+
+    # A page opened before: the claim has ended, nothing changes.
+    response = client.post(f"/admin/wishes/{number}/claims/{chen}/complete",
+                           data={"csrf_token": token}, follow_redirects=True)
+    assert "陈晓梅对心愿" in response.get_data(as_text=True) and "已放弃" in response.get_data(as_text=True)
+    assert claim_rows(app, number)[1][1] == "released"
+    with app.extensions["wishbot"].db.sessions() as session:
+        actions = session.scalars(select(WishEvent.action).where(WishEvent.wish_id == number)
+                                  .order_by(WishEvent.id)).all()
+    assert actions[-2:] == ["complete_for", "cancel_claim"]
+
+
+def test_claim_actions_stay_inside_the_logins_area(app, client, chat, wishes):
+    number = wishes["o-wang"]
+    chat.say("o-liu", f"审核 {number} 通过")
+    chat.say("o-li", f"认领 {number}")
+    ((li, _, _, _),) = claim_rows(app, number)
+    log_in(client, "zhouqiang")  # 东山社区's grid worker
+    token = csrf(client, "/admin/wishes/")
+    for action in ("complete", "cancel"):
+        response = client.post(f"/admin/wishes/{number}/claims/{li}/{action}", data={"csrf_token": token})
+        assert response.status_code == 404
+    # A claim of another wish, under a wish of one's own area, is no claim of it.
+    other = wishes["o-sun"]
+    chat.say("o-zhou", f"审核 {other} 通过")
+    response = client.post(f"/admin/wishes/{other}/claims/{li}/complete", data={"csrf_token": token})
+    assert response.status_code == 404
+    # Without the form's token: refused.
+    client.post("/admin/logout", data={"csrf_token": token})
+    log_in(client, "liufang")
+    assert client.post(f"/admin/wishes/{number}/claims/{li}/cancel").status_code == 400
+    assert claim_rows(app, number) == [(li, "active", None, None)]
+
+
 def test_only_the_wishs_community_members_are_offered_and_accepted(app, client, chat, wishes):
     from models import Person
 
