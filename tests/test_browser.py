@@ -152,6 +152,33 @@ def test_open_a_wish_and_approve_it(page, live):
     shoot(page, "04-wish-published")
 
 
+def test_report_a_claim_done_for_its_member(page, live):
+    """A member phoned in that it is done: the grid worker reports it from the wish's page."""
+    from playwright.sync_api import expect
+
+    from models import Claim
+    from models.wish import ACTIVE
+
+    base, app = live
+    claim_id, number, member = db_scalar(app, select(func.min(Claim.id)).where(Claim.status == ACTIVE)), None, None
+    with app.extensions["wishbot"].db.sessions() as session:
+        claim = session.get(Claim, claim_id)
+        number, member = claim.wish_id, claim.member.name
+    log_in(page, base)
+    page.goto(f"{base}/admin/wishes/{number}")
+    form = page.locator(f"form[action$='/claims/{claim_id}/complete']")
+    form.locator("input[name=note]").fill("电话告知已送到")
+    form.locator("input[name=hours]").fill("1.5")
+    assert fits_width(page)
+    shoot(page, "04b-wish-claim-actions")
+    form.locator("button").click()
+    expect(page.locator(".flash.ok")).to_contain_text(f"已替 {member} 报告心愿 #{number} 完成")
+    expect(page.locator(".timeline")).to_contain_text("代报完成")
+    expect(page.locator(".timeline")).to_contain_text(f"代 {member} 报告；电话告知已送到；工时 1.5小时")
+    expect(page.locator(f"form[action$='/claims/{claim_id}/complete']")).to_have_count(0)
+    assert db_scalar(app, select(Claim.status).where(Claim.id == claim_id)) == "completed"
+
+
 def test_download_the_ledger_xlsx_and_read_it_back(page, live, tmp_path):
     base, app = live
     log_in(page, base)
