@@ -323,6 +323,8 @@ ROUTE_MATRIX = {
     ("ledger.reject", "POST"): ("pending", "/admin/wishes/1/reject", {"reason": "重复"}, ACTION),
     ("ledger.assign", "POST"): ("published", "/admin/wishes/1/assign", {"member": "member"}, ACTION),
     ("ledger.confirm", "POST"): ("completed", "/admin/wishes/1/confirm", {"feedback": "很好"}, ACTION),
+    ("ledger.complete_claim_for", "POST"): ("claimed", "/admin/wishes/1/claims/1/complete", {"hours": "2"}, ACTION),
+    ("ledger.cancel_claim_of", "POST"): ("claimed", "/admin/wishes/1/claims/1/cancel", {"reason": "出差"}, ACTION),
     ("figures.index", "GET"): ("pending", "/admin/figures/", None, PAGE),
     ("exports.ledger_xlsx", "GET"): ("pending", "/admin/export/ledger.xlsx", None, LIST),
     ("exports.ledger_csv", "GET"): ("pending", "/admin/export/ledger.csv", None, LIST),
