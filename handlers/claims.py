@@ -76,6 +76,12 @@ def list_open_wishes(ctx: Context, args: str) -> str:
     return "\n".join(["待认领的心愿：", *lines, *filter(None, footer)])
 
 
+def completion_note(*parts: str | None, hours: float | None) -> str | None:
+    """A completion's timeline line: the words given, then the hours reported."""
+    written = [*parts, hours is not None and f"工时 {format_hours(round(hours, 2))}"]
+    return "；".join(filter(None, written)) or None
+
+
 @group.command("认领", roles={"member"}, usage="认领 12 —— 认领12号心愿")
 def claim_wish(ctx: Context, args: str) -> str:
     wish = ctx.only_wish(args, "认领 12（12 是心愿编号）", for_update=True, load=WITH_CLAIMS)
@@ -99,9 +105,8 @@ def complete_claim(ctx: Context, args: str) -> str:
                          load=WITH_CLAIMS)
     if hours is not None and wish.claim_of(ctx.person) is None:
         return report_own_hours(ctx, wish, hours)  # already reported done: the hours come later
-    timeline = "；".join(filter(None, [note, hours is not None and f"工时 {format_hours(round(hours, 2))}"]))
     claim = ctx.change_claim(wish, "complete", lambda: wish.complete_by(ctx.person, note or None, hours),
-                             notices.claim_completed, timeline or None)
+                             notices.claim_completed, completion_note(note, hours=hours))
     if hours is not None:
         return (f"谢谢您！心愿 {wish.ref} 已报告完成，工时 {format_hours(claim.hours)}，许愿人确认后核实。"
                 "可以再发一张照片留作记录。")

@@ -32,7 +32,7 @@ def split_who_and_hours(text: str) -> tuple[str, float | None]:
 def claimer_named(wish: Wish, who: str) -> Person:
     """Among the wish's claimers who have not given it up: by name or phone number."""
     people = {c.member_id: c.member for c in wish.claims if c.status in (ACTIVE, COMPLETED)}
-    found = [p for p in people.values() if who in (p.name, p.phone)]
+    found = [p for p in people.values() if p.answers_to(who)]
     if not found:
         raise BadInput(f"心愿 {wish.ref} 没有叫「{who}」的认领人（放弃了的不记工时）。")
     if len(found) > 1:

@@ -12,7 +12,7 @@ from models import BadInput, Claim, InvalidState, Wish
 from models.wish import COMPLETED, RELEASED, format_hours
 
 from . import notices
-from .claims import WITH_CLAIMS
+from .claims import WITH_CLAIMS, completion_note
 from .context import Context
 
 group = CommandGroup()
@@ -20,26 +20,19 @@ COMPLETE_USAGE = "代完成 12 李建国 已送到 2小时"
 CANCEL_USAGE = "代放弃 12 李建国 原因"
 
 
-def _is(claim: Claim, who: str) -> bool:
-    member = claim.member
-    return who in (member.name, member.phone) or (who.startswith("+86") and who[3:] == member.phone)
-
-
 def active_claim_named(wish: Wish, who: str, usage: str) -> Claim:
     """The wish's active claim of the member named by name or phone; with nobody named, its only
     active claim. Never a guess: a name that is no active claimer's is refused, with the names."""
     active = wish.active_claims
     if who:
-        found = [c for c in active if _is(c, who)]
+        found = [c for c in active if c.member.answers_to(who)]
         if len(found) == 1:
             return found[0]
         if found:
             raise BadInput(f"心愿 {wish.ref} 有{len(found)}位认领人叫「{who}」，请写手机号。")
-        ended = next((c for c in reversed(wish.claims) if _is(c, who)), None)
-        if ended is not None and ended.status == COMPLETED:
-            raise InvalidState(f"{ended.member.name}已经报告完成心愿 {wish.ref} 了。")
-        if ended is not None and ended.status == RELEASED:
-            raise InvalidState(f"{ended.member.name}对心愿 {wish.ref} 的认领已经结束了。")
+        ended = next((c for c in reversed(wish.claims) if c.member.answers_to(who)), None)
+        if ended is not None:
+            require_active(wish, ended)
     if not active:
         raise InvalidState(f"心愿 {wish.ref} 现在没有进行中的认领（{wish.status_label}）。")
     if not who and len(active) == 1:
@@ -51,20 +44,30 @@ def active_claim_named(wish: Wish, who: str, usage: str) -> Claim:
     raise BadInput(f"心愿 {wish.ref} 有{len(active)}位认领人：{names}。请写上是谁：{example}")
 
 
+def require_active(wish: Wish, claim: Claim) -> None:
+    """Staff act only on a claim still running: in chat a name may be an ended claimer's, on the
+    dashboard a page may have been opened before the member or another login acted."""
+    if claim.status == COMPLETED:
+        raise InvalidState(f"{claim.member.name}已经报告完成心愿 {wish.ref} 了。")
+    if claim.status == RELEASED:
+        raise InvalidState(f"{claim.member.name}对心愿 {wish.ref} 的认领已经结束了。")
+
+
 def complete_for(ctx: Context, wish: Wish, claim: Claim, note: str | None, hours: float | None) -> Claim:
     """Report the claim done on its member's behalf; the hours are the reporter's record (工时)."""
     ctx.scope.require_staff_of(wish)
+    require_active(wish, claim)
     member = claim.member
-    timeline = "；".join(filter(None, [f"代 {member.name} 报告", note,
-                                       hours is not None and f"工时 {format_hours(round(hours, 2))}"]))
     return ctx.change_claim(wish, "complete_for",
-                            lambda: wish.complete_by(member, note or None, hours, reported_by=ctx.person),
-                            partial(notices.claim_completed_for, staff=ctx.person), timeline)
+                            lambda: wish.complete_by(member, note, hours, reported_by=ctx.person),
+                            partial(notices.claim_completed_for, staff=ctx.person),
+                            completion_note(f"代 {member.name} 报告", note, hours=hours))
 
 
 def cancel_claim(ctx: Context, wish: Wish, claim: Claim, reason: str | None) -> Claim:
     """End the claim for its member (they cannot or will not do it): the slot opens again."""
     ctx.scope.require_staff_of(wish)
+    require_active(wish, claim)
     member = claim.member
     timeline = f"取消 {member.name} 的认领" + (f"：{reason}" if reason else "")
     return ctx.change_claim(wish, "cancel_claim", lambda: wish.release(member),

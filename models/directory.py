@@ -175,6 +175,16 @@ class Person(PersonFacts, Timestamped, Base):
     grid: Mapped[Optional[Grid]] = relationship()
     unit: Mapped[Optional[Unit]] = relationship()
 
+    def answers_to(self, who: str) -> bool:
+        """Whether `who`, as staff write it, names them: their name, or their phone number in any
+        form normalise_phone reads (`139 0000 0001`, `+8613900000001`)."""
+        if who == self.name:
+            return True
+        try:
+            return self.phone is not None and normalise_phone(who) == self.phone
+        except BadInput:
+            return False
+
     def add_role(self, role: str) -> None:
         if role not in ROLES:
             raise BadInput(f"没有这个角色：{role}")

@@ -128,3 +128,10 @@ def test_refusals_change_nothing(chat, app):
     ])
     assert claims_of(app, 1) == ("claimed", [("o-li", "active", None)])
     assert [a for _who, a, _note in timeline(app, 1)] == ["submit", "publish", "claim"]
+
+
+def test_a_phone_number_in_another_form_names_the_claimer(chat, app):
+    chat.dialog([*PUBLISHED,
+                 ("o-liu", "派单 1 李建国", "心愿 #1 已派给 李建国，已私信通知本人。"),
+                 ("o-liu", "代完成 1 +8613900000001 2小时", "已替 李建国 报告心愿 #1 完成，工时 2小时，已请许愿人确认。")])
+    assert hours_of(app, 1) == [("李建国", 2.0, "刘芳", False)]

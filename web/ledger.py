@@ -16,7 +16,7 @@ from handlers.review import publish_wish, reject_wish
 from handlers.stand_in import cancel_claim, complete_for
 from handlers.wishes import confirm_for, parse_feedback
 from models import Claim, Person, Proof, Unit, Wish, WishEvent, local_zone
-from models.wish import ACTIVE, RELEASED, STATUS_LABELS
+from models.wish import RELEASED, STATUS_LABELS
 
 from .auth import login_required
 from .common import act, clean_text, db, paginate, parse_id
@@ -245,14 +245,6 @@ def _claim_of(wish: Wish, claim_id: int) -> Claim:
     return claim
 
 
-def _still_active(wish: Wish, claim: Claim) -> bool:
-    """A page opened before the member answered, or before another login acted: say so."""
-    if claim.status == ACTIVE:
-        return True
-    flash(f"{claim.member.name}对心愿 {wish.ref} 的认领已经是「{claim.status_label}」了，没有改动。", "error")
-    return False
-
-
 @ledger.post("/<id:number>/claims/<id:claim_id>/complete")
 @login_required
 def complete_claim_for(number: int, claim_id: int):
@@ -263,7 +255,7 @@ def complete_claim_for(number: int, claim_id: int):
     hours = parse_hours(written) if written else None
     if written and hours is None:
         flash("工时请写小时数，比如 2 或 1.5。", "error")
-    elif _still_active(wish, claim):
+    else:
         act(complete_for, wish, claim, clean_text(request.form.get("note")) or None, hours,
             success=f"已替 {claim.member.name} 报告心愿 {wish.ref} 完成。")
     return _back(wish)
@@ -275,7 +267,6 @@ def cancel_claim_of(number: int, claim_id: int):
     """代放弃 on the dashboard: the member cannot do it; the slot opens again."""
     wish = _locked(number)
     claim = _claim_of(wish, claim_id)
-    if _still_active(wish, claim):
-        act(cancel_claim, wish, claim, clean_text(request.form.get("reason")) or None,
-            success=f"已取消 {claim.member.name} 的认领，心愿 {wish.ref} 重新开放认领。")
+    act(cancel_claim, wish, claim, clean_text(request.form.get("reason")) or None,
+        success=f"已取消 {claim.member.name} 的认领，心愿 {wish.ref} 重新开放认领。")
     return _back(wish)
