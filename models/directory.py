@@ -17,8 +17,9 @@ CHANNELS = ("wechat", "wecom")  # the Official Account (openid) and the WeCom ap
 # following, scanning a code or clicking a menu button opens 3 within a minute.
 MESSAGE_WINDOW, MESSAGE_SENDS = timedelta(hours=48), 5
 EVENT_WINDOW, EVENT_SENDS = timedelta(minutes=1), 3
-# A read-only message is answered without a write: the window it opens is recorded only when the
-# one on record is this much older (or its sends were used), so the end we keep is early, never late.
+# The window a message opens is recorded only when the one on record is this much older (or its
+# sends were used), so the end we keep is early, never late: a read-only message is then answered
+# without a write, and a message that writes spares its sender's row an UPDATE.
 WINDOW_REFRESH = timedelta(hours=1)
 
 ROLES = ("resident", "member", "gridworker", "admin")
@@ -210,7 +211,10 @@ class Person(PersonFacts, Timestamped, Base):
         return sorted(have, key=lambda c: c != self.last_channel)
 
     def heard_from(self, channel: str, now: datetime, *, message: bool, event: str = "") -> None:
-        """Record an inbound message (or a subscribe/scan/click event) on `channel`."""
+        """Record an inbound message (or a subscribe/scan/click event) on `channel`, when that
+        changes what matters (needs_hearing)."""
+        if not self.needs_hearing(channel, now, message=message, event=event):
+            return
         if self.last_channel != channel:
             self.last_channel = channel
         if channel != "wechat":

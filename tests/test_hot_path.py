@@ -304,3 +304,19 @@ def test_the_open_list_writes_its_partial_indexs_condition_into_the_statement(ch
     assert "wish.status = 'published'" in page
     with pytest.raises(ValueError):
         status_literal("published' OR '1'='1")
+
+
+def person_updates(app, say) -> list[str]:
+    return [sql for sql in executed(app, say) if sql.startswith("UPDATE person")]
+
+
+def test_a_message_that_writes_updates_its_senders_row_only_when_the_window_needs_it(chat, app):
+    chat.say("o-wang", "许愿 需要一副老花镜")  # the first message opens the window
+    assert person_updates(app, lambda: chat.say("o-wang", "许愿 想请人修水龙头")) == []
+    db = app.extensions["wishbot"].db
+    with db.transaction() as session:  # sends used, as notices to them do: the next message restores them
+        session.execute(update(Person).where(Person.openid == "o-wang").values(window_sends=1))
+    assert len(person_updates(app, lambda: chat.say("o-wang", "许愿 想请人理发"))) == 1
+    with db.sessions() as session:
+        assert session.scalar(select(Person.window_sends).where(Person.openid == "o-wang")) == 5
+    assert person_updates(app, lambda: chat.say("o-wang", "许愿 需要轮椅")) == []
