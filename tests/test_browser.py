@@ -179,6 +179,45 @@ def test_report_a_claim_done_for_its_member(page, live):
     assert db_scalar(app, select(Claim.status).where(Claim.id == claim_id)) == "completed"
 
 
+def test_cancelling_a_claim_asks_first_and_a_no_changes_nothing(page, live):
+    """取消认领 tells the member: the page asks before it sends, and 取消 in that dialog keeps the claim."""
+    from playwright.sync_api import expect
+
+    from models import Claim
+    from models.wish import ACTIVE
+
+    base, app = live
+    with app.extensions["wishbot"].db.transaction() as session:  # a claim of its own: others end theirs
+        wish = session.scalars(select(Wish).where(Wish.status == PUBLISHED).order_by(Wish.id)).first()
+        someone = session.scalars(select(Person).where(Person.roles.contains("member"))).first()
+        claim = wish.claim_by(someone)
+        session.flush()
+        claim_id, number, member = claim.id, wish.id, someone.name
+    log_in(page, base)
+    page.goto(f"{base}/admin/wishes/{number}")
+    form = page.locator(f"form[action$='/claims/{claim_id}/cancel']")
+    form.locator("input[name=reason]").fill("出差")
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        def on_dialog(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return on_dialog
+
+    page.once("dialog", answer(False))
+    form.locator("button").click()
+    page.wait_for_timeout(300)  # a submission, had there been one, would have left the page
+    assert asked == [f"确定取消{member}的认领吗？会通知TA本人。"]
+    assert db_scalar(app, select(Claim.status).where(Claim.id == claim_id)) == ACTIVE
+    expect(page.locator(".flash")).to_have_count(0)
+    page.once("dialog", answer(True))
+    form.locator("button").click()
+    expect(page.locator(".flash.ok")).to_contain_text(f"已取消 {member} 的认领")
+    assert len(asked) == 2
+    assert db_scalar(app, select(Claim.status).where(Claim.id == claim_id)) == "released"
+
+
 def test_download_the_ledger_xlsx_and_read_it_back(page, live, tmp_path):
     base, app = live
     log_in(page, base)
