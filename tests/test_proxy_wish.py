@@ -71,3 +71,25 @@ def test_who_may_record_and_bad_input(chat, app):
     with session_of(app) as s:
         assert s.scalar(select(func.count(Wish.id))) == 0
         assert s.scalar(select(func.count(Person.id)).where(Person.phone == "13812345678")) == 0
+
+
+def test_a_city_admin_records_for_a_resident_once_the_roster_places_them(chat, app):
+    """An admin of no community cannot place a resident the system has never seen; the reply
+    says how, and once the roster has them (with their grid) the same command records the wish."""
+    from handlers import directory
+
+    with session_of(app) as s:
+        directory.add_person(s, "o-city", "admin", "市管理员")
+        s.commit()
+    chat.dialog([("o-city", "代许愿 张桂兰 13812345678 需要一个助听器",
+                  "您不属于哪个社区，新居民无处登记。请让TA所在网格的网格员代许愿，"
+                  "或先在管理台「花名册」导入这位居民，再代许愿。")])
+    with session_of(app) as s:
+        assert s.scalar(select(func.count(Person.id)).where(Person.phone == "13812345678")) == 0
+        directory.add_person(s, None, "resident", "张桂兰", phone="13812345678", grid="新城社区/第一网格")
+        s.commit()
+    chat.dialog([("o-city", "代许愿 张桂兰 13812345678 需要一个助听器",
+                  "已为 张桂兰 登记心愿 #1，已发布到志愿者群。有消息会发给您转告。")])
+    wish = stored_wish(app, 1)
+    assert wish.requester.name == "张桂兰" and wish.recorded_by.openid == "o-city"
+    assert chat.group_pushes(VOLUNTEERS_KEY) == ["新心愿 #1（新城社区第一网格，张**）：需要一个助听器\n回复「认领 1」认领。"]
