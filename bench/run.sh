@@ -6,6 +6,7 @@
 # export, the API, 统计, digest and sweep timed with peak memory. Options: `--help` after the name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./dev venv  # .venv with the project, as the demo and the tests have it
 bash scripts/services.sh >/dev/null  # PostgreSQL and Redis, when they are not answering
 case "${1:-}" in
     webhook) shift; exec .venv/bin/python -m bench.webhook "$@" ;;
