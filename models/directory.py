@@ -21,6 +21,7 @@ EVENT_WINDOW, EVENT_SENDS = timedelta(minutes=1), 3
 # sends were used), so the end we keep is early, never late: a read-only message is then answered
 # without a write, and a message that writes spares its sender's row an UPDATE.
 WINDOW_REFRESH = timedelta(hours=1)
+HEARING_RESOLUTION = timedelta(seconds=1)  # a note_heard job carries whole seconds
 
 ROLES = ("resident", "member", "gridworker", "admin")
 ROLE_LABELS = {"resident": "居民", "member": "志愿者", "gridworker": "网格员", "admin": "管理员"}
@@ -120,6 +121,10 @@ class PersonFacts:
         if event == "unsubscribe":
             return True
         if message:
+            # A later message is on record already (this one's job ran late); a job's time is in
+            # whole seconds, so within the second it is not later.
+            if self.window_until is not None and self._window_end() > now + MESSAGE_WINDOW + HEARING_RESOLUTION:
+                return False
             return (not self.window_open(now) or self.window_sends < MESSAGE_SENDS
                     or self._window_end() < now + MESSAGE_WINDOW - WINDOW_REFRESH)
         return event in ("subscribe", "scan", "click") and not self.window_open(now)

@@ -320,3 +320,24 @@ def test_a_message_that_writes_updates_its_senders_row_only_when_the_window_need
     with db.sessions() as session:
         assert session.scalar(select(Person.window_sends).where(Person.openid == "o-wang")) == 5
     assert person_updates(app, lambda: chat.say("o-wang", "许愿 需要轮椅")) == []
+
+
+def test_a_hearing_noted_late_never_takes_back_a_later_window_or_its_used_sends(chat, app):
+    from datetime import timezone
+
+    from bot.jobs import NOTE_HEARD
+
+    chat.say("o-li", "帮助")
+    chat.settle()
+    db = app.extensions["wishbot"].db
+    with db.transaction() as session:  # notices used two of the sends
+        session.execute(update(Person).where(Person.openid == "o-li").values(window_sends=3))
+    with db.sessions() as session:
+        person_id, until = session.execute(
+            select(Person.id, Person.window_until).where(Person.openid == "o-li")).one()
+    on_record = (until if until.tzinfo else until.replace(tzinfo=timezone.utc)).timestamp()  # SQLite: naive UTC
+    an_hour_before = int(on_record) - 49 * 3600  # a read an hour before the message on record
+    app.extensions["wishbot"].perform(NOTE_HEARD, f"{person_id}:wechat:1::{an_hour_before}")
+    with db.sessions() as session:
+        assert session.execute(select(Person.window_until, Person.window_sends)
+                               .where(Person.id == person_id)).one() == (until, 3)
