@@ -34,7 +34,7 @@ def resident_for(ctx: Context, name: str, phone: str) -> Person:
         return known
     staff = ctx.person
     if staff.community is None:
-        raise BadInput("您不属于哪个社区，新居民无处登记。请让TA所在网格的网格员代许愿，或先在管理台「花名册」导入这位居民，再代许愿。")
+        raise BadInput("您没有所属社区，新居民无处登记。请让TA所在网格的网格员代许愿，或先在管理台「花名册」导入这位居民，再代许愿。")
     resident = Person(openid=None, name=name, phone=phone, roles="resident",
                       community=staff.community, grid=staff.grid)
     ctx.session.add(resident)

@@ -175,7 +175,7 @@ REPLIES = {
     # Each grid worker's wish goes to their own community's volunteers; an admin belongs to none.
     "代许愿": {**{actor: PROXY.format(w) for w, actor in enumerate(
         ("gw_this_grid", "gw_other_grid", "gw_other_community", "staff_this_community", "staff_other_community"), 1)},
-        "admin": "您不属于哪个社区，新居民无处登记。请让TA所在网格的网格员代许愿，或先在管理台「花名册」导入这位居民，再代许愿。"},
+        "admin": "您没有所属社区，新居民无处登记。请让TA所在网格的网格员代许愿，或先在管理台「花名册」导入这位居民，再代许愿。"},
     "派单": {"gw_this_grid": "心愿 #1 已派给 李建国，已私信通知本人。",
              **same("李建国已经认领了心愿 #1。", "staff_this_community", "admin")},
     "代完成": {"gw_this_grid": "已替 李建国 报告心愿 #1 完成，工时 2小时，已请许愿人确认。",

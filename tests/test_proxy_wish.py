@@ -82,7 +82,7 @@ def test_a_city_admin_records_for_a_resident_once_the_roster_places_them(chat, a
         directory.add_person(s, "o-city", "admin", "市管理员")
         s.commit()
     chat.dialog([("o-city", "代许愿 张桂兰 13812345678 需要一个助听器",
-                  "您不属于哪个社区，新居民无处登记。请让TA所在网格的网格员代许愿，"
+                  "您没有所属社区，新居民无处登记。请让TA所在网格的网格员代许愿，"
                   "或先在管理台「花名册」导入这位居民，再代许愿。")])
     with session_of(app) as s:
         assert s.scalar(select(func.count(Person.id)).where(Person.phone == "13812345678")) == 0
