@@ -214,14 +214,7 @@ class Gunicorn:
     def cpu_seconds(self) -> float:
         """CPU time its workers have used so far (from /proc): on a shared machine, CPU per
         message is steadier than messages per second."""
-        total = 0
-        for pid in descendants(self.process.pid):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(descendants(self.process.pid))
 
     def settle(self, quiet: float = 0.05, most: float = 60) -> None:
         """Wait until the workers are idle: each loads the text models (jieba) in a background
@@ -241,6 +234,32 @@ class Gunicorn:
         self.process.wait(15)
 
 
+def cpu_seconds(pids) -> float:
+    """User and system CPU time these processes have used, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def services_cpu_seconds() -> float:
+    """CPU time used so far by this machine's PostgreSQL and Redis servers: their share of a
+    message's cost, on the same two cores as the workers."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name = stat.read_text().split("(", 1)[1].split(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        if name in ("postgres", "redis-server"):
+            pids.append(int(stat.parent.name))
+    return cpu_seconds(pids)
+
+
 @dataclass
 class Phase:
     requests: int
@@ -250,6 +269,7 @@ class Phase:
     bad: int
     sent: list[int]
     cpu_seconds: float = 0.0
+    services_cpu_seconds: float = 0.0  # PostgreSQL and Redis
 
     @property
     def rate(self) -> float:
@@ -264,19 +284,19 @@ def run_wrk(server: Gunicorn, messages: list[Message], args, workdir: Path, seal
             for message in messages[thread::args.wrk_threads]:
                 path, body = sealer.delivery(message.openid, message.text, message.msg_id)
                 file.write(f"{path}\t{body}\n")
-    cpu = server.cpu_seconds()
+    cpu, services = server.cpu_seconds(), services_cpu_seconds()
     out = subprocess.run(["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.seconds:g}s",
                           "--timeout", "10s", "-s", str(LUA), server.url, "--", str(prefix)],
                          capture_output=True, text=True, check=True).stdout
     time.sleep(0.5)  # the last replies' teardown
-    cpu = server.cpu_seconds() - cpu
+    cpu, services = server.cpu_seconds() - cpu, services_cpu_seconds() - services
     result = json.loads(out.split("RESULT ", 1)[1])
     for thread in range(args.wrk_threads):
         os.unlink(f"{prefix}-{thread}.txt")
     if result["exhausted"]:
         raise RuntimeError("wrk ran out of prepared deliveries; the figures would count retries")
     return Phase(result["requests"], result["seconds"], result["p50_ms"], result["p99_ms"],
-                 result["bad"] + result["errors"], result["sent"], cpu)
+                 result["bad"] + result["errors"], result["sent"], cpu, services)
 
 
 def sent_messages(messages: list[Message], phase: Phase, threads: int) -> list[Message]:
@@ -384,14 +404,16 @@ def server_failures(log: Path) -> int:
 class Figures:
     floor: list[Phase] = field(default_factory=list)
     wishbot: list[Phase] = field(default_factory=list)
+    contract: list[Phase] = field(default_factory=list)  # the contract's floor, where it runs
 
     @staticmethod
     def rate(phases: list[Phase]) -> float:
         return sum(p.requests for p in phases) / sum(p.seconds for p in phases)
 
     @staticmethod
-    def cpu_ms(phases: list[Phase]) -> float:
-        return 1000 * sum(p.cpu_seconds for p in phases) / sum(p.requests for p in phases)
+    def cpu_ms(phases: list[Phase], services: bool = False) -> float:
+        spent = sum(p.services_cpu_seconds if services else p.cpu_seconds for p in phases)
+        return 1000 * spent / sum(p.requests for p in phases)
 
     def line(self, label: str) -> str:
         floor, bot = self.rate(self.floor), self.rate(self.wishbot)
@@ -400,8 +422,19 @@ class Figures:
         fp99 = max(p.p99_ms for p in self.floor)
         floor_cpu, bot_cpu = self.cpu_ms(self.floor), self.cpu_ms(self.wishbot)
         return (f"{label:<17} floor {floor:5.0f} msg/s p99 {fp99:4.0f} ms {floor_cpu:4.1f} ms CPU/msg | "
-                f"wishbot {bot:5.0f} msg/s p50 {p50:4.0f} ms p99 {p99:4.0f} ms {bot_cpu:4.1f} ms CPU/msg | "
-                f"ratio {bot / floor:.2f} (by CPU {floor_cpu / bot_cpu:.2f})")
+                f"wishbot {bot:5.0f} msg/s p50 {p50:4.0f} ms p99 {p99:4.0f} ms {bot_cpu:4.1f} ms CPU/msg"
+                f"{self._services(self.wishbot)} | ratio {bot / floor:.2f} (by CPU {floor_cpu / bot_cpu:.2f})")
+
+    def contract_line(self, label: str) -> str:
+        rate = self.rate(self.contract)
+        return (f"{label:<17} contract floor {rate:5.0f} msg/s p50 {statistics.median(p.p50_ms for p in self.contract):4.0f} ms"
+                f" p99 {max(p.p99_ms for p in self.contract):4.0f} ms {self.cpu_ms(self.contract):4.1f} ms CPU/msg"
+                f"{self._services(self.contract)} | ratio {rate / self.rate(self.floor):.2f}"
+                f" (the most any implementation reaches here)")
+
+    def _services(self, phases: list[Phase]) -> str:
+        spent = self.cpu_ms(phases, services=True)
+        return f" + {spent:3.1f} ms in PostgreSQL/Redis" if spent >= 0.05 else ""
 
     def ratio(self) -> float:
         return self.rate(self.wishbot) / self.rate(self.floor)
@@ -421,6 +454,13 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
     env = {**env, "WISHBOT_DATABASE_URL": url, "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID,
            "WECHAT_ENCODING_AES_KEY": AES_KEY, "WISHBOT_SECRET_KEY": "bench"}
     server = Gunicorn("app:create_app()", args.port_base + 1, args.workers, env, log)
+    # The contract's floor: the same messages through the raw drivers, doing only what CONTRACT.md
+    # requires (bench/floor.py), to show what any implementation could reach on this machine.
+    contract = (Gunicorn("bench.floor:create_contract_app()", args.port_base + 2, args.workers,
+                         {**env, "BENCH_DATABASE_URL": url}, workdir / "contract.log")
+                if args.contract else None)
+    servers = {"floor": floor, "wishbot": server, "contract": contract}
+    order = [name for name, app in servers.items() if app is not None]
     # As deployed: with Redis, an RQ worker runs what the webhook queues (notices, the 48-hour
     # window of a read-only message's sender); on SQLite a thread of each gunicorn worker does.
     worker = (subprocess.Popen([str(Path(sys.executable).with_name("wishbot")), "worker"], env={**os.environ, **env},
@@ -435,20 +475,23 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
         warm = read_mix(world, ids, 40 * args.workers, rng)
         with ThreadPoolExecutor(args.workers) as pool:
             problems += [p for p in pool.map(lambda m: reply_problem(m, client.say(m)), warm) if p]
-        server.settle()
-        floor.settle()
+            if contract is not None:
+                list(pool.map(Client(contract.url, sealer).say, read_mix(world, ids, 40 * args.workers, rng)))
+        for app in servers.values():
+            if app is not None:
+                app.settle()
         for mix in args.mixes:
             result = Figures()
             for round_ in range(args.rounds):
-                for target in (("floor", "wishbot") if round_ % 2 == 0 else ("wishbot", "floor")):
+                for target in (order if round_ % 2 == 0 else order[::-1]):
                     count = int(floor_rate[0] * 3 * args.seconds) + 500  # the floor varies between phases on a shared machine
                     tag = f"{backend}{round_}{target}"
                     if mix == "write":  # fresh wishes to claim; the floor only echoes the numbers
-                        world.to_claim = (add_published(db, count // 3 + 1) if target == "wishbot"
-                                          else list(range(count // 3 + 1)))
+                        world.to_claim = (list(range(count // 3 + 1)) if target == "floor"
+                                          else add_published(db, count // 3 + 1))
                     messages = (read_mix(world, ids, count, rng) if mix == "read"
                                 else write_mix(world, ids, count, rng, tag))
-                    phase = run_wrk(floor if target == "floor" else server, messages, args, workdir, sealer)
+                    phase = run_wrk(servers[target], messages, args, workdir, sealer)
                     getattr(result, target).append(phase)
                     if target == "floor":
                         floor_rate[0] = max(phase.rate, 100)
@@ -457,10 +500,14 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
                     if mix == "write" and target == "wishbot":
                         sent = sent_messages(messages, phase, args.wrk_threads)
                         problems += check_wishes(db, client, [m for m in sent if m.text.startswith("许愿")], tag)
+                    if mix == "write" and target != "floor":
                         withdraw_unclaimed(db, world.to_claim)
-            lines.append(result.line(f"{backend} {mix}"))
+            found = [result.line(f"{backend} {mix}")]
             figures[f"{backend} {mix}"] = result.ratio()
-            print(lines[-1], flush=True)
+            if result.contract:
+                found.append(result.contract_line(f"{backend} {mix}"))
+            lines += found
+            print("\n".join(found), flush=True)
         if args.rate:
             if worker is not None:  # the write mix leaves the RQ worker thousands of notices to send
                 lines.append(f"{backend + ' worker':<22} sent what the phases queued in {drain(REDIS_URL):.0f} s")
@@ -477,6 +524,8 @@ def bench_database(backend: str, args, floor: Gunicorn, sealer: Sealer, ids: Mes
             print(lines[-1], flush=True)
     finally:
         server.stop()
+        if contract is not None:
+            contract.stop()
         if worker is not None:
             worker.terminate()
             worker.wait(15)
@@ -499,6 +548,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--port-base", type=int, default=7410)
+    parser.add_argument("--no-contract", dest="contract", action="store_false",
+                        help="skip the contract's floor (bench/floor.py, raw drivers)")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", POSTGRES))
     args = parser.parse_args()
     args.mixes = args.mixes.split(",")
