@@ -109,6 +109,9 @@ class _Store:
     def query(self, sql: str, *params) -> list[tuple]:
         return self.connection.execute(self._dialect(sql), params).fetchall()
 
+    def run(self, sql: str, *params) -> None:
+        self.connection.execute(self._dialect(sql), params)
+
     @contextmanager
     def transaction(self):
         if self.sqlite:  # every writer queues here, as wishbot's do
@@ -159,22 +162,22 @@ def _contract_write(store: _Store, msg_id: int, sender: tuple, command: str, res
             event, answer = "submitted", f"收到您的心愿 #{wish_id}"
         else:
             wish_id = int(rest.split()[0])
-            store.query("SELECT status FROM wish WHERE id = %s FOR UPDATE", wish_id)
+            store.run("SELECT status FROM wish WHERE id = %s FOR UPDATE", wish_id)
             if command == "认领":
-                store.query("INSERT INTO claim (wish_id, member_id, status, created_at) VALUES (%s, %s, 'active', %s)",
+                store.run("INSERT INTO claim (wish_id, member_id, status, created_at) VALUES (%s, %s, 'active', %s)",
                             wish_id, person_id, now)
-                store.query("UPDATE wish SET status = 'claimed', claimed_at = %s WHERE id = %s", now, wish_id)
+                store.run("UPDATE wish SET status = 'claimed', claimed_at = %s WHERE id = %s", now, wish_id)
                 event, answer = "claimed", f"认领成功 #{wish_id}"
             else:
-                store.query("UPDATE claim SET status = 'completed', ended_at = %s WHERE wish_id = %s AND member_id = %s"
+                store.run("UPDATE claim SET status = 'completed', ended_at = %s WHERE wish_id = %s AND member_id = %s"
                             " AND status = 'active'", now, wish_id, person_id)
-                store.query("UPDATE wish SET status = 'completed', completed_at = %s WHERE id = %s", now, wish_id)
+                store.run("UPDATE wish SET status = 'completed', completed_at = %s WHERE id = %s", now, wish_id)
                 event, answer = "completed", f"已完成 #{wish_id}"
-        store.query("INSERT INTO wish_event (wish_id, actor_id, channel, action, created_at)"
+        store.run("INSERT INTO wish_event (wish_id, actor_id, channel, action, created_at)"
                     " VALUES (%s, %s, 'wechat', %s, %s)", wish_id, person_id, event, now)
         notice_id = store.query("INSERT INTO notice (event, wish_id, person_id, audience, channel, target, text, status,"
                                 " attempts, parts_sent, created_at) VALUES (%s, %s, %s, 'group', 'log', 'group', %s,"
                                 " 'pending', 0, 0, %s) RETURNING id", event, wish_id, person_id, answer, now)[0][0]
-        store.query("UPDATE processed_message SET reply = %s WHERE id = %s", answer, delivery[0][0])
+        store.run("UPDATE processed_message SET reply = %s WHERE id = %s", answer, delivery[0][0])
     store.enqueue(notice_id)
     return answer
