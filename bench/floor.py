@@ -175,9 +175,10 @@ def _contract_write(store: _Store, msg_id: int, sender: tuple, command: str, res
                 event, answer = "completed", f"已完成 #{wish_id}"
         store.run("INSERT INTO wish_event (wish_id, actor_id, channel, action, created_at)"
                     " VALUES (%s, %s, 'wechat', %s, %s)", wish_id, person_id, event, now)
+        # Written as sent: the floor sends nothing, and wishbot's worker, sweeping the table, must not.
         notice_id = store.query("INSERT INTO notice (event, wish_id, person_id, audience, channel, target, text, status,"
                                 " attempts, parts_sent, created_at) VALUES (%s, %s, %s, 'group', 'log', 'group', %s,"
-                                " 'pending', 0, 0, %s) RETURNING id", event, wish_id, person_id, answer, now)[0][0]
+                                " 'sent', 0, 0, %s) RETURNING id", event, wish_id, person_id, answer, now)[0][0]
         store.run("UPDATE processed_message SET reply = %s WHERE id = %s", answer, delivery[0][0])
     store.enqueue(notice_id)
     return answer
