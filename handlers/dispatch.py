@@ -15,7 +15,7 @@ from models import (
     Wish,
     normalise_phone,
 )
-from models.wish import CLAIMED, PENDING_REVIEW, PUBLISHED
+from models.wish import CLAIMED, COMPLETED, PENDING_REVIEW, PUBLISHED
 
 from . import notices
 from .context import Context
@@ -32,6 +32,8 @@ def assign_wish(ctx: Context, wish: Wish, member: Person) -> Claim:
         raise BadInput(f"{member.name}还不是志愿者，不能派单。")
     if wish.claim_of(member):
         raise InvalidState(f"{member.name}已经认领了心愿 {wish.ref}。")
+    if wish.claim_of(member, COMPLETED):
+        raise InvalidState(f"{member.name}已经完成了心愿 {wish.ref}，不能再派给TA。")
     # The dispatcher's words where Wish.claim_by's are a claiming member's.
     if wish.status == CLAIMED or (wish.status == PUBLISHED and not wish.open_slots):
         taken = "、".join(claim.member.name for claim in wish.active_claims)

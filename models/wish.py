@@ -160,9 +160,11 @@ class Wish(Timestamped, Base):
     def open_slots(self) -> int:
         return max(self.slots - self.taken_slots, 0)
 
-    def claim_of(self, member: Person) -> Optional["Claim"]:
+    def claim_of(self, member: Person, status: str = ACTIVE) -> Optional["Claim"]:
+        """The member's claim in that status (active: the one they are serving now)."""
         # Compare objects too: a claim made in this transaction may not be flushed yet.
-        return next((c for c in self.active_claims if c.member is member or c.member_id == member.id), None)
+        return next((c for c in self.claims if c.status == status and (c.member is member or c.member_id == member.id)),
+                    None)
 
     # --- review ---------------------------------------------------------------------------
 
@@ -221,6 +223,8 @@ class Wish(Timestamped, Base):
             raise NotAllowed(f"心愿 {self.ref} 是您自己的心愿，不能认领。")
         if self.claim_of(member):
             raise InvalidState(f"您已认领心愿 {self.ref}。")
+        if self.claim_of(member, COMPLETED):  # one slot, one report and one set of hours per person
+            raise InvalidState(f"您已完成心愿 {self.ref}，不能再认领。要更正工时，请发：完成 {self.id} 2小时")
         if self.status == CLAIMED or (self.status == PUBLISHED and not self.open_slots):
             raise AlreadyTaken(f"心愿 {self.ref} 已被认领，请看看其他心愿。")
         if self.status != PUBLISHED:

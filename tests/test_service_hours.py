@@ -147,6 +147,26 @@ def test_a_reopened_wish_counts_only_the_claims_that_stand(chat, app):
                   f"最近的服务：\n· {today()} #1 陪老人聊聊天 1小时 已核实")])
 
 
+def test_a_member_who_completed_a_wish_cannot_take_another_of_its_slots(chat, app):
+    """One person, one report and one set of hours per wish: claiming again after 完成 would
+    fill the wish alone and count their hours twice. A correction is 完成 N X小时 again."""
+    chat.dialog([
+        ("o-wang", "许愿 陪老人聊聊天", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "审核 1 通过 2人", "心愿 #1 已发布到志愿者群。"),
+    ])
+    chat.say("o-li", "认领 1")
+    chat.dialog([
+        ("o-li", "完成 1 2小时", "谢谢您！心愿 #1 已报告完成，工时 2小时，许愿人确认后核实。可以再发一张照片留作记录。"),
+        ("o-li", "认领 1", "您已完成心愿 #1，不能再认领。要更正工时，请发：完成 1 2小时"),
+        ("o-liu", "派单 1 李建国", "李建国已经完成了心愿 #1，不能再派给TA。"),
+        ("o-li", "完成 1 3小时", "已记下您在心愿 #1 的工时：3小时，许愿人确认后核实。"),
+    ])
+    assert claims_of(app, 1) == [("李建国", "completed", 3.0, None)]
+    with session_of(app) as s:
+        assert s.get(Wish, 1).status == "published"  # the other slot is still open to others
+    assert chat.say("o-chen", "认领 1").startswith("认领成功")
+
+
 def test_bad_hours_change_nothing(chat, app):
     chat.say("o-wang", "许愿 需要一副老花镜")
     chat.say("o-liu", "审核 1 通过")
