@@ -131,6 +131,8 @@ def add_person(session: Session, openid: str | None, role: str, name: str, *, ph
     person.address = address or person.address
     person.community = community_row or person.community
     person.grid = grid_row or person.grid
+    if person.grid is not None and person.community is not None and person.grid.community is not person.community:
+        person.grid = None  # moved to another community: their grid there is not known yet
     person.unit = unit_row or person.unit
     session.flush()
     return person

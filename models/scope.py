@@ -125,8 +125,9 @@ class Scope:
     def covers_person(self, person: Person) -> bool:
         if self.area == ALL:
             return True
-        if self.area == GRID:
-            return person.grid_id is not None and person.grid_id == self.grid_id
+        if self.area == GRID:  # in the grid, and not on record in another community
+            return (person.grid_id is not None and person.grid_id == self.grid_id
+                    and person.community_id in (None, self.community_id))
         if self.area == COMMUNITY:
             return person.community_id is not None and person.community_id == self.community_id
         return False

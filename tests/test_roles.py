@@ -63,6 +63,28 @@ def test_a_grid_worker_login_cannot_make_staff_of_another_grid_or_of_the_communi
     assert wang.role_set == {"resident"} and wang.grid == "新城社区/第一网格"
 
 
+def test_a_grid_worker_login_cannot_move_anyone_into_another_community(app, client, staff):
+    """A row naming only another community would leave the person on record there (its staff's
+    notices, with applicants' phone numbers, would reach them) while still in her grid."""
+    log_in(client, "liufang")
+    response = import_rows(client, [
+        ["o-wang", "member", "王秀兰", "", "东山社区", "", "", ""],  # a resident of her grid
+        ["o-liu", "member", "刘芳", "", "东山社区", "", "", ""],  # herself
+    ])
+    assert response.status_code == 422
+    assert response.get_data(as_text=True).count("不在您负责的社区或网格") == 2
+    for openid in ("o-wang", "o-liu"):
+        seen = person(app, openid)
+        assert (seen.community, seen.grid) == ("新城社区", "新城社区/第一网格") and not seen.has_role("member")
+
+
+def test_a_person_moved_to_another_community_leaves_their_grid(app, client, staff):
+    log_in(client, "boss")
+    assert import_rows(client, [["o-wang", "member", "王秀兰", "", "东山社区", "", "", ""]]).status_code == 302
+    wang = person(app, "o-wang")
+    assert (wang.community, wang.grid) == ("东山社区", None) and wang.has_role("member")
+
+
 def test_community_staff_may_make_grid_workers_of_their_grids_but_no_admins(app, client, staff):
     log_in(client, "xincheng")
     refused = import_rows(client, [["o-zhao", "admin", "赵德明", "", "新城社区", "", "", ""]])
