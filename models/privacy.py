@@ -5,10 +5,12 @@ address. Everyone who is not staff of the wish's area or its active claimer (mod
 it through `scrub`, and anything shortened is scrubbed first (`brief`), so a cut can never leave
 half a number behind for the pattern to miss.
 
-Caught: mobile numbers (also `+86`, written with spaces or dashes, full-width digits), landlines
-with an area code (`0755-12345678`, `(010)12345678`), bare 7–8 digit local numbers, 15- and
-18-digit ID numbers (身份证), door numbers of an address (`东山路5号`, `3栋2单元501室`) — and the
-given people's phone, address and full name.
+Caught: mobile numbers (also `+86`), landlines with an area code (`0755-12345678`,
+`(010)12345678`), bare 7–8 digit local numbers and 15- and 18-digit ID numbers (身份证) — in
+Arabic or full-width digits or in numerals as typed or voice-recognised (`一三八…`, `幺三八…`, 两, 〇),
+with short runs of spaces, dashes, dots, 、 or underscores between digits — door numbers of an
+address (`东山路5号`, `3栋2单元501室`, `六号楼二单元四零一室`, `3-2-401`), and the given people's
+phone, address and full name.
 """
 from __future__ import annotations
 
@@ -18,25 +20,30 @@ from dataclasses import dataclass
 
 from .directory import Person, mask_name
 
-_D = "[0-9０-９]"  # a digit, half- or full-width
-_S = "[ \u3000\\-－–—]?"  # at most one separator between digits
-_EDGE_BEFORE, _EDGE_AFTER = f"(?<!{_D})", f"(?!{_D})"
-
-
-def _digits(count: int) -> str:
-    return f"{_D}(?:{_S}{_D}){{{count - 1}}}"
-
+_D = "[0-9０-９]"  # an Arabic digit, half- or full-width
+_NUMERALS = "〇零一二三四五六七八九幺两"  # as typed or as spoken: 幺 is 1, 两 is 2
+_AS_DIGITS = str.maketrans(_NUMERALS, "0012345678912")
+_N = f"[0-9０-９{_NUMERALS}]"  # a digit in any of these
+_S = "[ \u3000\\-－–—.．、_＿]{0,3}"  # a short run of separators between digits
+_GAP = "[ \u3000\\-－–—]{0,3}"  # in a bare local number only spaces and dashes: `1000、2000` is two sums
+_EDGE_BEFORE, _EDGE_AFTER = f"(?<!{_N})", f"(?!{_N})"
 
 _ID_NUMBER = re.compile(
-    f"{_EDGE_BEFORE}(?:{_D}{{6}}{_S}{_D}{{8}}{_S}{_D}{{3}}[0-9０-９XxＸｘ]|{_D}{{15}}){_EDGE_AFTER}")
+    f"{_EDGE_BEFORE}(?:{_N}{{6}}{_S}{_N}{{8}}{_S}{_N}{{3}}(?:{_N}|[XxＸｘ])|{_N}{{15}}){_EDGE_AFTER}")
 _MOBILE = re.compile(
-    f"{_EDGE_BEFORE}(?:(?:[+＋]?(?:86|８６)){_S})?[1１]{_S}[3-9３-９](?:{_S}{_D}){{9}}{_EDGE_AFTER}")
+    f"{_EDGE_BEFORE}(?:[+＋]?(?:86|８６){_S})?[1１一幺]{_S}[3-9３-９三四五六七八九](?:{_S}{_N}){{9}}{_EDGE_AFTER}")
 _LANDLINE = re.compile(
-    f"{_EDGE_BEFORE}(?:[(（]0{_D}{{2,3}}[)）]|[0０]{_D}{{2,3}}){_S}{_D}{{3,4}}{_S}{_D}{{4}}{_EDGE_AFTER}")
-_LOCAL = re.compile(f"{_EDGE_BEFORE}{_D}{{3,4}}{_S}{_D}{{4}}{_EDGE_AFTER}")
-# The numbers that find a door: after a road (`东山路5号`) or before a building part (`3栋`, `501室`).
-# A date's `5号` (`12月5号`) follows no road and stays.
-_DOOR = re.compile(f"(?<=[路街巷弄道村里同区园苑院])\\s*{_D}+(?=\\s*号)|{_D}+(?=\\s*(?:号楼|号院|栋|幢|单元|室|楼|层))")
+    f"{_EDGE_BEFORE}(?:[(（][0０〇零]{_N}{{2,3}}[)）]|[0０〇零]{_N}{{2,3}}){_S}{_N}{{3,4}}{_S}{_N}{{4}}{_EDGE_AFTER}")
+_LOCAL = re.compile(f"{_EDGE_BEFORE}{_N}{{3,4}}{_GAP}{_N}{{4}}{_EDGE_AFTER}")
+# The numbers that find a door. Quantities stay: a date's `12月5号` follows no road, and 一栋楼, 两层,
+# 三室一厅 or 第一单元 are not doors, so numerals count only where a door's shape is unmistakable.
+_DOOR = re.compile("|".join((
+    f"(?<=[路街巷弄道村里同区园苑院])\\s*{_D}+(?=\\s*号)",  # 东山路5号
+    f"{_D}+(?=\\s*(?:栋|幢|室|楼|层))",  # 3栋, 501室, 3楼
+    f"{_EDGE_BEFORE}(?<!第){_N}+(?=\\s*(?:号楼|号院|单元|[栋幢]\\s*{_N}+\\s*(?:单元|室)))",  # 8号楼, 二单元, 六栋二单元
+    f"(?<=单元)\\s*{_N}{{3,4}}{_EDGE_AFTER}|{_EDGE_BEFORE}{_N}{{3,4}}(?=\\s*室)",  # the room: 2单元401, 四零一室
+    f"{_EDGE_BEFORE}{_N}{{1,3}}[-－–—]{_N}{{1,3}}[-－–—]{_N}{{3,4}}{_EDGE_AFTER}",  # 3-2-401
+)))
 # A cut inside a number (or its mask) drops the whole number: half a number is noise, never a clue.
 _NUMBER_OR_MASK = re.compile(f"(?:{_D}|[*＊])(?:[ \\-－]?(?:{_D}|[*＊]))*")
 
@@ -56,7 +63,8 @@ class Contact:
 
 
 def _plain_digits(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKC", text) if c.isdigit() or c in "Xx").upper()
+    text = unicodedata.normalize("NFKC", text).translate(_AS_DIGITS)
+    return "".join(c for c in text if c.isdigit() or c in "Xx").upper()
 
 
 def _mask_id(match: re.Match) -> str:

@@ -36,6 +36,43 @@ def test_scrub_masks_every_way_of_writing_a_number(written, shown):
     assert scrub(written) == shown
 
 
+@pytest.mark.parametrize("written, shown", [
+    # Mobiles in Chinese numerals, as typed or as voice recognition writes them (幺 = 1, 两 = 2).
+    ("许愿 请打电话给我女儿 一三八一二三四五六七八，地址幸福路12号",
+     "许愿 请打电话给我女儿 138****5678，地址幸福路*号"),
+    ("我的电话是幺三八一二三四五六七八。", "我的电话是138****5678。"),
+    ("电话幺三九两两两两〇〇零零", "电话139****0000"),
+    ("电话１３８一二三四５６七八", "电话138****5678"),
+    # Any short run of separators between the digits.
+    ("电话138.1234.5678", "电话138****5678"),
+    ("电话 138 - 1234 - 5679", "电话 138****5679"),
+    ("电话138、1234、5678", "电话138****5678"),
+    ("电话138 — 1234 — 5678", "电话138****5678"),
+    ("电话138＿1234＿5678", "电话138****5678"),
+    ("电话一三八 一二三四 五六七八", "电话138****5678"),
+    ("座机零七五五—八七六五四三二一", "座机0755-****4321"),
+    ("座机0755.8765.4321", "座机0755-****4321"),
+    ("家里电话八七六五 四三二一", "家里电话****4321"),
+    # Door numbers: a room after its unit, 楼-单元-室 in digits or numerals, and 3-2-401.
+    ("住3栋2单元401", "住*栋*单元*"),
+    ("住3-2-401", "住*"),
+    ("住六号楼二单元四零一室", "住*号楼*单元*室"),
+    ("住6号楼二单元401室", "住*号楼*单元*室"),
+    ("住六栋二单元四零一", "住*栋*单元*"),
+])
+def test_scrub_masks_numbers_in_chinese_numerals_and_any_separators(written, shown):
+    assert scrub(written) == shown
+
+
+@pytest.mark.parametrize("text", [
+    "需要2副老花镜", "今年80岁", "一二年级的课本", "3月12号", "需要两副老花镜，今年八十岁",
+    "孙子上一二三年级", "语文第一单元的练习册", "三室一厅，一栋楼住了两层", "捐款1000、2000都行",
+    "希望2026-12-01前送到", "希望2026.12.01前送到", "1、3、5号下午有空",
+])
+def test_scrub_leaves_ordinary_numbers_readable(text):
+    assert scrub(text) == text
+
+
 def test_scrubbing_runs_before_the_text_is_shortened():
     text = "需要" + "很" * 61 + "电话13911112222"  # the number straddles character 70
     assert brief(text, 70) == "需要" + "很" * 61 + "电话…"  # no half a number, masked or not
