@@ -223,8 +223,15 @@ class Scope:
     def ties_outside(self, session: Session, person: Person) -> bool:
         """Whether the person asked for or claimed a wish outside the area: acting as them
         would show that wish's private details and could act on it."""
+        claimed = select(Claim.wish_id).where(Claim.member_id == person.id)
+        return self._any_outside(session, or_(Wish.requester_id == person.id, Wish.id.in_(claimed)))
+
+    def covers_all(self, session: Session, wish_ids: list[int]) -> bool:
+        """Whether every one of these wishes lies in the area (a certificate's services, say)."""
+        return not self._any_outside(session, Wish.id.in_(wish_ids))
+
+    def _any_outside(self, session: Session, condition: ColumnElement[bool]) -> bool:
         if self.area == ALL:
             return False
-        claimed = select(Claim.wish_id).where(Claim.member_id == person.id)
-        tied = select(Wish.id).where(or_(Wish.requester_id == person.id, Wish.id.in_(claimed)))
-        return session.scalar(tied.where(Wish.id.not_in(self.wishes(select(Wish.id)))).limit(1)) is not None
+        outside = select(Wish.id).where(condition, Wish.id.not_in(self.wishes(select(Wish.id))))
+        return session.scalar(outside.limit(1)) is not None

@@ -197,3 +197,26 @@ def test_a_certificate_is_numbered_printable_and_on_the_timeline(second_grid_wis
     assert "请选择您负责范围内的志愿者。" in response.get_data(as_text=True)
     with session_of(app) as s:
         assert s.scalar(select(func.count()).select_from(Certificate)) == 1
+
+
+def test_a_grid_login_reads_only_certificates_whose_every_service_lies_in_its_grid(second_grid_wish, app, client):
+    """A certificate names each wish served and the resident who verified it, as the wishes' own
+    pages (404 for a grid worker outside their grid) do not show them."""
+    second_grid_wish.say("o-admin", "确认 2")  # 新城社区/第二网格: now a verified service of 李建国
+    log_in(client, "xincheng")
+    first, last = local_today().replace(month=1, day=1).isoformat(), local_today().isoformat()
+    numbers = {}
+    for openid in ("o-li", "o-chen"):
+        response = client.post("/admin/service/certificates", data={
+            "member": person_id(app, openid), "first": first, "last": last,
+            "csrf_token": csrf(client, "/admin/service/")})
+        numbers[openid] = response.location.rsplit("/", 1)[1]
+    with session_of(app) as s:
+        services = dict(s.execute(select(Certificate.number, Certificate.services)).all())
+    assert services == {numbers["o-li"]: 2, numbers["o-chen"]: 1}  # 李建国: #1 and #2; 陈晓梅: #1
+    client.post("/admin/logout", data={"csrf_token": csrf(client, "/admin/service/")})
+    log_in(client, "liufang")  # 新城社区/第一网格
+    assert client.get(f"/admin/service/certificates/{numbers['o-li']}").status_code == 404
+    assert client.get(f"/admin/service/certificates/{numbers['o-chen']}").status_code == 200
+    listed = client.get("/admin/service/").get_data(as_text=True)
+    assert f"/certificates/{numbers['o-chen']}" in listed and f"/certificates/{numbers['o-li']}" not in listed
