@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
 
 from bot.links import links_of
-from models import Claim, Notice, Person, Registration, Wish
+from models import Claim, Grid, Notice, Person, Registration, Wish
 from models.privacy import brief, scrub, shorten
+from models.scope import ALL, COMMUNITY, GRID, Scope
 from models.wish import PUBLISHED, format_hours
 
 from .context import Context
@@ -56,16 +57,34 @@ def to_gridworkers(wish: Wish, event: str, text: str) -> Notice:
 
 
 def to_grid_staff(session: Session, wish: Wish, event: str, text: str) -> list[Notice]:
-    """The wish's grid workers: their group robot; without one, each of them privately (the
-    community's staff when the grid has no grid worker); the log when nobody is reachable."""
+    """A notice asking staff to act on the wish (审核 it): its grid workers' group robot; without
+    one, privately to those who may act on it (deciders_of); the log when nobody is reachable."""
     if wish.grid is not None and wish.grid.robot_url:
         return [to_gridworkers(wish, event, text)]
-    staff = [p for p in gridworkers_of(session, wish) if p.reachable]
-    if not staff:
-        staff = [p for p in staff_of_community(session, wish.community_id) if p.reachable]
+    staff = deciders_of(session, wish)
     if not staff:
         return [to_gridworkers(wish, event, text)]
     return [to_person(session, person, event, text, wish) for person in staff]
+
+
+def deciders_of(session: Session, wish: Wish) -> list[Person]:
+    """The reachable people who may act on the wish (Scope.covers, as its commands ask), nearest
+    first: its grid's grid workers; else its community's staff (those whose area is the whole
+    community); else the admins. Never a grid worker of another grid, whom the scope refuses."""
+    in_community = or_(Person.community_id == wish.community_id,
+                       Person.grid_id.in_(select(Grid.id).where(Grid.community_id == wish.community_id)))
+    staff = list(session.scalars(select(Person).where(
+        Person.roles.contains("gridworker"), in_community).order_by(Person.id)))
+    for area in (GRID, COMMUNITY):
+        tier = [p for p in staff if p.reachable and _covers(p, wish, area)]
+        if tier:
+            return tier
+    return [p for p in admins(session) if p.reachable and _covers(p, wish, ALL)]
+
+
+def _covers(person: Person, wish: Wish, area: str) -> bool:
+    scope = Scope.of_person(person)
+    return scope.area == area and scope.covers(wish)
 
 
 # Notice channel per identity channel: the Official Account's customer-service (or template)
@@ -113,7 +132,7 @@ def on_other_channel(session: Session, failed: Notice) -> Notice | None:
 def _relay_for(session: Session, person: Person, wish: Wish | None) -> Person | None:
     if wish is not None and wish.recorded_by and wish.recorded_by.reachable:
         return wish.recorded_by
-    staff = [p for p in (gridworkers_of(session, wish) if wish is not None else []) if p.reachable]
+    staff = deciders_of(session, wish) if wish is not None else []
     if not staff and person.community_id:
         staff = [p for p in staff_of_community(session, person.community_id) if p.reachable]
     return staff[0] if staff else None
@@ -138,15 +157,6 @@ def template_fields(kind: str, subject: str, number: str, state: str, detail: st
 def _wish_template(kind: str, wish: Wish, state: str, detail: str) -> dict:
     """A template notice about a wish: its text scrubbed, as anywhere outside the chat."""
     return template_fields(kind, brief(wish.content, TEMPLATE_FIELD, wish.requester), wish.ref, state, detail)
-
-
-def gridworkers_of(session: Session, wish: Wish) -> list[Person]:
-    query = select(Person).where(Person.roles.contains("gridworker"))
-    if wish.grid_id:
-        query = query.where(Person.grid_id == wish.grid_id)
-    else:
-        query = query.where(Person.community_id == wish.community_id)
-    return list(session.scalars(query))
 
 
 # --- one function per event ----------------------------------------------------------------
@@ -201,7 +211,7 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
         f"地址：{requester.address}" if requester.address else None,
     ]))
     if not requester.phone:  # someone who wrote in first, never leaving a number: the grid worker knows them
-        helper = next((p for p in gridworkers_of(session, wish) if p.phone), None)
+        helper = next((p for p in deciders_of(session, wish) if p.phone), None)
         if helper is not None:
             contact += f"\n许愿人没有留电话，请联系网格员{helper.name}（{helper.phone}）。"
     if claim.assigned_by is not None:
@@ -312,7 +322,11 @@ def staff_of_community(session: Session, community_id: int) -> list[Person]:
     """The community's grid workers; its admins when it has none."""
     gridworkers = list(session.scalars(select(Person).where(
         Person.roles.contains("gridworker"), Person.community_id == community_id).order_by(Person.id)))
-    return gridworkers or list(session.scalars(select(Person).where(Person.roles.contains("admin"))))
+    return gridworkers or admins(session)
+
+
+def admins(session: Session) -> list[Person]:
+    return list(session.scalars(select(Person).where(Person.roles.contains("admin")).order_by(Person.id)))
 
 
 def registration_submitted(session: Session, registration: Registration) -> list[Notice]:
@@ -382,7 +396,7 @@ def pass_on_by_phone(session: Session, refused: Notice) -> list[Notice]:
             f"{scrub(refused.text, wish.requester if wish else None, person)}")
     if wish is not None:
         group = to_gridworkers(wish, "pass_on", text)
-        staff = gridworkers_of(session, wish)
+        staff = deciders_of(session, wish)
         Context.system(session).change(wish, "pass_on", note=f"私信未送达（超过48小时），已请网格员电话转告{who}")
     else:
         url = person.grid.robot_url if person.grid else None
