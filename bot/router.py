@@ -22,6 +22,8 @@ class Command:
     roles: frozenset[str] | None  # None: anyone may use it
     usage: str
     read_only: bool = False  # answers from committed data and changes nothing (see composition/conversation.py)
+    # False: the keyword alone is the command; followed by more (`帮助我修一下水管`) it is a sentence.
+    takes_args: bool = True
 
     def allows(self, roles: Iterable[str]) -> bool:
         return self.roles is None or bool(self.roles.intersection(roles))
@@ -32,10 +34,10 @@ class CommandGroup:
         self.commands: list[Command] = []
 
     def command(self, *keywords: str, roles: Iterable[str] | None = None, usage: str = "",
-                read_only: bool = False):
+                read_only: bool = False, takes_args: bool = True):
         def register(handler: Handler) -> Handler:
             self.commands.append(
-                Command(tuple(keywords), handler, frozenset(roles) if roles else None, usage, read_only)
+                Command(tuple(keywords), handler, frozenset(roles) if roles else None, usage, read_only, takes_args)
             )
             return handler
 
@@ -74,7 +76,7 @@ class Router:
     def match(self, text: str) -> Match | None:
         """`text` is already normalised. Keywords may be glued to their arguments."""
         for keyword, command in self._by_keyword:
-            if text == keyword or text.startswith(keyword):
+            if text == keyword or (command.takes_args and text.startswith(keyword)):
                 return Match(command, keyword, text[len(keyword):].strip())
         return None
 
@@ -94,7 +96,7 @@ class Router:
             commands = {id(command) for _keyword, command in found}
             if len(commands) == 1:
                 keyword, command = found[0]
-                return Match(command, keyword, rest)
+                return Match(command, keyword, rest) if command.takes_args or not rest else None
             if commands:
                 return None
         return None

@@ -34,6 +34,6 @@ def usages(ctx: Context) -> list[str]:
     return ctx.router.usages_for(ctx.person.role_set)
 
 
-@group.command("帮助", "help", "?", usage="帮助 —— 查看用法", read_only=True)
+@group.command("帮助", "help", "?", usage="帮助 —— 查看用法", read_only=True, takes_args=False)
 def show_help(ctx: Context, args: str) -> str:
     return "您可以发：\n" + "\n".join(usages(ctx))

@@ -29,9 +29,9 @@ def submit_wish(ctx: Context, args: str) -> str:
     return submission.submit(ctx, args)
 
 
-@group.command("我的心愿是", roles={"resident"})
+@group.command("我的心愿是", "心愿是", roles={"resident"})
 def submit_wish_in_own_words(ctx: Context, args: str) -> str:
-    """"我的心愿是……" is a wish said in the resident's own words (the longer keyword wins)."""
+    """"我的心愿是……" (or "心愿是……") is a wish said in the resident's own words (the longer keyword wins)."""
     return submit_wish(ctx, args)
 
 

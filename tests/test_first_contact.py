@@ -117,6 +117,20 @@ def test_a_need_in_everyday_words_is_proposed_and_submitted_with_yes(chat, app):
     assert (wish.content, wish.category, wish.status) == ("家里灯泡坏了，想请人来换一下", "房屋维修", "pending_review")
 
 
+def test_a_need_opening_with_a_commands_word_is_a_need(chat, app):
+    """帮助 alone is the help list; `帮助我修一下水管` is someone asking for help. `心愿是…`
+    says the wish, and the 是 is no part of it."""
+    transcript(chat, "o-wang", [
+        ("帮助我修一下水管", "您是想许这个心愿吗：帮助我修一下水管\n回复「是」提交，回复「不是」取消。"),
+        ("是", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("帮助一下，家里没有米了", "您是想许这个心愿吗：帮助一下，家里没有米了\n回复「是」提交，回复「不是」取消。"),
+        ("不是", "好的，没有提交。有需要随时告诉我。"),
+        ("心愿是想要一个轮椅", "收到您的心愿 #2，网格员审核后会发布。"),
+    ])
+    assert chat.say("o-wang", "帮助").startswith("您可以发：\n帮助 —— 查看用法")
+    assert [(w.content, w.category) for w in wishes(app)] == [("帮助我修一下水管", "房屋维修"), ("想要一个轮椅", "医疗器械")]
+
+
 @pytest.mark.parametrize("text, category", [
     ("天冷了想要一床棉被", "生活用品"),
     ("家里没有米面油了", "生活用品"),
