@@ -22,6 +22,11 @@ def normalise(text: str) -> str:
 _TRAILING = "。.！!？?，,、；;～~…"
 
 
+def without_leading_punctuation(text: str) -> str:
+    """`，重复` -> `重复`: what follows a keyword (`驳回，重复`) without the mark that set it off."""
+    return text.lstrip(_TRAILING + "：: ")
+
+
 def without_trailing_punctuation(text: str) -> str:
     """`认领216。` -> `认领216`; text that is only punctuation (`?`) stays as it is."""
     stripped = text.rstrip(_TRAILING + " ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from bot.router import CommandGroup
-from bot.text import split_first
+from bot.text import split_first, without_leading_punctuation
 from models import BadInput, Wish
 
 from . import notices
@@ -49,6 +49,7 @@ def review_wish(ctx: Context, args: str) -> str:
             decision, detail = word, decision[len(word):].strip()
     if decision not in ("通过", "驳回"):
         raise BadInput(f"请这样写：{USAGE}")
+    detail = without_leading_punctuation(detail)
     if token[:1] in ("R", "r"):
         return review_registration(ctx, token, decision, detail)
     wish = ctx.wish_from(token, USAGE, for_update=True)

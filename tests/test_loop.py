@@ -109,6 +109,15 @@ def test_reject_tells_the_requester(chat, app):
     assert chat.private_notices("o-wang") == ["您的心愿 #1 未通过审核：超出微心愿范围。有疑问请找网格员。"]
 
 
+def test_a_reason_set_off_by_a_comma_is_kept_without_it(chat, app):
+    chat.dialog([
+        ("o-wang", "许愿 想要一台电视机", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-liu", "审核 1 驳回，重复了", "心愿 #1 已驳回，已告知许愿人。"),
+    ])
+    assert wish_row(app, 1).reject_reason == "重复了"
+    assert chat.private_notices("o-wang") == ["您的心愿 #1 未通过审核：重复了。有疑问请找网格员。"]
+
+
 def test_lists(chat):
     chat.dialog([
         ("o-wang", "许愿 需要一副老花镜", "收到您的心愿 #1，网格员审核后会发布。"),
