@@ -306,12 +306,15 @@ def claim_completed_for(session: Session, wish: Wish, claim: Claim, *, staff: Pe
 
 
 def wish_confirmed(session: Session, wish: Wish) -> list[Notice]:
-    notices = [to_group(wish, "confirmed", f"心愿 {wish.ref} 已圆梦，许愿人已确认，感谢各位！")]
+    confirmer = "许愿人"
+    if wish.confirmed_by_id not in (None, wish.requester_id):  # staff, for a resident without the bot
+        confirmer = f"{session.get(Person, wish.confirmed_by_id).name}代许愿人"
+    notices = [to_group(wish, "confirmed", f"心愿 {wish.ref} 已圆梦，{confirmer}已确认，感谢各位！")]
     for claim in wish.claims:
         if claim.status == "completed":
             hours = f"您的工时 {claim.hours:g}小时 已核实。" if claim.hours else ""
             notices.append(to_person(session, claim.member, "confirmed",
-                                     f"许愿人已确认心愿 {wish.ref}，{hours}谢谢您！", wish))
+                                     f"{confirmer}已确认心愿 {wish.ref}，{hours}谢谢您！", wish))
     return notices
 
 

@@ -43,6 +43,9 @@ def test_recorded_wish_is_published_and_notices_go_to_the_grid_worker(chat, app)
         confirmed_by = s.get(Person, wish.confirmed_by_id)
         note = s.scalar(select(WishEvent.note).where(WishEvent.action == "confirm"))
     assert confirmed_by.openid == "o-liu" and note.startswith("网格员代确认")
+    # Nobody is told the resident confirmed it herself.
+    assert chat.private_notices("o-li")[-1] == "刘芳代许愿人已确认心愿 #1，谢谢您！"
+    assert chat.group_pushes(VOLUNTEERS_KEY)[-1] == "心愿 #1 已圆梦，刘芳代许愿人已确认，感谢各位！"
     assert_no_secrets(chat.group_pushes(), "张桂兰", "13812345678")
 
 
