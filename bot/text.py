@@ -22,6 +22,18 @@ def normalise(text: str) -> str:
 _TRAILING = "。.！!？?，,、；;～~…"
 
 
+# What people say around a wish's number that names nothing more: 认领第12号心愿，谢谢🙏
+_ORDINAL = re.compile(r"^第\s*(?=[#\d零〇一二两三四五六七八九十百千])")
+_NOTHING_MORE = re.compile(r"号|心愿|谢谢(?:您|你)?|麻烦(?:您|你)?了|辛苦(?:您|你)?了|[了啊吧呀哈]")
+
+
+def wish_number_and_rest(args: str) -> tuple[str, str]:
+    """`第12号心愿，谢谢🙏` -> (`12号`, ``): the number's token, and what else was said once the
+    words that name nothing more (第, 号, 心愿, thanks) and marks are left out."""
+    token, rest = split_first(_ORDINAL.sub("", args))
+    return token, rest if any(char.isalnum() for char in _NOTHING_MORE.sub("", rest)) else ""
+
+
 def without_leading_punctuation(text: str) -> str:
     """`，重复` -> `重复`: what follows a keyword (`驳回，重复`) without the mark that set it off."""
     return text.lstrip(_TRAILING + "：: ")

@@ -82,7 +82,7 @@ def completion_note(*parts: str | None, hours: float | None) -> str | None:
     return "；".join(filter(None, written)) or None
 
 
-@group.command("认领", roles={"member"}, usage="认领 12 —— 认领12号心愿")
+@group.command("认领", "我要认领", "我想认领", roles={"member"}, usage="认领 12 —— 认领12号心愿")
 def claim_wish(ctx: Context, args: str) -> str:
     wish = ctx.only_wish(args, "认领 12（12 是心愿编号）", for_update=True, load=WITH_CLAIMS)
     ctx.change_claim(wish, "claim", lambda: wish.claim_by(ctx.person), notices.wish_claimed)

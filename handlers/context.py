@@ -12,7 +12,7 @@ from bot.inbound import Inbound
 from bot.jobs import AFTER_COMMIT, checked
 from bot.router import Router
 from bot.settings import Settings
-from bot.text import parse_number, split_first
+from bot.text import parse_number, wish_number_and_rest
 from models import BadInput, NotFound, Notice, Person, Wish, WishEvent
 from models.privacy import scrub, shorten
 from models.scope import Scope
@@ -72,8 +72,9 @@ class Context:
         return shorten(text, limit) if limit else text
 
     def only_wish(self, args: str, usage: str, *, for_update: bool = False, load: tuple = ()) -> Wish:
-        """For commands that take a wish number and nothing else: `认领 21 6` names no wish."""
-        token, rest = split_first(args)
+        """For commands that take a wish number and nothing else: `认领 21 6` names no wish, while
+        `认领第21号心愿，谢谢` names #21."""
+        token, rest = wish_number_and_rest(args)
         if rest:
             raise BadInput(f"请这样写：{usage}")
         return self.wish_from(token, usage, for_update=for_update, load=load)

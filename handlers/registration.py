@@ -138,7 +138,7 @@ def answer_community(ctx: Context, text: str) -> str | None:
     return _submitted(pending)
 
 
-@group.command("报到", usage=f"{USAGE} —— 在职党员到社区报到（双报到），可在最后加社区名")
+@group.command("报到", "报道", usage=f"{USAGE} —— 在职党员到社区报到（双报到），可在最后加社区名")
 def register(ctx: Context, args: str) -> str:
     words = args.split()
     if len(words) == 1:

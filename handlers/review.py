@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from bot.numbers import chinese_or_arabic
 from bot.router import CommandGroup
 from bot.text import split_first, without_leading_punctuation
 from models import BadInput, Wish
@@ -13,7 +14,7 @@ from .registration import approve_registration, registration_from, reject_regist
 
 group = CommandGroup()
 USAGE = "审核 12 通过，或 审核 12 驳回 原因"
-_SLOTS = re.compile(r"^(\d{1,3})\s*(?:人|个人|份)?$")
+_SLOTS = re.compile(r"^(\d{1,3}|[零〇一二两三四五六七八九十百]{1,4})\s*(?:人|个人|份)?$")
 
 
 def publish_wish(ctx: Context, wish: Wish, slots: int = 1) -> None:
@@ -34,9 +35,10 @@ def parse_slots(detail: str, wish: Wish) -> int:
     if not detail:
         return 1
     match = _SLOTS.match(detail.strip())
-    if not match:
+    slots = chinese_or_arabic(match.group(1)) if match else None  # 3人, 三人, 两人
+    if slots is None:
         raise BadInput(f"人数写法不对，比如：审核 {wish.id} 通过 3人")
-    return int(match.group(1))
+    return slots
 
 
 @group.command("审核", roles={"gridworker", "admin"},

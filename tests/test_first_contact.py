@@ -131,6 +131,24 @@ def test_a_need_opening_with_a_commands_word_is_a_need(chat, app):
     assert [(w.content, w.category) for w in wishes(app)] == [("帮助我修一下水管", "房屋维修"), ("想要一个轮椅", "医疗器械")]
 
 
+def test_everyday_ways_of_naming_a_wish_and_a_count(chat, app):
+    """第12号, 12号心愿, 我要认领12, a thanks or a 🙏 after the number, 三人, and 报道 for 报到:
+    each does what was meant; a second number still names no wish."""
+    for n, need in enumerate(["需要一副老花镜", "需要一个轮椅", "想要一个书包", "想请人陪诊", "需要一袋米"], start=1):
+        assert chat.say("o-wang", f"许愿 {need}") == f"收到您的心愿 #{n}，网格员审核后会发布。"
+    assert chat.say("o-liu", "审核 1 通过 三人") == "心愿 #1 已发布到志愿者群。"
+    for n in range(2, 6):
+        assert chat.say("o-liu", f"审核 {n} 通过") == f"心愿 #{n} 已发布到志愿者群。"
+    for said, n in [("认领第1号", 1), ("认领2号心愿", 2), ("我要认领3", 3), ("认领 4，谢谢🙏", 4)]:
+        assert chat.say("o-li", said).startswith(f"认领成功！心愿 #{n}："), said
+    assert chat.say("o-li", "认领 5 6") == "请这样写：认领 12（12 是心愿编号）"
+    with session_of(app) as s:
+        assert s.get(Wish, 1).slots == 3
+        assert s.scalars(select(Claim.wish_id).order_by(Claim.wish_id)).all() == [1, 2, 3, 4]
+    assert chat.say("o-new", "报道 张明 市税务局 13912345678 新城社区") == (
+        "收到您的报到申请 R1（新城社区），审核通过后会通知您。")
+
+
 @pytest.mark.parametrize("text, category", [
     ("天冷了想要一床棉被", "生活用品"),
     ("家里没有米面油了", "生活用品"),
