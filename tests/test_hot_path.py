@@ -2,6 +2,7 @@
 and without recording the delivery; listings cost the same few queries however long they are."""
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -18,10 +19,13 @@ def count(app, model) -> int:
         return s.scalar(select(func.count()).select_from(model))
 
 
+_WISHES = itertools.count()  # every wish's words new: the same words again within a day are one wish
+
+
 def publish(chat, how_many: int, slots: int = 1) -> list[int]:
     numbers = []
-    for n in range(how_many):
-        reply = chat.say("o-wang", f"许愿 需要一副老花镜 {n}")
+    for _ in range(how_many):
+        reply = chat.say("o-wang", f"许愿 需要一副老花镜 {next(_WISHES)}")
         number = int(reply.split("#")[1].split("，")[0])
         people = f" {slots}人" if slots > 1 else ""
         assert chat.say("o-liu", f"审核 {number} 通过{people}").startswith(f"心愿 #{number}")

@@ -118,6 +118,21 @@ def test_a_reason_set_off_by_a_comma_is_kept_without_it(chat, app):
     assert chat.private_notices("o-wang") == ["您的心愿 #1 未通过审核：重复了。有疑问请找网格员。"]
 
 
+def test_the_same_wish_sent_again_is_not_a_second_wish(chat, app):
+    """An elderly resident who saw no answer sends it again: told it is in, not given a second
+    number. Once the first is taken, the same words are a new need."""
+    chat.dialog([
+        ("o-wang", "许愿 需要一袋米", "收到您的心愿 #1，网格员审核后会发布。"),
+        ("o-wang", "许愿 需要一袋米。", "这个心愿您已经提交过了（#1，待审核），不用再发。发「我的心愿」可以查看。"),
+        ("o-liu", "审核 1 通过", "心愿 #1 已发布到志愿者群。"),
+        ("o-wang", "需要一袋米", "您是想许这个心愿吗：需要一袋米\n回复「是」提交，回复「不是」取消。"),
+        ("o-wang", "是", "这个心愿您已经提交过了（#1，待认领），不用再发。发「我的心愿」可以查看。"),
+        ("o-li", "认领 1", claimed(1, "需要一袋米")),
+        ("o-wang", "许愿 需要一袋米", "收到您的心愿 #2，网格员审核后会发布。"),
+    ])
+    assert wish_row(app, 2).content == "需要一袋米"
+
+
 def test_lists(chat):
     chat.dialog([
         ("o-wang", "许愿 需要一副老花镜", "收到您的心愿 #1，网格员审核后会发布。"),
