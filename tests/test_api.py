@@ -1,9 +1,11 @@
 """The JSON API with bearer tokens."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
-from models import ApiToken, Person, Wish, WishEvent, local_time
+from models import ApiToken, Person, Wish, WishEvent, local_time, utcnow
 from models.privacy import scrub
 from models.scope import Scope
 from web.api import hash_token
@@ -32,6 +34,18 @@ def test_one_wish_with_its_claims(chat, client, token):
     assert body["community"] == "新城社区" and body["grid"] == "第一网格"
     assert body["claims"] == [{**body["claims"][0], "openid": "o-li", "status": "active"}]
     assert "13800000001" not in response.get_data(as_text=True)
+
+
+def test_a_wishs_moments_are_local_times_with_their_offset_like_its_timeline(chat, client, token):
+    """A client that files the ledger by month reads the same month the figures count."""
+    chat.say("o-wang", "许愿 需要一副老花镜")
+    chat.say("o-liu", "审核 1 通过")
+    body = get(client, "/api/wishes/1", token).json
+    created, published = (datetime.fromisoformat(body[k]) for k in ("created_at", "published_at"))
+    submitted, reviewed = (datetime.fromisoformat(e["at"]) for e in body["timeline"][:2])
+    assert created.utcoffset() == submitted.utcoffset() == local_time(utcnow()).utcoffset()
+    assert abs(created - submitted) < timedelta(seconds=1) and abs(published - reviewed) < timedelta(seconds=1)
+    assert body["completed_at"] is None
 
 
 def test_listing_filters(chat, client, token):
@@ -241,10 +255,10 @@ def wish_json(wish: Wish, scope: Scope) -> dict:
         "grid": wish.grid.name if wish.grid else None,
         "requester": requester.name if contacts else requester.masked_name,
         **({"requester_phone": requester.phone, "requester_address": requester.address} if contacts else {}),
-        "created_at": wish.created_at.isoformat(),
-        "published_at": wish.published_at.isoformat() if wish.published_at else None,
-        "completed_at": wish.completed_at.isoformat() if wish.completed_at else None,
-        "confirmed_at": wish.confirmed_at.isoformat() if wish.confirmed_at else None,
+        "created_at": local_time(wish.created_at).isoformat(),
+        "published_at": local_time(wish.published_at).isoformat() if wish.published_at else None,
+        "completed_at": local_time(wish.completed_at).isoformat() if wish.completed_at else None,
+        "confirmed_at": local_time(wish.confirmed_at).isoformat() if wish.confirmed_at else None,
         "rating": wish.rating,
         "claims": [
             {"openid": c.member.openid, "name": c.member.name, "status": c.status,

@@ -105,6 +105,11 @@ def _events_of(session, ids: list[int]) -> dict[int, list[dict]]:
     return events
 
 
+def _local_iso(moment) -> str | None:
+    """A moment with its offset, in local time as everywhere else (SQLite hands back naive UTC)."""
+    return local_time(moment).isoformat() if moment is not None else None
+
+
 def _event_row_json(e, masked: Contact | None) -> dict:
     """One timeline row: with `masked` (the requester, for a token without contact rights) their
     name is masked, as actor too, and the note is scrubbed of their details and any number."""
@@ -115,7 +120,7 @@ def _event_row_json(e, masked: Contact | None) -> dict:
     if actor is not None and masked is not None and e["actor_id"] == masked.id:
         actor = mask_name(actor)
     return {
-        "at": local_time(e["created_at"]).isoformat(),
+        "at": _local_iso(e["created_at"]),
         "actor": actor,
         "channel": e["channel"],
         "channel_label": CHANNEL_LABELS.get(e["channel"], e["channel"]),
@@ -145,10 +150,7 @@ def _row_json(w, contacts: bool, claims: list, events: list) -> dict:
         "grid": w["grid"],
         "requester": requester.name if contacts else requester.masked_name,
         **({"requester_phone": requester.phone, "requester_address": requester.address} if contacts else {}),
-        "created_at": w["created_at"].isoformat(),
-        "published_at": w["published_at"].isoformat() if w["published_at"] else None,
-        "completed_at": w["completed_at"].isoformat() if w["completed_at"] else None,
-        "confirmed_at": w["confirmed_at"].isoformat() if w["confirmed_at"] else None,
+        **{moment: _local_iso(w[moment]) for moment in ("created_at", "published_at", "completed_at", "confirmed_at")},
         "rating": w["rating"],
         "claims": [
             {"openid": c["openid"], "name": c["name"], "status": c["status"], "unit": c["unit"],
