@@ -10,7 +10,7 @@ class Inbound:
     sender: str           # OpenID (wechat) or UserID (wecom)
     kind: str             # "text", "image", "voice", "event", "location", ...
     text: str = ""        # text content, or the voice recognition result
-    message_key: str = "" # unique per delivery: MsgId, or sender+CreateTime for events
+    message_key: str = "" # unique per delivery: MsgId, or sender+CreateTime+the event for events
     event: str = ""       # "subscribe", "unsubscribe", "click", ... (lower-case) for events
     event_key: str = ""
     media_id: str = ""    # images and voice

@@ -475,10 +475,19 @@ def test_location_text_is_its_label():
     assert (inbound.kind, inbound.text) == ("location", "广州市天河区")
 
 
-def test_subscribe_event_key_is_sender_and_create_time():
+def test_subscribe_event_key_is_sender_create_time_and_the_event():
     inbound = opened(simulate.build_event(OPENID, "subscribe", create_time=1700000123))
     assert (inbound.kind, inbound.event, inbound.text) == ("event", "subscribe", "")
-    assert inbound.message_key == f"wechat:{OPENID}:1700000123"
+    assert inbound.message_key.startswith(f"wechat:{OPENID}:1700000123:")
+
+
+def test_two_events_of_one_second_are_two_deliveries():
+    """A location report and a QR scan in the same second: neither is a retry of the other."""
+    keys = {opened(simulate.build_event(OPENID, event, event_key=key, create_time=1700000123)).message_key
+            for event, key in [("LOCATION", ""), ("SCAN", "r:1/1"), ("SCAN", "r:1/2"), ("subscribe", "qrscene_r:1/1")]}
+    assert len(keys) == 4
+    long_view = opened(simulate.build_event(OPENID, "VIEW", event_key="https://example.com/" + "x" * 900))
+    assert len(long_view.message_key) <= 128
 
 
 def test_events_are_lower_case_and_keep_their_key():

@@ -83,9 +83,24 @@ def test_qr_for_members_and_bad_places(cli):
 _moments = itertools.count(1_800_000_000)
 
 
-def scan(chat, openid: str, event: str, key: str):
-    # Events are told apart by sender and CreateTime: each scan here is a moment of its own.
-    return chat.post(simulate.build_event(openid, event, event_key=key, create_time=next(_moments)))
+def scan(chat, openid: str, event: str, key: str, create_time: int | None = None):
+    # Events are told apart by sender, CreateTime and the event: each scan here is a moment of its own.
+    moment = next(_moments) if create_time is None else create_time
+    return chat.post(simulate.build_event(openid, event, event_key=key, create_time=moment))
+
+
+def test_a_location_report_in_the_same_second_does_not_swallow_the_scan(chat, app):
+    """An account reporting location sends LOCATION as the follower arrives: both events carry the
+    same sender and CreateTime, and neither is a retry of the other."""
+    moment = next(_moments)
+    assert scan(chat, "o-new", "LOCATION", "", create_time=moment) is None
+    assert scan(chat, "o-new", "subscribe", "qrscene_r:1/2", create_time=moment).startswith(
+        "欢迎来到微心愿助手！您已登记在新城社区第二网格。")
+    # WeChat's retry of the scan is still one delivery: the same answer, nothing changed twice.
+    assert scan(chat, "o-new", "subscribe", "qrscene_r:1/2", create_time=moment).startswith(
+        "欢迎来到微心愿助手！您已登记在新城社区第二网格。")
+    with session_of(app) as s:
+        assert s.scalar(select(Person).where(Person.openid == "o-new")).grid.label == "新城社区/第二网格"
 
 
 def test_following_through_a_grid_code_places_the_newcomer_with_no_questions(chat, app):

@@ -100,7 +100,7 @@ def test_subscribe_gets_a_welcome_once_per_event(chat, app):
     assert chat.event("o-new", "subscribe", create_time=1_700_000_000) == welcome
     with app.extensions["wishbot"].db.sessions() as s:
         keys = s.scalars(select(ProcessedMessage.key)).all()
-    assert keys == ["wechat:o-new:1700000000"]
+    assert len(keys) == 1 and keys[0].startswith("wechat:o-new:1700000000:")  # and which event it was
 
 
 def test_unsubscribe_is_answered_with_success(chat):

@@ -4,11 +4,14 @@ Plaintext, compatible and safe modes. wechatpy does the AES and the hashing; thi
 it lacks: constant-time signature checks, key rotation, strict parsing into an Inbound, and replies
 that stay valid XML whatever their text. WeCom (wecom.py) shares the sealed half through Callback.
 
-message_key is "<channel>:<MsgId>" for messages and "<channel>:<FromUserName>:<CreateTime>" for
-events (which have no MsgId): the same delivery retried by WeChat gets the same key.
+message_key is "<channel>:<MsgId>" for messages; events have no MsgId, and are keyed by who sent them
+and when, as WeChat advises, and by which event it is (a digest of Event and EventKey):
+"<channel>:<FromUserName>:<CreateTime>:<digest>". The same delivery retried by WeChat gets the same
+key, while a LOCATION report and a QR scan in the same second stay two deliveries.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import struct
@@ -96,13 +99,20 @@ MAX_SENDER = 64  # Person.openid, ProcessedMessage.sender
 MAX_MESSAGE_KEY = 128  # ProcessedMessage.key
 
 
+def _event_digest(message: Mapping) -> str:
+    """Which event a delivery without a MsgId is, in 16 characters whatever its EventKey (a menu's
+    VIEW carries a whole URL), so the key fits its column."""
+    which = f"{field(message, 'Event')}\x00{field(message, 'EventKey')}".encode()
+    return hashlib.blake2s(which, digest_size=8).hexdigest()
+
+
 def to_inbound(message: Mapping, channel: str) -> Inbound:
     sender, account, created, kind = (
         field(message, name, required=True)
         for name in ("FromUserName", "ToUserName", "CreateTime", "MsgType")
     )
     kind = kind.lower()
-    message_key = f"{channel}:{field(message, 'MsgId') or f'{sender}:{created}'}"
+    message_key = f"{channel}:{field(message, 'MsgId') or f'{sender}:{created}:{_event_digest(message)}'}"
     # WeChat's ids are short; longer ones are forged or broken and would not fit their columns.
     if len(sender) > MAX_SENDER or len(message_key) > MAX_MESSAGE_KEY or "\x00" in sender:
         raise MalformedMessage("sender or message id out of range")
