@@ -4,6 +4,7 @@ phone number, address or full name: every text that quotes a wish quotes it scru
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
@@ -67,19 +68,24 @@ def to_grid_staff(session: Session, wish: Wish, event: str, text: str) -> list[N
     return [to_person(session, person, event, text, wish) for person in staff]
 
 
-def deciders_of(session: Session, wish: Wish) -> list[Person]:
-    """The reachable people who may act on the wish (Scope.covers, as its commands ask), nearest
-    first: its grid's grid workers; else its community's staff (those whose area is the whole
-    community); else the admins. Never a grid worker of another grid, whom the scope refuses."""
+def _reachable(person: Person) -> bool:
+    return person.reachable
+
+
+def deciders_of(session: Session, wish: Wish, usable: Callable[[Person], bool] = _reachable) -> list[Person]:
+    """The people who may act on the wish (Scope.covers, as its commands ask) and are `usable`
+    (reachable in chat, by default), nearest first: its grid's grid workers; else its community's
+    staff (those whose area is the whole community); else the admins. Never a grid worker of
+    another grid, whom the scope refuses."""
     in_community = or_(Person.community_id == wish.community_id,
                        Person.grid_id.in_(select(Grid.id).where(Grid.community_id == wish.community_id)))
     staff = list(session.scalars(select(Person).where(
         Person.roles.contains("gridworker"), in_community).order_by(Person.id)))
     for area in (GRID, COMMUNITY):
-        tier = [p for p in staff if p.reachable and _covers(p, wish, area)]
+        tier = [p for p in staff if usable(p) and _covers(p, wish, area)]
         if tier:
             return tier
-    return [p for p in admins(session) if p.reachable and _covers(p, wish, ALL)]
+    return [p for p in admins(session) if usable(p) and _covers(p, wish, ALL)]
 
 
 def _covers(person: Person, wish: Wish, area: str) -> bool:
@@ -211,7 +217,7 @@ def wish_claimed(session: Session, wish: Wish, claim: Claim) -> list[Notice]:
         f"地址：{requester.address}" if requester.address else None,
     ]))
     if not requester.phone:  # someone who wrote in first, never leaving a number: the grid worker knows them
-        helper = next((p for p in deciders_of(session, wish) if p.phone), None)
+        helper = next(iter(deciders_of(session, wish, usable=lambda p: bool(p.phone))), None)
         if helper is not None:
             contact += f"\n许愿人没有留电话，请联系网格员{helper.name}（{helper.phone}）。"
     if claim.assigned_by is not None:

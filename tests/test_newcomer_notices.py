@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from .world import add_people
+from models import Wish
+
+from .world import add_people, session_of
 
 CHOOSE_COMMUNITY = ("是的话，请告诉我您住在哪个社区，回复数字或社区名：\n1. 新城社区\n2. 东山社区\n"
                     "（不是就回复「不是」）")
@@ -56,3 +58,16 @@ def test_a_grid_with_its_own_grid_worker_tells_only_them(chat, app):
     assert chat.private_notices("o-liu") + chat.private_notices("o-xc") + chat.private_notices("o-boss") == []
     assert chat.private_notices("o-ma") == [notice("新城社区第二网格")]
     chat.dialog([("o-ma", "审核 1 通过", "心愿 #1 已发布到志愿者群。")])
+
+
+def test_a_claimer_is_given_the_phone_of_the_grids_worker_even_one_off_wechat(chat, app):
+    """Someone who left no number is reached through their grid worker's phone, which a grid
+    worker without WeChat has too; never another grid's worker."""
+    add_people(app, {"openid": None, "role": "gridworker", "name": "马丽", "phone": "13700000009",
+                     "grid": "新城社区/第二网格"})
+    newcomer_wishes(chat, "o-new", "第二网格", "新城社区第二网格")
+    with session_of(app) as s:
+        s.get(Wish, 1).status = "published"
+        s.commit()
+    chat.say("o-li", "认领 1")
+    assert "许愿人没有留电话，请联系网格员马丽（13700000009）。" in chat.private_notices("o-li")[-1]
