@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .numbers import parse_number, split_number
+from .numbers import CHINESE_NUMERALS, parse_number, split_number
 
 _SPACES = re.compile(r"\s+")
 # Full-width digits, letters and ＃ fold to ASCII so `认领 ＃１２３` is `认领 #123`; Chinese
@@ -23,7 +23,7 @@ _TRAILING = "。.！!？?，,、；;～~…"
 
 
 # What people say around a wish's number that names nothing more: 认领第12号心愿，谢谢🙏
-_ORDINAL = re.compile(r"^第\s*(?=[#\d零〇一二两三四五六七八九十百千])")
+_ORDINAL = re.compile(rf"^第\s*(?=[#\d{CHINESE_NUMERALS}])")
 _NOTHING_MORE = re.compile(r"号|心愿|谢谢(?:您|你)?|麻烦(?:您|你)?了|辛苦(?:您|你)?了|[了啊吧呀哈]")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from bot.numbers import chinese_or_arabic
+from bot.numbers import CHINESE_NUMERALS, chinese_or_arabic
 from bot.router import CommandGroup
 from bot.text import split_first, without_leading_punctuation
 from models import BadInput, Wish
@@ -14,7 +14,7 @@ from .registration import approve_registration, registration_from, reject_regist
 
 group = CommandGroup()
 USAGE = "审核 12 通过，或 审核 12 驳回 原因"
-_SLOTS = re.compile(r"^(\d{1,3}|[零〇一二两三四五六七八九十百]{1,4})\s*(?:人|个人|份)?$")
+_SLOTS = re.compile(rf"^(\d{{1,3}}|[{CHINESE_NUMERALS}]{{1,4}})\s*(?:人|个人|份)?$")
 
 
 def publish_wish(ctx: Context, wish: Wish, slots: int = 1) -> None:

@@ -16,6 +16,7 @@ figures, 统计 and the API ask it and nothing else:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -226,12 +227,12 @@ class Scope:
         claimed = select(Claim.wish_id).where(Claim.member_id == person.id)
         return self._any_outside(session, or_(Wish.requester_id == person.id, Wish.id.in_(claimed)))
 
-    def covers_all(self, session: Session, wish_ids: list[int]) -> bool:
-        """Whether every one of these wishes lies in the area (a certificate's services, say)."""
-        return not self._any_outside(session, Wish.id.in_(wish_ids))
+    def outside(self, session: Session, wish_ids: Iterable[int]) -> set[int]:
+        """Those of these wishes that lie outside the area (a certificate's services, say)."""
+        return set(session.scalars(self._outside(Wish.id.in_(set(wish_ids))))) if self.area != ALL else set()
 
     def _any_outside(self, session: Session, condition: ColumnElement[bool]) -> bool:
-        if self.area == ALL:
-            return False
-        outside = select(Wish.id).where(condition, Wish.id.not_in(self.wishes(select(Wish.id))))
-        return session.scalar(outside.limit(1)) is not None
+        return self.area != ALL and session.scalar(self._outside(condition).limit(1)) is not None
+
+    def _outside(self, condition: ColumnElement[bool]) -> Select:
+        return select(Wish.id).where(condition, Wish.id.not_in(self.wishes(select(Wish.id))))
